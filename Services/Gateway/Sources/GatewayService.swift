@@ -1,0 +1,59 @@
+import AsyncHTTPClient
+import CloudGreetCore
+import Hummingbird
+import NIOCore
+import NIOPosix
+import Persistence
+import ServiceKit
+
+public enum GatewayService {
+    public static func application(config: ServiceConfig) async throws -> some ApplicationProtocol {
+        let storeKind = config.string("RATE_LIMIT_STORE", default: "memory")
+        guard storeKind == "memory" || storeKind == "postgres" else {
+            throw ConfigError(description: "RATE_LIMIT_STORE must be memory or postgres")
+        }
+        if storeKind == "postgres", !(config.string("DATABASE_URL") ?? "").hasPrefix("postgres") {
+            throw ConfigError(description: "RATE_LIMIT_STORE=postgres needs DATABASE_URL=postgres://...")
+        }
+        let runtime = try await ServiceRuntime.start(
+            config: config, migrations: storeKind == "postgres" ? SQLRateLimitStore.migrations : nil)
+        let store: any RateLimitStore = runtime.database.map { SQLRateLimitStore(db: $0) } ?? MemoryRateLimitStore()
+
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.timeout = .init(connect: .seconds(1), read: .milliseconds(Int64(config.upstreamTimeout * 1000)))
+        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        let http = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton),
+                              configuration: httpConfiguration)
+
+        let router = runtime.makeRouter(internalAuth: false)
+        router.middlewares.add(CORSMiddleware(allowed: config.list("CORS_ALLOWED_ORIGINS")))
+        router.middlewares.add(FrontDoor(
+            authenticator: Authenticator(tokens: TokenSigner(secret: config.jwtSecret), keys: APIKeyCache(),
+                                         clients: runtime.clients),
+            limiter: RateLimiter(store: store, window: max(1, config.int("RATE_LIMIT_WINDOW_SECONDS", default: 3600))),
+            limits: .init(authenticated: config.int("RATE_LIMIT_AUTHENTICATED", default: 1000),
+                          anonymous: config.int("RATE_LIMIT_ANONYMOUS", default: 100),
+                          webhook: config.int("RATE_LIMIT_WEBHOOK", default: 10000)),
+            clientAddress: ClientAddress(trustedProxies: config.list("TRUSTED_PROXIES")),
+            metrics: runtime.metrics))
+
+        let health = HealthAggregator(config: config, http: http)
+        router.get("/api/health") { request, context in
+            let report = await health.report(useCache: request.query["cache"] != "false")
+            let data = await health.json(report, detailed: request.query["detailed"] != "false")
+            return Response.envelope(data, status: report.overall == "unhealthy" ? .serviceUnavailable : .ok, context: context)
+        }
+
+        let proxy = Proxy(config: config, http: http, metrics: runtime.metrics)
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
+            router.on("/api/**", method: method) { request, context in
+                let path = String(request.uri.path.dropFirst(4))
+                guard let route = Routing.route(path) else { throw APIError.notFound() }
+                return try await proxy.forward(request, path: path, to: route.service, caller: context.caller ?? .anonymous,
+                                               clientIP: context.logger[metadataKey: "client_ip"]?.description ?? "unknown",
+                                               context: context)
+            }
+        }
+        return runtime.makeApplication(router: router)
+    }
+}

@@ -1,0 +1,17 @@
+import CloudGreetCore
+import Hummingbird
+import Persistence
+import ServiceKit
+
+public enum IdentityService {
+    public static func application(config: ServiceConfig) async throws -> some ApplicationProtocol {
+        let runtime = try await ServiceRuntime.start(config: config, migrations: IdentitySchema.migrations)
+        let router = runtime.makeRouter()
+        let routes = IdentityRoutes(
+            runtime: runtime, store: IdentityStore(db: runtime.db),
+            hasher: try await PasswordHasher(cost: config.int("BCRYPT_COST", default: 12)),
+            tokens: TokenSigner(secret: config.jwtSecret))
+        routes.register(on: router)
+        return runtime.makeApplication(router: router)
+    }
+}

@@ -1,0 +1,74 @@
+import CloudGreetCore
+import Foundation
+import Logging
+import Providers
+
+struct OutgoingEmail: Sendable {
+    var businessID: String?
+    var leadID: String?
+    var to: String
+    var subject: String
+    var content: String
+    /// Content holding a secret (a reset link) is sent but never stored.
+    var sensitive: Bool
+}
+
+struct EmailRecord: Sendable, JSONRepresentable {
+    enum Status: String, Sendable { case queued, sent, failed }
+
+    var id: String
+    var businessID: String?
+    var leadID: String?
+    var to: String
+    var subject: String
+    var content: String
+    var status: Status
+    var providerMessageID: String?
+    var error: String?
+    var sandbox: Bool
+    var createdAt: Date
+    var updatedAt: Date
+
+    var json: JSONValue {
+        [
+            "id": .string(id), "business_id": JSONValue(businessID), "lead_id": JSONValue(leadID), "to": .string(to),
+            "subject": .string(subject), "content": .string(content), "status": .string(status.rawValue),
+            "provider_message_id": JSONValue(providerMessageID), "error": JSONValue(error), "sandbox": .bool(sandbox),
+            "created_at": JSONValue(createdAt), "updated_at": JSONValue(updatedAt),
+        ]
+    }
+}
+
+/// Keeps every email with its status before and after the SMTP transfer, so nothing is lost
+/// when the server fails. Without an SMTP server in development, emails go to the sandbox:
+/// recorded as sent, marked `sandbox`, and logged without their content.
+struct EmailOutbox: Sendable {
+    let store: EmailStore
+    let mailer: Mailer?
+    let logger: Logger
+
+    func send(_ email: OutgoingEmail, logger: Logger) async throws -> EmailRecord {
+        let now = Date()
+        var record = EmailRecord(
+            id: ResourceID.make(.email), businessID: email.businessID, leadID: email.leadID, to: email.to,
+            subject: email.subject, content: email.sensitive ? "[redacted]" : email.content, status: .queued,
+            providerMessageID: nil, error: nil, sandbox: mailer == nil, createdAt: now, updatedAt: now)
+        try await store.insert(record)
+        guard let mailer else {
+            record.status = .sent
+            logger.notice("sandbox email recorded, not sent", metadata: ["email_id": .string(record.id)])
+            try await store.updateStatus(&record)
+            return record
+        }
+        do {
+            record.providerMessageID = try await mailer.send(to: email.to, subject: email.subject, text: email.content)
+            record.status = .sent
+        } catch {
+            record.status = .failed
+            record.error = (error as? ProviderError)?.description ?? "SMTP delivery failed"
+            logger.warning("email delivery failed", metadata: ["email_id": .string(record.id), "error": .string(record.error!)])
+        }
+        try await store.updateStatus(&record)
+        return record
+    }
+}

@@ -1,0 +1,4 @@
+import VoiceAgent
+import ServiceKit
+
+await ServiceMain.run(.voiceAgent) { try await VoiceAgentService.application(config: $0) }

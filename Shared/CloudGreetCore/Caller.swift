@@ -1,0 +1,82 @@
+import Foundation
+
+public enum ServiceName: String, CaseIterable, Sendable {
+    case gateway, identity, crm, voiceAgent = "voice-agent", messaging, analytics
+
+    public var defaultPort: Int {
+        switch self {
+        case .gateway: 8080
+        case .identity: 8081
+        case .crm: 8082
+        case .voiceAgent: 8083
+        case .messaging: 8084
+        case .analytics: 8085
+        }
+    }
+
+    /// `IDENTITY_URL`, `VOICE_AGENT_URL`, ...
+    public var urlVariable: String { rawValue.uppercased().replacingOccurrences(of: "-", with: "_") + "_URL" }
+    /// Whether the service keeps its own database.
+    public var hasDatabase: Bool { self != .analytics && self != .gateway }
+}
+
+public enum Role: String, Sendable, CaseIterable {
+    case admin, user, agent
+}
+
+/// Who a request is for, as the gateway established it and passed on in the internal credential.
+public struct Caller: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        case user, apiKey = "api_key", service, anonymous
+    }
+
+    public var kind: Kind
+    /// The user id, the API key id, or the calling service's name.
+    public var subject: String
+    public var businessID: String?
+    public var role: Role?
+
+    public init(kind: Kind, subject: String, businessID: String? = nil, role: Role? = nil) {
+        self.kind = kind
+        self.subject = subject
+        self.businessID = businessID
+        self.role = role
+    }
+
+    public static let anonymous = Caller(kind: .anonymous, subject: "anonymous")
+    public static func service(_ name: ServiceName) -> Caller { Caller(kind: .service, subject: name.rawValue) }
+}
+
+/// The internal credential: a short-lived HS256 token signed with `INTERNAL_SECRET` that carries
+/// the caller and the request id from the gateway (or a calling service) to the service.
+public struct InternalCredential: Sendable {
+    public static let header = "X-Internal-Token"
+    public static let lifetime: TimeInterval = 60
+    private let signer: TokenSigner
+    private let issuer: ServiceName
+
+    public init(secret: String, issuer: ServiceName) {
+        signer = TokenSigner(secret: secret)
+        self.issuer = issuer
+    }
+
+    public func mint(for caller: Caller, requestID: String, now: Date = Date()) -> String {
+        var claims: [String: JSONValue] = [
+            "iss": .string(issuer.rawValue), "aud": "cloudgreet-internal", "kind": .string(caller.kind.rawValue),
+            "sub": .string(caller.subject), "rid": .string(requestID),
+            "iat": JSONValue(Int(now.timeIntervalSince1970)), "exp": JSONValue(Int(now.timeIntervalSince1970 + Self.lifetime)),
+        ]
+        if let business = caller.businessID { claims["business_id"] = .string(business) }
+        if let role = caller.role { claims["role"] = .string(role.rawValue) }
+        return signer.sign(claims)
+    }
+
+    public func verify(_ token: String) -> Caller? {
+        guard let claims = try? signer.verify(token), claims["aud"]?.stringValue == "cloudgreet-internal",
+              let kind = claims["kind"]?.stringValue.flatMap(Caller.Kind.init(rawValue:)),
+              let subject = claims["sub"]?.stringValue
+        else { return nil }
+        return Caller(kind: kind, subject: subject, businessID: claims["business_id"]?.stringValue,
+                      role: claims["role"]?.stringValue.flatMap(Role.init(rawValue:)))
+    }
+}

@@ -1,0 +1,37 @@
+/// `page` >= 1 (default 1), `limit` 1...100 (default 20, larger clamped to 100); anything else is a 422.
+public struct Page: Sendable, Equatable {
+    public var page: Int
+    public var limit: Int
+    public var offset: Int { (page - 1) * limit }
+
+    public init(page: Int = 1, limit: Int = 20) {
+        self.page = page
+        self.limit = limit
+    }
+
+    public init(query: [String: String]) throws {
+        var errors: [String: [String]] = [:]
+        page = 1
+        limit = 20
+        if let raw = query["page"] {
+            if let value = Int(raw), value >= 1, value <= 1_000_000 { page = value } else {
+                errors["page"] = ["must be a whole number of at least 1"]
+            }
+        }
+        if let raw = query["limit"] {
+            if let value = Int(raw), value >= 1 { limit = min(value, 100) } else {
+                errors["limit"] = ["must be a whole number between 1 and 100"]
+            }
+        }
+        if !errors.isEmpty { throw APIError.validation(errors) }
+    }
+
+    /// The contract's list shape: `{"<plural>": [...], "pagination": {page, limit, total, pages}}`.
+    public func list(_ plural: String, _ items: [JSONValue], total: Int) -> JSONValue {
+        let pages = total == 0 ? 0 : (total + limit - 1) / limit
+        return [
+            plural: .array(items),
+            "pagination": ["page": JSONValue(page), "limit": JSONValue(limit), "total": JSONValue(total), "pages": JSONValue(pages)],
+        ]
+    }
+}

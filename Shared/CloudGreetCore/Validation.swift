@@ -1,0 +1,146 @@
+import Foundation
+
+/// Reads fields out of a JSON object, collecting every problem so that a 422 names all bad fields.
+/// Nested objects use dotted names (`settings.timezone`).
+public final class FieldReader {
+    public let object: [String: JSONValue]
+    private let prefix: String
+    private let sink: ErrorSink
+
+    final class ErrorSink { var errors: [String: [String]] = [:] }
+
+    public convenience init(_ body: JSONValue) throws {
+        guard case .object(let object) = body else { throw APIError.badJSON() }
+        self.init(object: object, prefix: "", sink: ErrorSink())
+    }
+
+    init(object: [String: JSONValue], prefix: String, sink: ErrorSink) {
+        self.object = object
+        self.prefix = prefix
+        self.sink = sink
+    }
+
+    public func has(_ key: String) -> Bool { object[key] != nil }
+    public func name(_ key: String) -> String { prefix + key }
+
+    public func fail(_ key: String, _ message: String) {
+        sink.errors[name(key), default: []].append(message)
+    }
+
+    public var errors: [String: [String]] { sink.errors }
+
+    /// Throws the collected 422, if any problem was recorded.
+    public func finish() throws {
+        if !sink.errors.isEmpty { throw APIError.validation(sink.errors) }
+    }
+
+    /// A string field. Empty strings after trimming count as missing.
+    public func string(_ key: String, required: Bool = false, maxLength: Int = 1000) -> String? {
+        switch object[key] {
+        case nil, .null?:
+            if required { fail(key, "is required") }
+            return nil
+        case .string(let raw)?:
+            let value = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if value.isEmpty {
+                if required { fail(key, "must not be empty") }
+                return nil
+            }
+            if value.count > maxLength { fail(key, "must be at most \(maxLength) characters"); return nil }
+            return value
+        default:
+            fail(key, "must be a string")
+            return nil
+        }
+    }
+
+    /// A password or token: taken exactly as sent, never trimmed.
+    public func secret(_ key: String, required: Bool = false, maxLength: Int = 1000) -> String? {
+        switch object[key] {
+        case nil, .null?:
+            if required { fail(key, "is required") }
+            return nil
+        case .string(let value)?:
+            if value.isEmpty, required { fail(key, "must not be empty"); return nil }
+            if value.count > maxLength { fail(key, "must be at most \(maxLength) characters"); return nil }
+            return value
+        default:
+            fail(key, "must be a string")
+            return nil
+        }
+    }
+
+    public func oneOf(_ key: String, _ allowed: [String], required: Bool = false) -> String? {
+        guard let value = string(key, required: required) else { return nil }
+        guard allowed.contains(value) else {
+            fail(key, "must be one of: \(allowed.joined(separator: ", "))")
+            return nil
+        }
+        return value
+    }
+
+    public func bool(_ key: String, required: Bool = false) -> Bool? {
+        switch object[key] {
+        case nil, .null?:
+            if required { fail(key, "is required") }
+            return nil
+        case .bool(let value)?: return value
+        default:
+            fail(key, "must be a boolean")
+            return nil
+        }
+    }
+
+    public func int(_ key: String, required: Bool = false, range: ClosedRange<Int>? = nil) -> Int? {
+        switch object[key] {
+        case nil, .null?:
+            if required { fail(key, "is required") }
+            return nil
+        case .number?:
+            guard let value = object[key]?.intValue else { fail(key, "must be a whole number"); return nil }
+            if let range, !range.contains(value) {
+                fail(key, "must be between \(range.lowerBound) and \(range.upperBound)")
+                return nil
+            }
+            return value
+        default:
+            fail(key, "must be a number")
+            return nil
+        }
+    }
+
+    public func email(_ key: String, required: Bool = false) -> String? {
+        guard let raw = string(key, required: required, maxLength: 254) else { return nil }
+        guard let email = Contact.normalizeEmail(raw) else { fail(key, "must be a valid email address"); return nil }
+        return email
+    }
+
+    public func phone(_ key: String, required: Bool = false, defaultCountryCode: String) -> String? {
+        guard let raw = string(key, required: required, maxLength: 40) else { return nil }
+        guard let phone = Contact.normalizePhone(raw, defaultCountryCode: defaultCountryCode) else {
+            fail(key, "must be a valid phone number")
+            return nil
+        }
+        return phone
+    }
+
+    public func date(_ key: String, required: Bool = false) -> Date? {
+        guard let raw = string(key, required: required, maxLength: 64) else { return nil }
+        guard let date = Timestamp.parse(raw) else { fail(key, "must be an ISO 8601 date-time"); return nil }
+        return date
+    }
+
+    /// A nested object, read with the same error collection and a dotted prefix.
+    public func nested(_ key: String, required: Bool = false) -> FieldReader? {
+        switch object[key] {
+        case nil, .null?:
+            if required { fail(key, "is required") }
+            return nil
+        case .object(let inner)?:
+            return FieldReader(object: inner, prefix: name(key) + ".", sink: sink)
+        default:
+            fail(key, "must be an object")
+            return nil
+        }
+    }
+}

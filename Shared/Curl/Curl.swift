@@ -1,0 +1,310 @@
+import CCurl
+import Foundation
+import NIOPosix
+import Synchronization
+
+public struct CurlRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]?
+    public var connectTimeout: Duration
+    public var timeout: Duration
+
+    public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+                connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(15))
+    {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.connectTimeout = connectTimeout
+        self.timeout = timeout
+    }
+}
+
+public struct CurlResponse: Sendable {
+    public var status: Int
+    /// Headers of the final response (after any 100 Continue), names as sent.
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+    }
+    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// An SMTP submission: envelope sender and recipients plus the complete RFC 5322 message.
+public struct MailTransfer: Sendable {
+    public enum Security: Sendable {
+        /// STARTTLS when the server offers it, clear text otherwise.
+        case opportunistic
+        /// STARTTLS or `smtps://`, never clear text.
+        case required
+    }
+
+    public var url: String
+    public var from: String
+    public var recipients: [String]
+    public var message: [UInt8]
+    public var username: String?
+    public var password: String?
+    public var security: Security
+    public var connectTimeout: Duration
+    public var timeout: Duration
+
+    public init(url: String, from: String, recipients: [String], message: [UInt8], username: String? = nil,
+                password: String? = nil, security: Security = .opportunistic,
+                connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(30))
+    {
+        self.url = url
+        self.from = from
+        self.recipients = recipients
+        self.message = message
+        self.username = username
+        self.password = password
+        self.security = security
+        self.connectTimeout = connectTimeout
+        self.timeout = timeout
+    }
+}
+
+public enum CurlError: Error, Sendable, Equatable, CustomStringConvertible {
+    case timedOut
+    case couldNotConnect(String)
+    case cancelled
+    case tlsRequired(String)
+    case transfer(code: Int, message: String)
+
+    public var description: String {
+        switch self {
+        case .timedOut: "timed out"
+        case .couldNotConnect(let message): "could not connect: \(message)"
+        case .cancelled: "cancelled"
+        case .tlsRequired(let message): "TLS required but not available: \(message)"
+        case .transfer(let code, let message): "transfer failed (curl \(code)): \(message)"
+        }
+    }
+}
+
+/// libcurl behind async functions. Transfers run on a small thread pool of their own, never on a
+/// NIO event loop; easy handles are kept and reused so connections to a provider stay open.
+/// Cancelling the awaiting task aborts the transfer through curl's progress callback.
+public final class CurlClient: Sendable {
+    public static let shared = CurlClient(threads: 4)
+
+    private let pool: NIOThreadPool
+    private let idle = Mutex<[EasyHandle]>([])
+
+    public init(threads: Int) {
+        _ = Self.globalInit
+        pool = NIOThreadPool(numberOfThreads: threads)
+        pool.start()
+    }
+
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
+
+    public func perform(_ request: CurlRequest) async throws -> CurlResponse {
+        try await run(connectTimeout: request.connectTimeout, timeout: request.timeout, upload: request.body ?? []) {
+            handle, transfer in
+            try handle.set(CG_URL, request.url)
+            try handle.set(CG_PROTOCOLS_STR, "http,https")
+            let method = request.method.uppercased()
+            if let body = request.body {
+                try handle.set(CG_POST, 1)
+                try handle.set(CG_POSTFIELDSIZE_LARGE, offset: curl_off_t(body.count))
+                if method != "POST" { try handle.set(CG_CUSTOMREQUEST, method) }
+            } else if method == "HEAD" {
+                try handle.set(CG_NOBODY, 1)
+            } else if method != "GET" {
+                try handle.set(CG_CUSTOMREQUEST, method)
+            }
+            // "Expect:" turns off curl's 100-continue wait for larger bodies.
+            transfer.addHeaders(request.headers.map { "\($0.0): \($0.1)" } + ["Expect:"])
+            try handle.set(CG_HTTPHEADER, slist: transfer.headerList)
+        }
+    }
+
+    public func send(_ mail: MailTransfer) async throws {
+        let requiresTLS = mail.security == .required
+        _ = try await run(connectTimeout: mail.connectTimeout, timeout: mail.timeout, upload: mail.message) {
+            handle, transfer in
+            try handle.set(CG_URL, mail.url)
+            try handle.set(CG_PROTOCOLS_STR, "smtp,smtps")
+            try handle.set(CG_MAIL_FROM, "<\(mail.from)>")
+            transfer.addRecipients(mail.recipients.map { "<\($0)>" })
+            try handle.set(CG_MAIL_RCPT, slist: transfer.recipientList)
+            try handle.set(CG_UPLOAD, 1)
+            try handle.set(CG_INFILESIZE_LARGE, offset: curl_off_t(mail.message.count))
+            try handle.set(CG_USE_SSL, requiresTLS ? CG_USESSL_ALL : CG_USESSL_TRY)
+            if let username = mail.username { try handle.set(CG_USERNAME, username) }
+            if let password = mail.password { try handle.set(CG_PASSWORD, password) }
+        }
+    }
+
+    private func run(connectTimeout: Duration, timeout: Duration, upload: [UInt8],
+                     configure: @escaping @Sendable (EasyHandle, Transfer) throws -> Void) async throws -> CurlResponse
+    {
+        let transfer = Transfer(upload: upload)
+        return try await withTaskCancellationHandler {
+            try Task.checkCancellation()
+            return try await pool.runIfActive { [self] in
+                let handle = checkout()
+                defer { checkin(handle) }
+                try transfer.prepare(handle, connectTimeout: connectTimeout, timeout: timeout)
+                try configure(handle, transfer)
+                return try transfer.perform(handle)
+            }
+        } onCancel: {
+            transfer.cancelled.store(true, ordering: .relaxed)
+        }
+    }
+
+    private func checkout() -> EasyHandle {
+        if let handle = idle.withLock({ $0.popLast() }) {
+            curl_easy_reset(handle.raw)  // keeps the connection and DNS caches
+            return handle
+        }
+        return EasyHandle(raw: curl_easy_init())
+    }
+
+    private func checkin(_ handle: EasyHandle) {
+        idle.withLock { handles in
+            if handles.count < 16 { handles.append(handle) } else { curl_easy_cleanup(handle.raw) }
+        }
+    }
+}
+
+/// A CURL easy handle. It is only ever used by the one pool thread that checked it out, so sending
+/// it between threads is safe even though libcurl handles are not thread-safe.
+struct EasyHandle: @unchecked Sendable {
+    let raw: UnsafeMutableRawPointer
+
+    init(raw: UnsafeMutableRawPointer?) {
+        guard let raw else { fatalError("curl_easy_init failed: out of memory") }
+        self.raw = raw
+    }
+
+    func set(_ option: CURLoption, _ value: Int) throws { try check(cg_setopt_long(raw, option, value)) }
+    func set(_ option: CURLoption, offset: curl_off_t) throws { try check(cg_setopt_offset(raw, option, offset)) }
+    func set(_ option: CURLoption, _ value: String) throws {
+        // libcurl copies string options, so the temporary C string may go away afterwards.
+        try check(value.withCString { cg_setopt_string(raw, option, $0) })
+    }
+    func set(_ option: CURLoption, slist: UnsafeMutablePointer<curl_slist>?) throws {
+        try check(cg_setopt_slist(raw, option, slist))
+    }
+    func set(_ option: CURLoption, pointer: UnsafeMutableRawPointer?) throws {
+        try check(cg_setopt_pointer(raw, option, pointer))
+    }
+
+    private func check(_ code: CURLcode) throws {
+        guard code == CURLE_OK else {
+            throw CurlError.transfer(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)))
+        }
+    }
+}
+
+/// The state one transfer's C callbacks write into. Only the pool thread running the transfer
+/// touches the buffers; `cancelled` is atomic because the cancelling task sets it from elsewhere.
+final class Transfer: @unchecked Sendable {
+    let cancelled = Atomic<Bool>(false)
+    private let upload: [UInt8]
+    private var uploadOffset = 0
+    private var body: [UInt8] = []
+    private var headers: [(String, String)] = []
+    private(set) var headerList: UnsafeMutablePointer<curl_slist>?
+    private(set) var recipientList: UnsafeMutablePointer<curl_slist>?
+    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+
+    init(upload: [UInt8]) {
+        self.upload = upload
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    }
+
+    deinit {
+        curl_slist_free_all(headerList)
+        curl_slist_free_all(recipientList)
+        errorBuffer.deallocate()
+    }
+
+    func addHeaders(_ lines: [String]) { for line in lines { headerList = curl_slist_append(headerList, line) } }
+    func addRecipients(_ lines: [String]) { for line in lines { recipientList = curl_slist_append(recipientList, line) } }
+
+    func prepare(_ handle: EasyHandle, connectTimeout: Duration, timeout: Duration) throws {
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        try handle.set(CG_NOSIGNAL, 1)
+        try handle.set(CG_TCP_KEEPALIVE, 1)
+        try handle.set(CG_CONNECTTIMEOUT_MS, Int(connectTimeout.components.seconds * 1000) + Int(connectTimeout.components.attoseconds / 1_000_000_000_000_000))
+        try handle.set(CG_TIMEOUT_MS, Int(timeout.components.seconds * 1000) + Int(timeout.components.attoseconds / 1_000_000_000_000_000))
+        try handle.set(CG_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
+        try handle.set(CG_WRITEDATA, pointer: context)
+        try handle.set(CG_HEADERDATA, pointer: context)
+        try handle.set(CG_READDATA, pointer: context)
+        try handle.set(CG_XFERINFODATA, pointer: context)
+        try handle.set(CG_NOPROGRESS, 0)
+        try checkCode(cg_setopt_data_callback(handle.raw, CG_WRITEFUNCTION, { pointer, size, count, context in
+            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+            let length = size * count
+            if let pointer { transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: length)) }
+            return length
+        }))
+        try checkCode(cg_setopt_data_callback(handle.raw, CG_HEADERFUNCTION, { pointer, size, count, context in
+            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+            let length = size * count
+            guard let pointer else { return length }
+            let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.hasPrefix("HTTP/") {
+                transfer.headers = []  // a new response (after 100 Continue or a redirect) starts
+            } else if let colon = line.firstIndex(of: ":") {
+                transfer.headers.append((String(line[..<colon]),
+                                         line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+            }
+            return length
+        }))
+        try checkCode(cg_setopt_data_callback(handle.raw, CG_READFUNCTION, { pointer, size, count, context in
+            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+            if transfer.cancelled.load(ordering: .relaxed) { return CG_READFUNC_ABORT }
+            let length = min(size * count, transfer.upload.count - transfer.uploadOffset)
+            guard length > 0, let pointer else { return 0 }
+            transfer.upload.withUnsafeBytes { bytes in
+                UnsafeMutableRawPointer(pointer).copyMemory(from: bytes.baseAddress! + transfer.uploadOffset, byteCount: length)
+            }
+            transfer.uploadOffset += length
+            return length
+        }))
+        try checkCode(cg_setopt_progress_callback(handle.raw, { context, _, _, _, _ in
+            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+            return transfer.cancelled.load(ordering: .relaxed) ? 1 : 0
+        }))
+    }
+
+    func perform(_ handle: EasyHandle) throws -> CurlResponse {
+        let code = curl_easy_perform(handle.raw)
+        // The handle goes back to the pool: it must not point at this transfer any more.
+        _ = cg_setopt_pointer(handle.raw, CG_ERRORBUFFER, nil)
+        let detail = errorBuffer[0] != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(code))
+        switch code {
+        case CURLE_OK:
+            return CurlResponse(status: cg_response_code(handle.raw), headers: headers, body: body)
+        case CURLE_OPERATION_TIMEDOUT:
+            throw CurlError.timedOut
+        case CURLE_ABORTED_BY_CALLBACK:
+            throw CurlError.cancelled
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+            throw CurlError.couldNotConnect(detail)
+        case CURLE_USE_SSL_FAILED:
+            throw CurlError.tlsRequired(detail)
+        default:
+            throw CurlError.transfer(code: Int(code.rawValue), message: detail)
+        }
+    }
+
+    private func checkCode(_ code: CURLcode) throws {
+        guard code == CURLE_OK else {
+            throw CurlError.transfer(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)))
+        }
+    }
+}

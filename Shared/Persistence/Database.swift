@@ -1,0 +1,112 @@
+import CloudGreetCore
+import Foundation
+
+/// A value bound into, or read out of, SQL. The schema keeps to types both engines share:
+/// TEXT, BIGINT (times as Unix milliseconds, money as cents, booleans as 0/1) and DOUBLE PRECISION.
+public enum SQLValue: Sendable, Equatable {
+    case null
+    case int(Int64)
+    case double(Double)
+    case text(String)
+}
+
+extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    public init(nilLiteral: ()) { self = .null }
+    public init(_ value: String?) { self = value.map { .text($0) } ?? .null }
+    public init(_ value: Int?) { self = value.map { .int(Int64($0)) } ?? .null }
+    public init(_ value: Int64?) { self = value.map { .int($0) } ?? .null }
+    public init(_ value: Bool) { self = .int(value ? 1 : 0) }
+    public init(_ date: Date?) { self = date.map { .int(Timestamp.milliseconds($0)) } ?? .null }
+    public init(_ json: JSONValue) { self = .text(json.jsonString) }
+}
+
+public struct SQLRow: Sendable {
+    public let values: [String: SQLValue]
+
+    public init(_ values: [String: SQLValue]) { self.values = values }
+
+    public func string(_ column: String) -> String? {
+        switch values[column] {
+        case .text(let value)?: value
+        case .int(let value)?: String(value)
+        case .double(let value)?: String(value)
+        default: nil
+        }
+    }
+    public func int(_ column: String) -> Int? {
+        switch values[column] {
+        case .int(let value)?: Int(value)
+        case .double(let value)?: Int(value)
+        case .text(let value)?: Int(value)
+        default: nil
+        }
+    }
+    public func double(_ column: String) -> Double? {
+        switch values[column] {
+        case .int(let value)?: Double(value)
+        case .double(let value)?: value
+        case .text(let value)?: Double(value)
+        default: nil
+        }
+    }
+    public func bool(_ column: String) -> Bool { int(column).map { $0 != 0 } ?? false }
+    public func date(_ column: String) -> Date? { int(column).map { Timestamp.date(milliseconds: Int64($0)) } }
+    public func json(_ column: String) -> JSONValue? { string(column).flatMap { try? JSONValue.decode(Data($0.utf8)) } }
+}
+
+public enum DatabaseError: Error, Sendable {
+    /// A UNIQUE or PRIMARY KEY constraint refused the write.
+    case uniqueViolation
+    case unsupportedURL(String)
+}
+
+public enum Engine: String, Sendable { case sqlite, postgres }
+
+/// Runs SQL written with `$1`, `$2`, ... placeholders on either engine.
+public protocol SQLExecutor: Sendable {
+    var engine: Engine { get }
+    @discardableResult
+    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
+}
+
+extension SQLExecutor {
+    @discardableResult
+    public func query(_ sql: String) async throws -> [SQLRow] { try await query(sql, []) }
+    public func first(_ sql: String, _ binds: [SQLValue] = []) async throws -> SQLRow? { try await query(sql, binds).first }
+    public func count(_ sql: String, _ binds: [SQLValue] = []) async throws -> Int {
+        try await query(sql, binds).first?.values.values.first.flatMap { value -> Int? in
+            if case .int(let count) = value { return Int(count) }
+            return nil
+        } ?? 0
+    }
+}
+
+public protocol Database: SQLExecutor {
+    /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
+    func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
+    func close() async
+}
+
+public enum DatabaseFactory {
+    /// `sqlite:///path/file.sqlite`, `sqlite://relative/file.sqlite` or `postgres://user:pass@host:port/db`.
+    public static func open(url: String, logLabel: String) async throws -> any Database {
+        if url.hasPrefix("sqlite://") {
+            let path = String(url.dropFirst("sqlite://".count))
+            return try await SQLiteDatabase.open(path: path)
+        }
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            return try PostgresDatabase(url: url, logLabel: logLabel)
+        }
+        throw DatabaseError.unsupportedURL(url.split(separator: ":").first.map(String.init) ?? "")
+    }
+}
+
+extension String {
+    /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+    public var likeEscaped: String {
+        replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+    }
+}

@@ -1,0 +1,121 @@
+import CloudGreetCore
+import Foundation
+import Logging
+import NIOSSL
+import PostgresNIO
+
+/// PostgreSQL through postgres-nio's pooled `PostgresClient`.
+public final class PostgresDatabase: Database {
+    public let engine = Engine.postgres
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+    private let logger: Logger
+
+    public init(url: String, logLabel: String) throws {
+        guard let components = URLComponents(string: url), let host = components.host else {
+            throw DatabaseError.unsupportedURL("postgres")
+        }
+        let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        let tls: PostgresClient.Configuration.TLS
+        switch query["sslmode"] {
+        case "require", "verify-full", "verify-ca": tls = .require(.makeClientConfiguration())
+        case "prefer": tls = .prefer(.makeClientConfiguration())
+        default: tls = .disable
+        }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432,
+            username: components.user?.removingPercentEncoding ?? "postgres",
+            password: components.password?.removingPercentEncoding,
+            database: String(components.path.dropFirst()).nilIfEmpty, tls: tls)
+        configuration.options.maximumConnections = Int(query["pool_size"] ?? "") ?? 10
+        configuration.options.connectTimeout = .seconds(5)
+        logger = Logger(label: logLabel)
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let client = self.client
+        runner = Task { await client.run() }
+    }
+
+    @discardableResult
+    public func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        try await Self.translatingErrors {
+            try await Self.collect(client.query(Self.makeQuery(sql, binds), logger: logger))
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await Self.translatingErrors {
+            try await client.withConnection { connection in
+                let executor = Connection(connection: connection, logger: logger)
+                try await executor.query("BEGIN")
+                do {
+                    let result = try await body(executor)
+                    try await executor.query("COMMIT")
+                    return result
+                } catch {
+                    _ = try? await executor.query("ROLLBACK")
+                    throw error
+                }
+            }
+        }
+    }
+
+    public func close() async {
+        runner.cancel()
+        _ = await runner.value
+    }
+
+    private struct Connection: SQLExecutor {
+        let connection: PostgresConnection
+        let logger: Logger
+        var engine: Engine { .postgres }
+        func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+            try await PostgresDatabase.translatingErrors {
+                try await PostgresDatabase.collect(connection.query(PostgresDatabase.makeQuery(sql, binds), logger: logger))
+            }
+        }
+    }
+
+    fileprivate static func makeQuery(_ sql: String, _ binds: [SQLValue]) -> PostgresQuery {
+        var bindings = PostgresBindings(capacity: binds.count)
+        for bind in binds {
+            switch bind {
+            case .null: bindings.appendNull()
+            case .int(let value): bindings.append(value)
+            case .double(let value): bindings.append(value)
+            case .text(let value): bindings.append(value)
+            }
+        }
+        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+    }
+
+    fileprivate static func collect(_ rows: PostgresRowSequence) async throws -> [SQLRow] {
+        var result: [SQLRow] = []
+        for try await row in rows {
+            var values: [String: SQLValue] = [:]
+            for cell in row {
+                guard cell.bytes != nil else { values[cell.columnName] = .null; continue }
+                switch cell.dataType {
+                case .int2, .int4, .int8: values[cell.columnName] = .int(try cell.decode(Int64.self))
+                case .float4, .float8: values[cell.columnName] = .double(try cell.decode(Double.self))
+                case .numeric: values[cell.columnName] = .double(Double(try cell.decode(String.self)) ?? 0)
+                case .bool: values[cell.columnName] = .int(try cell.decode(Bool.self) ? 1 : 0)
+                default: values[cell.columnName] = .text(try cell.decode(String.self))
+                }
+            }
+            result.append(SQLRow(values))
+        }
+        return result
+    }
+
+    fileprivate static func translatingErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw DatabaseError.uniqueViolation
+        }
+    }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}

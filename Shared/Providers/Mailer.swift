@@ -1,0 +1,109 @@
+import CloudGreetCore
+import Curl
+import Foundation
+
+/// Where and how email leaves: `SMTP_URL` (`smtp://host:port` upgrades with STARTTLS when offered;
+/// `smtps://` is TLS from the first byte), credentials, and whether clear text is refused.
+public struct SMTPSettings: Sendable {
+    public var url: String
+    public var username: String?
+    public var password: String?
+    public var requireTLS: Bool
+    public var from: String
+
+    public init(url: String, username: String? = nil, password: String? = nil, requireTLS: Bool, from: String) {
+        self.url = url
+        self.username = username
+        self.password = password
+        self.requireTLS = requireTLS
+        self.from = from
+    }
+}
+
+public struct ProviderError: Error, Sendable, CustomStringConvertible {
+    /// Safe to store and show: never contains credentials.
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Sends plain-text UTF-8 email over SMTP through the libcurl wrapper, retrying connection
+/// failures and time-outs a few times with backoff.
+public struct Mailer: Sendable {
+    public let settings: SMTPSettings
+    private let curl: CurlClient
+    private let attempts: Int
+
+    public init(settings: SMTPSettings, curl: CurlClient = .shared, attempts: Int = 3) {
+        self.settings = settings
+        self.curl = curl
+        self.attempts = attempts
+    }
+
+    /// Returns the Message-ID it gave the email.
+    @discardableResult
+    public func send(to recipient: String, subject: String, text: String) async throws -> String {
+        let domain = settings.from.split(separator: "@").last.map(String.init) ?? "cloudgreet.local"
+        let messageID = "<\(ResourceID.make(.email))@\(domain)>"
+        let message = Self.compose(from: settings.from, to: recipient, subject: subject, text: text, messageID: messageID)
+        let transfer = MailTransfer(url: settings.url, from: settings.from, recipients: [recipient], message: message,
+                                    username: settings.username, password: settings.password,
+                                    security: settings.requireTLS ? .required : .opportunistic)
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try await curl.send(transfer)
+                return messageID
+            } catch let error as CurlError {
+                switch error {
+                case .couldNotConnect, .timedOut:
+                    if attempt < attempts {
+                        try await Task.sleep(for: .milliseconds(200 * attempt * attempt))
+                        continue
+                    }
+                    throw ProviderError("SMTP server unreachable: \(error)")
+                case .tlsRequired:
+                    throw ProviderError("SMTP server does not offer TLS and SMTP_REQUIRE_TLS is set")
+                default:
+                    throw ProviderError("SMTP delivery failed: \(error)")
+                }
+            }
+        }
+    }
+
+    /// An RFC 5322 message: Date, From, To, Subject (RFC 2047 when not ASCII), Message-ID,
+    /// MIME-Version and a base64 UTF-8 text body, all lines ending in CRLF.
+    public static func compose(from: String, to: String, subject: String, text: String, messageID: String,
+                               date: Date = Date()) -> [UInt8]
+    {
+        func clean(_ value: String) -> String {
+            value.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+        }
+        let subjectLine = subject.allSatisfy(\.isASCII) ? clean(subject)
+            : "=?UTF-8?B?\(Data(clean(subject).utf8).base64EncodedString())?="
+        let normalized = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
+        let encodedBody = Data(normalized.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+        let headers = [
+            "Date: \(rfc5322Date(date))",
+            "From: \(clean(from))",
+            "To: \(clean(to))",
+            "Subject: \(subjectLine)",
+            "Message-ID: \(messageID)",
+            "MIME-Version: 1.0",
+            "Content-Type: text/plain; charset=UTF-8",
+            "Content-Transfer-Encoding: base64",
+        ]
+        return Array((headers.joined(separator: "\r\n") + "\r\n\r\n" + encodedBody + "\r\n").utf8)
+    }
+
+    static func rfc5322Date(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ n: Int?) -> String { n.map { $0 < 10 ? "0\($0)" : "\($0)" } ?? "00" }
+        return "\(days[(c.weekday ?? 1) - 1]), \(two(c.day)) \(months[(c.month ?? 1) - 1]) \(c.year ?? 1970) "
+            + "\(two(c.hour)):\(two(c.minute)):\(two(c.second)) +0000"
+    }
+}

@@ -1,0 +1,73 @@
+import AsyncHTTPClient
+import CloudGreetCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+public struct InternalResponse: Sendable {
+    public var status: Int
+    public var body: JSONValue
+
+    /// The `data` of a success envelope, or the service's own error passed on unchanged.
+    public func data() throws -> JSONValue {
+        if (200..<300).contains(status) { return body["data"] ?? .null }
+        throw Envelope.error(from: body, status: status) ?? APIError.unavailable()
+    }
+}
+
+/// Typed calls to other services' `/internal/...` routes over AsyncHTTPClient, carrying the
+/// internal credential and the request id. Idempotent calls retry with backoff; a circuit
+/// breaker per upstream answers 503 at once while that upstream is down.
+public final class InternalClient: Sendable {
+    private let config: ServiceConfig
+    private let credential: InternalCredential
+    private let breakers: [ServiceName: CircuitBreaker]
+    private let http: HTTPClient
+
+    public init(config: ServiceConfig, http: HTTPClient = .shared) {
+        self.config = config
+        credential = config.internalCredential
+        breakers = Dictionary(uniqueKeysWithValues: ServiceName.allCases.map { ($0, CircuitBreaker()) })
+        self.http = http
+    }
+
+    public func call(_ service: ServiceName, _ method: HTTPMethod, _ path: String, body: JSONValue? = nil,
+                     as caller: Caller, requestID: String, timeout: Double = 5) async throws -> InternalResponse
+    {
+        let breaker = breakers[service]!
+        guard await breaker.allowRequest() else { throw APIError.unavailable("\(service.rawValue) is unavailable") }
+        let idempotent = method == .GET || method == .PUT || method == .DELETE
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                var request = HTTPClientRequest(url: config.url(of: service) + path)
+                request.method = method
+                request.headers.add(name: InternalCredential.header, value: credential.mint(for: caller, requestID: requestID))
+                request.headers.add(name: "X-Request-Id", value: requestID)
+                if let body {
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.body = .bytes(ByteBuffer(bytes: body.encoded()))
+                }
+                let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+                let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+                let status = Int(response.status.code)
+                if status >= 500, idempotent, attempt < 3 {
+                    try await Task.sleep(for: .milliseconds(50 * attempt * attempt))
+                    continue
+                }
+                await status >= 500 ? breaker.recordFailure() : breaker.recordSuccess()
+                let json = (try? JSONValue.decode(Array(buffer: bytes))) ?? .null
+                return InternalResponse(status: status, body: json)
+            } catch {
+                if error is CancellationError { throw error }
+                if idempotent, attempt < 3 {
+                    try await Task.sleep(for: .milliseconds(50 * attempt * attempt))
+                    continue
+                }
+                await breaker.recordFailure()
+                throw APIError.unavailable("\(service.rawValue) is unavailable")
+            }
+        }
+    }
+}

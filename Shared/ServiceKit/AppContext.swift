@@ -1,0 +1,45 @@
+import CloudGreetCore
+import Hummingbird
+import NIOCore
+
+/// The request context of every service: the request id, the socket's peer, and (after internal
+/// authentication) who the request is for.
+public struct AppContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var requestID: String
+    public var caller: Caller?
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        requestID = ""
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The body limit is enforced by the gateway and by `jsonBody`; this only bounds buffering.
+    public var maxUploadSize: Int { 16 * 1024 * 1024 }
+
+    public func requireCaller() throws -> Caller {
+        guard let caller, caller.kind != .anonymous else { throw APIError.authRequired }
+        return caller
+    }
+
+    /// The caller's business; every tenant-scoped query uses this.
+    public func requireBusiness() throws -> (caller: Caller, businessID: String) {
+        let caller = try requireCaller()
+        guard let business = caller.businessID else { throw APIError.forbidden }
+        return (caller, business)
+    }
+
+    public func requireRole(_ allowed: Role...) throws -> (caller: Caller, businessID: String) {
+        let scoped = try requireBusiness()
+        guard let role = scoped.caller.role, allowed.contains(role) else { throw APIError.forbidden }
+        return scoped
+    }
+
+    /// Internal routes accept only other services.
+    public func requireService() throws -> Caller {
+        guard let caller, caller.kind == .service else { throw APIError.forbidden }
+        return caller
+    }
+}

@@ -1,0 +1,124 @@
+import CloudGreetCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Keeps a client's `X-Request-Id` of 1-128 characters from `[A-Za-z0-9._-]`, else makes one, and
+/// puts it in the response header and in every log line of the request.
+public struct RequestIDMiddleware: RouterMiddleware {
+    public typealias Context = AppContext
+    public init() {}
+
+    public static func isValid(_ id: String) -> Bool {
+        (1...128).contains(id.utf8.count) && id.utf8.allSatisfy { byte in
+            (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
+                || byte == 46 || byte == 95 || byte == 45
+        }
+    }
+
+    public func handle(_ request: Request, context: AppContext,
+                       next: (Request, AppContext) async throws -> Response) async throws -> Response
+    {
+        var context = context
+        if let given = request.header("X-Request-Id"), Self.isValid(given) {
+            context.requestID = given
+        } else {
+            context.requestID = ResourceID.make(.request)
+        }
+        context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        var response = try await next(request, context)
+        response.headers[HTTPField.Name("X-Request-Id")!] = context.requestID
+        return response
+    }
+}
+
+/// Turns every error into the JSON envelope. Unknown errors become a bare 500: the details go to
+/// the log (with the request id), never to the client.
+public struct ErrorMiddleware: RouterMiddleware {
+    public typealias Context = AppContext
+    public init() {}
+
+    public func handle(_ request: Request, context: AppContext,
+                       next: (Request, AppContext) async throws -> Response) async throws -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch {
+            return Self.response(for: error, context: context)
+        }
+    }
+
+    public static func response(for error: any Error, context: AppContext) -> Response {
+        var response = Response.failure(apiError(for: error, context: context), requestID: context.requestID)
+        response.headers[HTTPField.Name("X-Request-Id")!] = context.requestID
+        return response
+    }
+
+    static func apiError(for error: any Error, context: AppContext) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as HTTPError:
+            switch error.status {
+            case .notFound: return .notFound()
+            case .contentTooLarge: return .payloadTooLarge
+            case .methodNotAllowed: return APIError(405, .resourceNotFound, "Method not allowed")
+            case .badRequest: return .badJSON(error.body ?? "Bad request")
+            case .unauthorized: return .authRequired
+            default:
+                return APIError(error.status.code, error.status.code >= 500 ? .internalServerError : .validationError,
+                                error.status.reasonPhrase)
+            }
+        default:
+            context.logger.error("unhandled error", metadata: ["error": .string(String(reflecting: type(of: error)))])
+            context.logger.debug("unhandled error detail", metadata: ["detail": .string("\(error)")])
+            return .internal
+        }
+    }
+}
+
+/// Services trust a request only with a valid internal credential; `/health` and `/metrics` are open
+/// for probes and scrapers. Identity headers a client might send are never read.
+public struct InternalAuthMiddleware: RouterMiddleware {
+    public typealias Context = AppContext
+    let credential: InternalCredential
+    let openPaths: Set<String>
+
+    public init(credential: InternalCredential, openPaths: Set<String> = ["/health", "/metrics"]) {
+        self.credential = credential
+        self.openPaths = openPaths
+    }
+
+    public func handle(_ request: Request, context: AppContext,
+                       next: (Request, AppContext) async throws -> Response) async throws -> Response
+    {
+        if openPaths.contains(request.uri.path) { return try await next(request, context) }
+        guard let token = request.header(InternalCredential.header) else { throw APIError.authRequired }
+        guard let caller = credential.verify(token) else { throw APIError.invalidToken }
+        var context = context
+        context.caller = caller
+        if caller.kind != .anonymous { context.logger[metadataKey: "caller"] = .string(caller.kind.rawValue) }
+        return try await next(request, context)
+    }
+}
+
+/// Counts requests by route and status and times them, for `/metrics`.
+public struct MetricsMiddleware: RouterMiddleware {
+    public typealias Context = AppContext
+    let metrics: ServiceMetrics
+
+    public init(metrics: ServiceMetrics) { self.metrics = metrics }
+
+    public func handle(_ request: Request, context: AppContext,
+                       next: (Request, AppContext) async throws -> Response) async throws -> Response
+    {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        await metrics.recordRequest(method: request.method.rawValue, route: context.endpointPath ?? "unmatched",
+                                    status: response.status.code, seconds: seconds)
+        return response
+    }
+}

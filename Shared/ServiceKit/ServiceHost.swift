@@ -1,0 +1,104 @@
+import CloudGreetCore
+import Foundation
+import Hummingbird
+import NIOCore
+import Logging
+import Persistence
+import ServiceClients
+
+/// What every route of a service can reach: its configuration, database, clients for other
+/// services, metrics and logger.
+public struct ServiceRuntime: Sendable {
+    public let config: ServiceConfig
+    public let database: (any Database)?
+    public let clients: InternalClient
+    public let metrics: ServiceMetrics
+    public let logger: Logger
+    public let startedAt: Date
+
+    public var service: ServiceName { config.service }
+
+    /// The database of a service that has one (the ones in `ServiceName.hasDatabase`).
+    public var db: any Database {
+        guard let database else { preconditionFailure("\(service.rawValue) has no database") }
+        return database
+    }
+
+    /// Opens and migrates the service's database, if it keeps one.
+    public static func start(config: ServiceConfig, migrations: [Migration]?) async throws -> ServiceRuntime {
+        let logger = Logger(label: config.service.rawValue)
+        var database: (any Database)?
+        if let migrations {
+            let opened = try await DatabaseFactory.open(url: config.databaseURL, logLabel: "\(config.service.rawValue).database")
+            try await Migrator.migrate(opened, scope: config.service.rawValue, migrations)
+            database = opened
+        }
+        return ServiceRuntime(config: config, database: database, clients: InternalClient(config: config),
+                              metrics: ServiceMetrics(service: config.service.rawValue), logger: logger, startedAt: Date())
+    }
+
+    /// The router every service starts from: request ids, metrics, the error envelope, internal
+    /// authentication, `/health` (its own checks) and `/metrics`.
+    public func makeRouter(internalAuth: Bool = true,
+                           extraChecks: @escaping @Sendable () async -> [HealthCheck] = { [] }) -> Router<AppContext>
+    {
+        let router = Router(context: AppContext.self)
+        router.middlewares.add(RequestIDMiddleware())
+        router.middlewares.add(MetricsMiddleware(metrics: metrics))
+        router.middlewares.add(ErrorMiddleware())
+        if internalAuth { router.middlewares.add(InternalAuthMiddleware(credential: config.internalCredential)) }
+        let runtime = self
+        router.get("/health") { request, context in
+            var checks: [HealthCheck] = []
+            if let database = runtime.database { checks.append(await HealthCheck.database(database)) }
+            checks += await extraChecks()
+            let healthy = checks.allSatisfy(\.healthy)
+            let detailed = request.query["detailed"] != "false"
+            let data: JSONValue = [
+                "service": .string(runtime.service.rawValue),
+                "overall": .string(healthy ? "healthy" : "unhealthy"),
+                "checks": .array(checks.map { $0.json(detailed: detailed) }),
+                "timestamp": JSONValue(Date()), "version": .string(CloudGreetVersion.current),
+                "uptime": JSONValue(Int(Date().timeIntervalSince(runtime.startedAt) * 1000)),
+                "environment": .string(runtime.config.environment),
+            ]
+            return Response.envelope(data, status: healthy ? .ok : .serviceUnavailable, context: context)
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: await runtime.metrics.render())))
+        }
+        return router
+    }
+
+    public func makeApplication(router: Router<AppContext>,
+                                onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
+        -> some ApplicationProtocol
+    {
+        Application(router: router,
+                     configuration: .init(address: .hostname(config.host, port: config.port),
+                                          serverName: "cloudgreet-\(service.rawValue)"),
+                     onServerRunning: onServerRunning, logger: logger)
+    }
+}
+
+public enum CloudGreetVersion {
+    public static let current = "1.0.0"
+}
+
+/// Entry point of each `cloudgreet-<service>` executable.
+public enum ServiceMain {
+    public static func run(_ service: ServiceName,
+                           build: @Sendable (ServiceConfig) async throws -> any ApplicationProtocol) async
+    {
+        do {
+            let config = try ServiceConfig(service: service)
+            LogSetup.bootstrap(format: config.logFormat, level: Logger.Level(rawValue: config.logLevel) ?? .info)
+            let app = try await build(config)
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch {
+            FileHandle.standardError.write(Data("cloudgreet-\(service.rawValue) failed to start: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+}
