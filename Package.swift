@@ -111,6 +111,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: [
             "CloudGreetCore", "Persistence", "ServiceKit", hummingbird,
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Tests/TestSupport", swiftSettings: strict),
     ]
 )

@@ -97,7 +97,7 @@ public enum DatabaseFactory {
             return try await SQLiteDatabase.open(path: path)
         }
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            return try PostgresDatabase(url: url, logLabel: logLabel)
+            return try await PostgresDatabase(url: url, logLabel: logLabel)
         }
         throw DatabaseError.unsupportedURL(url.split(separator: ":").first.map(String.init) ?? "")
     }

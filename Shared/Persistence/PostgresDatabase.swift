@@ -11,7 +11,7 @@ public final class PostgresDatabase: Database {
     private let runner: Task<Void, Never>
     private let logger: Logger
 
-    public init(url: String, logLabel: String) throws {
+    public init(url: String, logLabel: String) async throws {
         guard let components = URLComponents(string: url), let host = components.host else {
             throw DatabaseError.unsupportedURL("postgres")
         }
@@ -32,7 +32,13 @@ public final class PostgresDatabase: Database {
         logger = Logger(label: logLabel)
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let client = self.client
-        runner = Task { await client.run() }
+        // Queries wait for `run()`; seeing it start before returning keeps the pool from warning.
+        let (started, signal) = AsyncStream<Void>.makeStream()
+        runner = Task {
+            signal.finish()
+            await client.run()
+        }
+        for await _ in started {}
     }
 
     @discardableResult

@@ -1,0 +1,184 @@
+import CloudGreetCore
+import Foundation
+import Testing
+
+@Suite struct TimestampTests {
+    @Test func parsesOffsetsAndFormatsUTC() throws {
+        let date = try #require(Timestamp.parse("2024-01-20T09:00:00-05:00"))
+        #expect(Timestamp.format(date) == "2024-01-20T14:00:00Z")
+        #expect(Timestamp.parse("2024-01-20T14:00:00Z") == date)
+        #expect(Timestamp.parse("2024-01-20T19:30:00+0530") == date)
+        #expect(Timestamp.parse("2024-01-20T14:00:00.250Z")!.timeIntervalSince(date) == 0.25)
+    }
+
+    @Test(arguments: ["", "2024-13-01T00:00:00Z", "2024-02-31T00:00:00Z", "2024-01-20T25:00:00Z", "yesterday",
+                      "2024-01-20T14:00:00+25:00", "2024-01-20T14:00:00Zjunk"])
+    func rejectsNonsense(_ text: String) {
+        #expect(Timestamp.parse(text) == nil)
+    }
+}
+
+@Suite struct ResourceIDTests {
+    @Test func prefixedUniqueAndTimeOrdered() {
+        let ids = (0..<2000).map { _ in ResourceID.make(.lead) }
+        #expect(Set(ids).count == ids.count)
+        #expect(ids == ids.sorted())
+        #expect(ids.allSatisfy { ResourceID.isValid($0, kind: .lead) })
+        #expect(!ResourceID.isValid(ids[0], kind: .user))
+    }
+}
+
+@Suite struct ContactTests {
+    @Test(arguments: [
+        ("+15551234567", "+15551234567"), ("(555) 123-4567", "+15551234567"), ("555-123-4567", "+15551234567"),
+        ("1 555 123 4567", "+15551234567"), ("+44 20 7946 0958", "+442079460958"),
+    ])
+    func normalisesPhones(_ input: String, _ expected: String) {
+        #expect(Contact.normalizePhone(input, defaultCountryCode: "1") == expected)
+    }
+
+    @Test(arguments: ["", "12345", "555-CALL-NOW", "+0123456789", "+1234567890123456", "055-123-4567", "555 123 456"])
+    func rejectsBadPhones(_ input: String) {
+        #expect(Contact.normalizePhone(input, defaultCountryCode: "1") == nil)
+    }
+
+    @Test func nationalNumbersUseTheDefaultCountry() {
+        #expect(Contact.normalizePhone("020 7946 0958", defaultCountryCode: "44") == "+442079460958")
+    }
+
+    @Test func emails() {
+        #expect(Contact.normalizeEmail("  John.Doe@Example.COM ") == "john.doe@example.com")
+        for bad in ["", "john", "john@", "@example.com", "john@example", "jo hn@example.com", "a@b..com", "a@b.com>"] {
+            #expect(Contact.normalizeEmail(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func masksPhonesForLogs() {
+        #expect(Contact.maskPhone("+15551234567") == "**********67")
+    }
+}
+
+@Suite struct ValidationTests {
+    @Test func reportsEveryBadFieldAtOnce() throws {
+        let body = try JSONValue.decode(Array(#"{"email": 5, "name": "", "age": "x", "settings": {"timezone": 3}}"#.utf8))
+        let fields = try FieldReader(body)
+        _ = fields.email("email", required: true)
+        _ = fields.string("name", required: true)
+        _ = fields.int("age")
+        _ = fields.string("missing", required: true)
+        _ = fields.nested("settings")?.string("timezone")
+        let error = try #require(throws: APIError.self) { try fields.finish() }
+        #expect(error.status == 422)
+        let details = try #require(error.details?.objectValue)
+        #expect(Set(details.keys) == ["email", "name", "age", "missing", "settings.timezone"])
+    }
+
+    @Test func nonObjectBodiesAreBadRequests() throws {
+        let error = try #require(throws: APIError.self) { try FieldReader(.array([])) }
+        #expect(error.status == 400)
+        #expect(error.code == .validationError)
+    }
+
+    @Test func secretsAreNotTrimmed() throws {
+        let fields = try FieldReader(["password": "  spaced  "])
+        #expect(fields.secret("password") == "  spaced  ")
+    }
+
+    @Test func wholeNumbersOnly() throws {
+        let fields = try FieldReader(["a": 1.5, "b": 3, "c": true])
+        #expect(fields.int("a") == nil)
+        #expect(fields.int("b") == 3)
+        #expect(fields.int("c") == nil)
+        #expect(Set(fields.errors.keys) == ["a", "c"])
+    }
+}
+
+@Suite struct PaginationTests {
+    @Test func defaultsAndClamping() throws {
+        #expect(try Page(query: [:]) == Page(page: 1, limit: 20))
+        #expect(try Page(query: ["limit": "500", "page": "3"]) == Page(page: 3, limit: 100))
+        #expect(try Page(query: ["page": "2", "limit": "10"]).offset == 10)
+    }
+
+    @Test(arguments: [["page": "0"], ["page": "x"], ["limit": "0"], ["limit": "-4"], ["limit": "ten"]])
+    func rejectsBadValues(_ query: [String: String]) {
+        #expect(throws: APIError.self) { try Page(query: query) }
+    }
+
+    @Test func listShape() {
+        let list = Page(page: 2, limit: 10).list("leads", [], total: 21)
+        #expect(list["pagination"] == ["page": 2, "limit": 10, "total": 21, "pages": 3])
+        #expect(list["leads"] == [])
+    }
+}
+
+@Suite struct TokenTests {
+    let signer = TokenSigner(secret: "test-secret-test-secret-test-secret")
+    var future: Int { Int(Date().timeIntervalSince1970) + 600 }
+
+    @Test func roundTrip() throws {
+        let token = signer.sign(["sub": "user_1", "exp": JSONValue(future)])
+        #expect(try signer.verify(token)["sub"] == "user_1")
+    }
+
+    @Test func rejectsWrongKey() {
+        let token = TokenSigner(secret: "another-secret").sign(["sub": "user_1", "exp": JSONValue(future)])
+        #expect(throws: TokenSigner.Failure.signature) { try signer.verify(token) }
+    }
+
+    @Test func rejectsExpiredAndMissingExp() {
+        #expect(throws: TokenSigner.Failure.expired) {
+            try signer.verify(signer.sign(["sub": "u", "exp": JSONValue(Int(Date().timeIntervalSince1970) - 1)]))
+        }
+        #expect(throws: TokenSigner.Failure.expired) { try signer.verify(signer.sign(["sub": "u"])) }
+    }
+
+    @Test func rejectsNoneAndOtherAlgorithms() throws {
+        let payload = Base64URL.encode(JSONValue.object(["sub": "u", "exp": JSONValue(future)]).encoded())
+        for alg in ["none", "HS512", "RS256", "hs256"] {
+            let header = Base64URL.encode(Data(#"{"alg":"\#(alg)","typ":"JWT"}"#.utf8))
+            let valid = signer.sign(["sub": "u", "exp": JSONValue(future)]).split(separator: ".")[2]
+            #expect(throws: TokenSigner.Failure.algorithm) { try signer.verify("\(header).\(payload).") }
+            #expect(throws: TokenSigner.Failure.algorithm) { try signer.verify("\(header).\(payload).\(valid)") }
+        }
+    }
+
+    @Test func rejectsTamperedPayload() throws {
+        let parts = signer.sign(["sub": "user_1", "role": "user", "exp": JSONValue(future)]).split(separator: ".")
+        let forged = Base64URL.encode(JSONValue.object(["sub": "user_1", "role": "admin", "exp": JSONValue(future)]).encoded())
+        #expect(throws: TokenSigner.Failure.signature) { try signer.verify("\(parts[0]).\(forged).\(parts[2])") }
+        #expect(throws: TokenSigner.Failure.malformed) { try signer.verify("garbage") }
+    }
+
+    @Test func internalCredentialCarriesTheCaller() throws {
+        let credential = InternalCredential(secret: "internal-secret", issuer: .gateway)
+        let caller = Caller(kind: .user, subject: "user_1", businessID: "business_1", role: .agent)
+        #expect(credential.verify(credential.mint(for: caller, requestID: "req_1")) == caller)
+        let other = InternalCredential(secret: "other", issuer: .gateway)
+        #expect(other.verify(credential.mint(for: caller, requestID: "req_1")) == nil)
+        // A user JWT signed with the same secret is not an internal credential.
+        #expect(credential.verify(TokenSigner(secret: "internal-secret").sign(["sub": "u", "exp": JSONValue(future)])) == nil)
+    }
+}
+
+@Suite struct ConfigTests {
+    @Test func productionRefusesDevelopmentSecrets() {
+        #expect(throws: ConfigError.self) { try ServiceConfig(service: .gateway, environment: ["CLOUDGREET_ENV": "production"]) }
+        #expect(throws: ConfigError.self) {
+            try ServiceConfig(service: .crm, environment: ["CLOUDGREET_ENV": "production", "INTERNAL_SECRET": "short"])
+        }
+        let secret = String(repeating: "s", count: 40)
+        #expect(throws: Never.self) {
+            try ServiceConfig(service: .identity, environment: ["CLOUDGREET_ENV": "production", "INTERNAL_SECRET": secret,
+                                                                 "JWT_SECRET": secret + "j"])
+        }
+    }
+
+    @Test func defaults() throws {
+        let config = try ServiceConfig(service: .voiceAgent, environment: ["CLOUDGREET_DATA_DIR": "/data"])
+        #expect(config.port == 8083)
+        #expect(config.databaseURL == "sqlite:///data/voice-agent.sqlite")
+        #expect(config.url(of: .messaging) == "http://127.0.0.1:8084")
+        #expect(ServiceName.voiceAgent.urlVariable == "VOICE_AGENT_URL")
+    }
+}

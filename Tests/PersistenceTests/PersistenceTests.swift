@@ -1,0 +1,106 @@
+import CloudGreetCore
+import Foundation
+import Persistence
+import TestSupport
+import Testing
+
+@Suite struct PersistenceTests {
+    static let migrations = [
+        Migration(1, "things", [
+            "CREATE TABLE things (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, amount BIGINT, ratio DOUBLE PRECISION, note TEXT)",
+            "CREATE INDEX things_amount ON things (amount)",
+        ]),
+        Migration(2, "counter", ["CREATE TABLE counter (id BIGINT PRIMARY KEY, value BIGINT NOT NULL)",
+                                 "INSERT INTO counter (id, value) VALUES (1, 0)"]),
+    ]
+
+    func eachEngine(_ body: (any Database) async throws -> Void) async throws {
+        for url in try await TestEnvironment.databaseURLs() {
+            let database = try await DatabaseFactory.open(url: url, logLabel: "test")
+            try await Migrator.migrate(database, scope: "test", Self.migrations)
+            try await body(database)
+            await database.close()
+        }
+    }
+
+    @Test func bothEnginesAreExercised() async throws {
+        let engines = try await TestEnvironment.databaseURLs().map { $0.hasPrefix("sqlite") ? "sqlite" : "postgres" }
+        if ProcessInfo.processInfo.environment["CI"] != nil { #expect(engines == ["sqlite", "postgres"]) }
+    }
+
+    @Test func migrationsAreVersionedAndIdempotent() async throws {
+        try await eachEngine { db in
+            try await Migrator.migrate(db, scope: "test", Self.migrations)  // again: nothing to do
+            #expect(try await db.count("SELECT COUNT(*) AS n FROM schema_migrations WHERE scope = 'test'") == 2)
+            #expect(try await db.count("SELECT value AS n FROM counter") == 0)
+            // Another scope keeps its own versions in the same database.
+            try await Migrator.migrate(db, scope: "other", [Migration(1, "x", ["CREATE TABLE other_x (id TEXT)"])])
+            #expect(try await db.count("SELECT COUNT(*) AS n FROM schema_migrations") == 3)
+        }
+    }
+
+    @Test func valuesRoundTrip() async throws {
+        try await eachEngine { db in
+            try await db.query("INSERT INTO things (id, name, amount, ratio, note) VALUES ($1, $2, $3, $4, $5)",
+                               ["t1", "it's $1 ünïcode", .int(1_700_000_000_123), .double(0.25), .null])
+            let row = try #require(try await db.first("SELECT * FROM things WHERE id = $1", ["t1"]))
+            #expect(row.string("name") == "it's $1 ünïcode")
+            #expect(row.int("amount") == 1_700_000_000_123)
+            #expect(row.double("ratio") == 0.25)
+            #expect(row.values["note"] == .null)
+            let returned = try await db.query("UPDATE things SET amount = amount + 1 WHERE id = $1 RETURNING amount", ["t1"])
+            #expect(returned.first?.int("amount") == 1_700_000_000_124)
+        }
+    }
+
+    @Test func uniqueViolationsAreRecognised() async throws {
+        try await eachEngine { db in
+            try await db.query("INSERT INTO things (id, name) VALUES ('a', 'same')")
+            await #expect(throws: DatabaseError.self) { try await db.query("INSERT INTO things (id, name) VALUES ('b', 'same')") }
+            await #expect(throws: DatabaseError.self) { try await db.query("INSERT INTO things (id, name) VALUES ('a', 'other')") }
+        }
+    }
+
+    @Test func transactionsRollBackOnError() async throws {
+        struct Boom: Error {}
+        try await eachEngine { db in
+            await #expect(throws: Boom.self) {
+                try await db.transaction { tx in
+                    try await tx.query("INSERT INTO things (id, name) VALUES ('r', 'rolled back')")
+                    throw Boom()
+                }
+            }
+            let remaining = try await db.count("SELECT COUNT(*) AS n FROM things WHERE id = 'r'")
+            #expect(remaining == 0)
+        }
+    }
+
+    @Test func concurrentTransactionsDoNotLoseUpdates() async throws {
+        try await eachEngine { db in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<25 {
+                    group.addTask {
+                        try await db.transaction { tx in
+                            let row = try await tx.first(
+                                tx.engine == .postgres ? "SELECT value FROM counter WHERE id = 1 FOR UPDATE"
+                                    : "SELECT value FROM counter WHERE id = 1")
+                            let value = row?.int("value") ?? 0
+                            try await tx.query("UPDATE counter SET value = $1 WHERE id = 1", [.int(Int64(value + 1))])
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await db.count("SELECT value AS n FROM counter WHERE id = 1") == 25)
+        }
+    }
+
+    @Test func likePatternsAreEscaped() async throws {
+        try await eachEngine { db in
+            try await db.query("INSERT INTO things (id, name) VALUES ('p1', '100% real'), ('p2', '100 x real')")
+            let rows = try await db.query("SELECT id FROM things WHERE LOWER(name) LIKE $1 ESCAPE '\\'",
+                                          [.text("%\("100%".likeEscaped)%")])
+            #expect(rows.map { $0.string("id") } == ["p1"])
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import AsyncHTTPClient
+import CloudGreetCore
+import Foundation
+import Persistence
+
+public struct PostgresMissing: Error, CustomStringConvertible {
+    public var description: String {
+        "CLOUDGREET_TEST_POSTGRES_URL is not set: run the tests with `make test`, which starts a throwaway PostgreSQL"
+    }
+}
+
+public enum TestEnvironment {
+    /// A fresh, empty PostgreSQL database for one test, or nil when no test cluster is running.
+    /// Under CI a missing cluster is an error, never a skip.
+    public static func postgresDatabaseURL() async throws -> String? {
+        guard let admin = ProcessInfo.processInfo.environment["CLOUDGREET_TEST_POSTGRES_URL"] else {
+            if ProcessInfo.processInfo.environment["CI"] != nil { throw PostgresMissing() }
+            return nil
+        }
+        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        let database = try await PostgresDatabase(url: admin, logLabel: "tests")
+        try await database.query("CREATE DATABASE \(name)")
+        await database.close()
+        var components = URLComponents(string: admin)!
+        components.path = "/\(name)"
+        return components.string!
+    }
+
+    /// The engines a storage test runs on: SQLite always, PostgreSQL when the cluster is there.
+    public static func databaseURLs() async throws -> [String] {
+        var urls = ["sqlite://\(temporaryDirectory())/test.sqlite"]
+        if let postgres = try await postgresDatabaseURL() { urls.append(postgres) }
+        return urls
+    }
+
+    public static func temporaryDirectory() -> String {
+        let path = NSTemporaryDirectory() + "cloudgreet-test-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// A TCP port nobody listens on right now.
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Where `swift build` put the executables: next to the test bundle.
+    public static var binDirectory: String {
+        if let dir = ProcessInfo.processInfo.environment["CLOUDGREET_BIN_DIR"] { return dir }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return (exe as NSString).deletingLastPathComponent
+    }
+
+    /// Configuration for a service under test: development defaults, cheap bcrypt.
+    public static func config(_ service: ServiceName, _ values: [String: String] = [:]) throws -> ServiceConfig {
+        var environment = ["CLOUDGREET_ENV": "development", "BCRYPT_COST": "4", "LOG_LEVEL": "error"]
+        environment.merge(values) { $1 }
+        return try ServiceConfig(service: service, environment: environment)
+    }
+}
