@@ -99,7 +99,7 @@ public final class SMTPTestServer: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    public func stop() { process.stop() }
+    public func stop() { process.kill() }
 
     static func canConnect(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
