@@ -13,6 +13,11 @@ public actor SQLiteDatabase: Database {
 
     private init(connection: SQLiteConnection) { self.connection = connection }
 
+    deinit {
+        // sqlite-nio insists on an explicit close; the future keeps the connection alive until done.
+        _ = connection.close()
+    }
+
     public static func open(path: String) async throws -> SQLiteDatabase {
         let storage: SQLiteConnection.Storage
         if path == ":memory:" || path.isEmpty {

@@ -96,6 +96,12 @@ public struct InternalAuthMiddleware: RouterMiddleware {
         if openPaths.contains(request.uri.path) { return try await next(request, context) }
         guard let token = request.header(InternalCredential.header) else { throw APIError.authRequired }
         guard let caller = credential.verify(token) else { throw APIError.invalidToken }
+        // A `business_id` in the query may be omitted, but when present it must be the caller's own.
+        if caller.kind == .user || caller.kind == .apiKey, let asked = request.uri.queryParameters["business_id"],
+           String(asked) != caller.businessID
+        {
+            throw APIError.forbidden
+        }
         var context = context
         context.caller = caller
         if caller.kind != .anonymous { context.logger[metadataKey: "caller"] = .string(caller.kind.rawValue) }

@@ -28,7 +28,7 @@ public enum GatewayService {
         let router = runtime.makeRouter(internalAuth: false)
         router.middlewares.add(CORSMiddleware(allowed: config.list("CORS_ALLOWED_ORIGINS")))
         router.middlewares.add(FrontDoor(
-            authenticator: Authenticator(tokens: TokenSigner(secret: config.jwtSecret), keys: APIKeyCache(),
+            authenticator: Authenticator(tokens: TokenSigner(secret: config.jwtSecret), keys: APIKeyCache(ttl: config.double("API_KEY_CACHE_SECONDS", default: 30)),
                                          clients: runtime.clients),
             limiter: RateLimiter(store: store, window: max(1, config.int("RATE_LIMIT_WINDOW_SECONDS", default: 3600))),
             limits: .init(authenticated: config.int("RATE_LIMIT_AUTHENTICATED", default: 1000),
