@@ -7,6 +7,16 @@ import Persistence
 import ServiceKit
 
 public enum GatewayService {
+    /// One pooled client for every upstream, for the life of the process (each request carries its
+    /// own deadline of `UPSTREAM_TIMEOUT_SECONDS`). Connecting gets half a second (the pool keeps retrying
+    /// a refused connection until then): an upstream that cannot be reached by then is down.
+    static let upstreamClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .milliseconds(500))
+        configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        return HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
+    }()
+
     public static func application(config: ServiceConfig) async throws -> some ApplicationProtocol {
         let storeKind = config.string("RATE_LIMIT_STORE", default: "memory")
         guard storeKind == "memory" || storeKind == "postgres" else {
@@ -19,11 +29,7 @@ public enum GatewayService {
             config: config, migrations: storeKind == "postgres" ? SQLRateLimitStore.migrations : nil)
         let store: any RateLimitStore = runtime.database.map { SQLRateLimitStore(db: $0) } ?? MemoryRateLimitStore()
 
-        var httpConfiguration = HTTPClient.Configuration()
-        httpConfiguration.timeout = .init(connect: .seconds(1), read: .milliseconds(Int64(config.upstreamTimeout * 1000)))
-        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-        let http = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton),
-                              configuration: httpConfiguration)
+        let http = upstreamClient
 
         let router = runtime.makeRouter(internalAuth: false)
         router.middlewares.add(CORSMiddleware(allowed: config.list("CORS_ALLOWED_ORIGINS")))
