@@ -18,16 +18,18 @@ public enum Migrator {
     /// lock keeps two replicas starting at once from applying the same step twice.
     /// `scope` names the owner (the service), so services may even share one database.
     public static func migrate(_ database: any Database, scope: String, _ migrations: [Migration]) async throws {
-        try await database.query("""
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                scope TEXT NOT NULL, version BIGINT NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL,
-                PRIMARY KEY (scope, version))
-            """)
+        // PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent twin: lock first.
+        try await database.transaction { db in
+            try await lock(db)
+            try await db.query("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    scope TEXT NOT NULL, version BIGINT NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL,
+                    PRIMARY KEY (scope, version))
+                """)
+        }
         for migration in migrations.sorted(by: { $0.version < $1.version }) {
             try await database.transaction { db in
-                if db.engine == .postgres {
-                    try await db.query("SELECT pg_advisory_xact_lock(7411001)")
-                }
+                try await lock(db)
                 let applied = try await db.count(
                     "SELECT COUNT(*) AS n FROM schema_migrations WHERE scope = $1 AND version = $2",
                     [.text(scope), .int(Int64(migration.version))])
@@ -39,5 +41,9 @@ public enum Migrator {
                      .int(Int64(Date().timeIntervalSince1970 * 1000))])
             }
         }
+    }
+
+    private static func lock(_ db: any SQLExecutor) async throws {
+        if db.engine == .postgres { try await db.query("SELECT pg_advisory_xact_lock(7411001)") }
     }
 }

@@ -109,6 +109,26 @@ public struct InternalAuthMiddleware: RouterMiddleware {
     }
 }
 
+/// One log line per request: method, route pattern (not the raw path or query, which may carry
+/// personal data), status and duration, with the request id from the logger's metadata.
+public struct AccessLogMiddleware: RouterMiddleware {
+    public typealias Context = AppContext
+    public init() {}
+
+    public func handle(_ request: Request, context: AppContext,
+                       next: (Request, AppContext) async throws -> Response) async throws -> Response
+    {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let milliseconds = (ContinuousClock.now - start) / .milliseconds(1)
+        context.logger.info("request", metadata: [
+            "method": .string(request.method.rawValue), "route": .string(context.endpointPath ?? "unmatched"),
+            "status": .stringConvertible(response.status.code), "duration_ms": .stringConvertible(Int(milliseconds.rounded())),
+        ])
+        return response
+    }
+}
+
 /// Counts requests by route and status and times them, for `/metrics`.
 public struct MetricsMiddleware: RouterMiddleware {
     public typealias Context = AppContext

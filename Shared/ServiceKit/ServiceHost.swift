@@ -45,6 +45,7 @@ public struct ServiceRuntime: Sendable {
         let router = Router(context: AppContext.self)
         router.middlewares.add(RequestIDMiddleware())
         router.middlewares.add(MetricsMiddleware(metrics: metrics))
+        router.middlewares.add(AccessLogMiddleware())
         router.middlewares.add(ErrorMiddleware())
         if internalAuth { router.middlewares.add(InternalAuthMiddleware(credential: config.internalCredential)) }
         let runtime = self
