@@ -43,6 +43,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         .target(name: "CloudGreetCore", dependencies: [
@@ -109,6 +110,8 @@ let package = Package(
             "TestSupport", "cloudgreet-gateway", "cloudgreet-identity", "cloudgreet-crm",
             "cloudgreet-voice-agent", "cloudgreet-messaging", "cloudgreet-analytics",
         ], path: "Tests/StackTests", swiftSettings: strict),
+        .testTarget(name: "DeploymentTests", dependencies: ["CloudGreetCore", .product(name: "Yams", package: "Yams")],
+                    path: "Tests/DeploymentTests", swiftSettings: strict),
         .target(name: "TestSupport", dependencies: [
             "CloudGreetCore", "Persistence", "ServiceKit", hummingbird,
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -10,6 +10,19 @@ public struct ServiceConfig: Sendable {
     public let service: ServiceName
     public let values: [String: String]
 
+    /// Every variable the services read (DESIGN.md section 4 plus the few this project adds).
+    /// Deployment files are checked against this list by the tests.
+    public static let knownVariables: Set<String> = [
+        "HOST", "PORT", "DATABASE_URL", "CLOUDGREET_DATA_DIR", "CLOUDGREET_ENV", "JWT_SECRET", "JWT_TTL_SECONDS",
+        "INTERNAL_SECRET", "IDENTITY_URL", "CRM_URL", "VOICE_AGENT_URL", "MESSAGING_URL", "ANALYTICS_URL", "GATEWAY_URL",
+        "RATE_LIMIT_AUTHENTICATED", "RATE_LIMIT_ANONYMOUS", "RATE_LIMIT_WEBHOOK", "RATE_LIMIT_WINDOW_SECONDS",
+        "RATE_LIMIT_STORE", "TRUSTED_PROXIES", "CORS_ALLOWED_ORIGINS", "MAX_BODY_BYTES", "UPSTREAM_TIMEOUT_SECONDS",
+        "API_KEY_CACHE_SECONDS", "TELNYX_API_KEY", "TELNYX_API_BASE", "TELNYX_PUBLIC_KEY", "TELNYX_MESSAGING_PROFILE_ID",
+        "RETELL_API_KEY", "RETELL_API_BASE", "SMTP_URL", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_REQUIRE_TLS",
+        "EMAIL_FROM", "APP_BASE_URL", "DEFAULT_COUNTRY_CODE", "QUALIFY_THRESHOLD", "ANALYTICS_CACHE_SECONDS",
+        "BCRYPT_COST", "LOG_LEVEL", "LOG_FORMAT",
+    ]
+
     public static let developmentJWTSecret = "dev-only-jwt-secret-change-me-0123456789"
     public static let developmentInternalSecret = "dev-only-internal-secret-change-me-0123456789"
 
