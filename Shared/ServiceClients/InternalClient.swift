@@ -24,7 +24,17 @@ public final class InternalClient: Sendable {
     private let breakers: [ServiceName: CircuitBreaker]
     private let http: HTTPClient
 
-    public init(config: ServiceConfig, http: HTTPClient = .shared) {
+    /// Pooled connections to the other services for the life of the process. Connecting gets half
+    /// a second: AsyncHTTPClient keeps retrying a refused connection until then, and a service that
+    /// cannot be reached by then is down.
+    public static let pooledHTTP: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .milliseconds(500))
+        configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    public init(config: ServiceConfig, http: HTTPClient = InternalClient.pooledHTTP) {
         self.config = config
         credential = config.internalCredential
         breakers = Dictionary(uniqueKeysWithValues: ServiceName.allCases.map { ($0, CircuitBreaker()) })

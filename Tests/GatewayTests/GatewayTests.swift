@@ -139,10 +139,11 @@ import Testing
 /// The gateway application itself, with its upstreams down (nothing listens on their ports).
 @Suite struct GatewayAppTests {
     func withGateway(_ values: [String: String] = [:], _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        var environment = values
+        var environment: [String: String] = [:]
         for service in ServiceName.allCases where service != .gateway {
             environment[service.urlVariable] = "http://127.0.0.1:\(TestEnvironment.freePort())"
         }
+        environment.merge(values) { $1 }
         environment["JWT_SECRET"] = "gateway-app-secret"
         let app = try await GatewayService.application(config: try TestEnvironment.config(.gateway, environment))
         try await app.test(.router) { client in try await body(client) }
@@ -182,6 +183,25 @@ import Testing
                 #expect(response.headers[HTTPField.Name("X-RateLimit-Limit")!] == "1000")
             }
             #expect(ContinuousClock.now - start < .seconds(1))
+        }
+    }
+
+    @Test func aSlowUpstreamIsA503AfterTheUpstreamTimeout() async throws {
+        let router = Router()
+        router.get("/leads") { _, _ -> Response in
+            try await Task.sleep(for: .seconds(3))
+            return Response(status: .ok)
+        }
+        let slowCRM = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await slowCRM.test(.live) { crm in
+            try await withGateway(["CRM_URL": "http://127.0.0.1:\(crm.port!)", "UPSTREAM_TIMEOUT_SECONDS": "1"]) { client in
+                let start = ContinuousClock.now
+                try await client.execute(uri: "/api/leads", method: .get, headers: [.authorization: "Bearer \(token())"]) { response in
+                    #expect(response.status == .serviceUnavailable)
+                }
+                let elapsed = ContinuousClock.now - start
+                #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(2))
+            }
         }
     }
 

@@ -39,6 +39,18 @@ import Testing
         }
     }
 
+    @Test func replicasMigratingAtOnceApplyEachStepOnce() async throws {
+        for url in try await TestEnvironment.databaseURLs() where url.hasPrefix("postgres") {
+            let replicas = [try await DatabaseFactory.open(url: url, logLabel: "a"), try await DatabaseFactory.open(url: url, logLabel: "b")]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for replica in replicas { group.addTask { try await Migrator.migrate(replica, scope: "race", Self.migrations) } }
+                try await group.waitForAll()
+            }
+            #expect(try await replicas[0].count("SELECT COUNT(*) AS n FROM schema_migrations WHERE scope = 'race'") == 2)
+            for replica in replicas { await replica.close() }
+        }
+    }
+
     @Test func valuesRoundTrip() async throws {
         try await eachEngine { db in
             try await db.query("INSERT INTO things (id, name, amount, ratio, note) VALUES ($1, $2, $3, $4, $5)",

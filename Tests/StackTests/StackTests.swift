@@ -104,7 +104,12 @@ import Testing
         // No secrets or passwords in any log line.
         let logs = stack.logs
         for secret in [resetToken, key, "password123", "brand-new-pass", token] { #expect(!logs.contains(secret)) }
-        #expect(logs.contains(login.header("X-Request-Id") ?? "missing"))
+        // The gateway's request id reaches the service that did the work, and every service has metrics.
+        #expect(stack.processes[.identity]?.log.contains(login.header("X-Request-Id") ?? "missing") == true)
+        for service in ServiceName.allCases {
+            let metrics = try await TestHTTP.request(.GET, stack.url(service) + "/metrics")
+            #expect(metrics.status == 200 && metrics.text.contains("http_requests_total{service=\"\(service.rawValue)\""))
+        }
     }
 
     @Test func forgedAndForeignCredentialsAreRefused() async throws {

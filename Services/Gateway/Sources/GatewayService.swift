@@ -2,21 +2,11 @@ import AsyncHTTPClient
 import CloudGreetCore
 import Hummingbird
 import NIOCore
-import NIOPosix
 import Persistence
+import ServiceClients
 import ServiceKit
 
 public enum GatewayService {
-    /// One pooled client for every upstream, for the life of the process (each request carries its
-    /// own deadline of `UPSTREAM_TIMEOUT_SECONDS`). Connecting gets half a second (the pool keeps retrying
-    /// a refused connection until then): an upstream that cannot be reached by then is down.
-    static let upstreamClient: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .milliseconds(500))
-        configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-        return HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
-    }()
-
     public static func application(config: ServiceConfig) async throws -> some ApplicationProtocol {
         let storeKind = config.string("RATE_LIMIT_STORE", default: "memory")
         guard storeKind == "memory" || storeKind == "postgres" else {
@@ -29,12 +19,13 @@ public enum GatewayService {
             config: config, migrations: storeKind == "postgres" ? SQLRateLimitStore.migrations : nil)
         let store: any RateLimitStore = runtime.database.map { SQLRateLimitStore(db: $0) } ?? MemoryRateLimitStore()
 
-        let http = upstreamClient
+        let http = InternalClient.pooledHTTP
 
         let router = runtime.makeRouter(internalAuth: false)
         router.middlewares.add(CORSMiddleware(allowed: config.list("CORS_ALLOWED_ORIGINS")))
         router.middlewares.add(FrontDoor(
-            authenticator: Authenticator(tokens: TokenSigner(secret: config.jwtSecret), keys: APIKeyCache(ttl: config.double("API_KEY_CACHE_SECONDS", default: 30)),
+            authenticator: Authenticator(tokens: TokenSigner(secret: config.jwtSecret),
+                                         keys: APIKeyCache(ttl: config.double("API_KEY_CACHE_SECONDS", default: 30)),
                                          clients: runtime.clients),
             limiter: RateLimiter(store: store, window: max(1, config.int("RATE_LIMIT_WINDOW_SECONDS", default: 3600))),
             limits: .init(authenticated: config.int("RATE_LIMIT_AUTHENTICATED", default: 1000),

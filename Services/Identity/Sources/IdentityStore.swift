@@ -53,15 +53,9 @@ struct User: Sendable {
         ]
     }
 
-    init(id: String, email: String, passwordHash: String, firstName: String?, lastName: String?, createdAt: Date) {
-        self.id = id
-        self.email = email
-        self.passwordHash = passwordHash
-        self.firstName = firstName
-        self.lastName = lastName
-        self.createdAt = createdAt
-    }
+}
 
+extension User {
     init(row: SQLRow) {
         self.init(id: row.string("id")!, email: row.string("email")!, passwordHash: row.string("password_hash")!,
                   firstName: row.string("first_name"), lastName: row.string("last_name"), createdAt: row.date("created_at")!)
@@ -80,14 +74,9 @@ struct Business: Sendable, JSONRepresentable {
          "created_at": JSONValue(createdAt), "updated_at": JSONValue(updatedAt)]
     }
 
-    init(id: String, name: String, settings: JSONValue, createdAt: Date, updatedAt: Date) {
-        self.id = id
-        self.name = name
-        self.settings = settings
-        self.createdAt = createdAt
-        self.updatedAt = updatedAt
-    }
+}
 
+extension Business {
     init(row: SQLRow) {
         self.init(id: row.string("id")!, name: row.string("name")!, settings: row.json("settings") ?? [:],
                   createdAt: row.date("created_at")!, updatedAt: row.date("updated_at")!)
