@@ -17,6 +17,7 @@ let serviceBase: [Target.Dependency] = [
     "CloudGreetCore", "ServiceKit", "Persistence", "ServiceClients", hummingbird,
     .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
     .product(name: "HTTPTypes", package: "swift-http-types"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
 ]
 
 let package = Package(
@@ -117,6 +118,7 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ], path: "Tests/TestSupport", swiftSettings: strict),
     ]
 )

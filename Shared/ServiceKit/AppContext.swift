@@ -37,6 +37,12 @@ public struct AppContext: RequestContext, RemoteAddressRequestContext {
         return scoped
     }
 
+    /// A `business_id` in a body may be omitted; when present it must be the caller's own (403).
+    public func checkBusinessField(_ fields: FieldReader, businessID: String) throws {
+        guard fields.has("business_id") else { return }
+        guard fields.object["business_id"]?.stringValue == businessID else { throw APIError.forbidden }
+    }
+
     /// Internal routes accept only other services.
     public func requireService() throws -> Caller {
         guard let caller, caller.kind == .service else { throw APIError.forbidden }

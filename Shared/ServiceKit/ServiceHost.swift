@@ -5,6 +5,7 @@ import NIOCore
 import Logging
 import Persistence
 import ServiceClients
+import ServiceLifecycle
 
 /// What every route of a service can reach: its configuration, database, clients for other
 /// services, metrics and logger.
@@ -72,14 +73,12 @@ public struct ServiceRuntime: Sendable {
         return router
     }
 
-    public func makeApplication(router: Router<AppContext>,
-                                onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
-        -> some ApplicationProtocol
-    {
+    /// The service's application; `services` (background workers) start and stop with it.
+    public func makeApplication(router: Router<AppContext>, services: [any Service] = []) -> some ApplicationProtocol {
         Application(router: router,
                      configuration: .init(address: .hostname(config.host, port: config.port),
                                           serverName: "cloudgreet-\(service.rawValue)"),
-                     onServerRunning: onServerRunning, logger: logger)
+                     services: services, logger: logger)
     }
 }
 

@@ -10,6 +10,7 @@ final class Stack: @unchecked Sendable {
     let directory: String
     let ports: [ServiceName: Int]
     let environment: [String: String]
+    let databases: [ServiceName: String]
     private(set) var processes: [ServiceName: ManagedProcess] = [:]
     private var extras: [ManagedProcess] = []
 
@@ -35,6 +36,7 @@ final class Stack: @unchecked Sendable {
         for service in ServiceName.allCases { environment[service.urlVariable] = "http://127.0.0.1:\(ports[service]!)" }
         environment.merge(extra) { $1 }
         self.environment = environment
+        self.databases = databases
         for service in services {
             try start(service, databaseURL: databases[service])
         }
@@ -55,6 +57,21 @@ final class Stack: @unchecked Sendable {
     }
 
     func kill(_ service: ServiceName) { processes[service]?.kill() }
+
+    /// Stops the service (SIGTERM, drained) and starts it again with the same settings.
+    func restart(_ service: ServiceName) async throws {
+        processes[service]?.stop()
+        try start(service, databaseURL: databases[service])
+        try await TestHTTP.waitUntilUp(url(service) + "/health")
+    }
+
+    /// Another process of the service on its own port, sharing the service's database.
+    func startReplica(_ service: ServiceName) async throws {
+        let port = TestEnvironment.freePort()
+        try start(service, databaseURL: databases[service] ?? "sqlite://\(directory)/\(service.rawValue).sqlite", port: port,
+                  name: "\(service.rawValue)-replica")
+        try await TestHTTP.waitUntilUp("http://127.0.0.1:\(port)/health")
+    }
 
     func stop() {
         for process in Array(processes.values) + extras { process.stop() }

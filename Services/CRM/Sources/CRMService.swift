@@ -1,14 +1,19 @@
 import CloudGreetCore
 import Hummingbird
 import Persistence
+import ServiceClients
 import ServiceKit
 
 public enum CRMService {
-    /// The schema grows with the service's public routes (later issues); the migrator already runs.
-    public static let migrations: [Migration] = []
-
     public static func application(config: ServiceConfig) async throws -> some ApplicationProtocol {
-        let runtime = try await ServiceRuntime.start(config: config, migrations: migrations)
-        return runtime.makeApplication(router: runtime.makeRouter())
+        let runtime = try await ServiceRuntime.start(config: config, migrations: CRMSchema.migrations)
+        let router = runtime.makeRouter()
+        let store = CRMStore(db: runtime.db)
+        let businesses = BusinessDirectory(client: runtime.clients)
+        let messenger = Messenger(clients: runtime.clients)
+        CRMRoutes(runtime: runtime, store: store, businesses: businesses, messenger: messenger).register(on: router)
+        let reminders = ReminderWorker(store: store, businesses: businesses, messenger: messenger, logger: runtime.logger,
+                                       interval: .seconds(config.double("REMINDER_POLL_SECONDS", default: 30)))
+        return runtime.makeApplication(router: router, services: [reminders])
     }
 }

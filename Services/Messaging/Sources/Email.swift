@@ -1,6 +1,7 @@
 import CloudGreetCore
 import Foundation
 import Logging
+import Persistence
 import Providers
 
 struct OutgoingEmail: Sendable {
@@ -11,6 +12,7 @@ struct OutgoingEmail: Sendable {
     var content: String
     /// Content holding a secret (a reset link) is sent but never stored.
     var sensitive: Bool
+    var idempotencyKey: String?
 }
 
 struct EmailRecord: Sendable, JSONRepresentable {
@@ -39,21 +41,38 @@ struct EmailRecord: Sendable, JSONRepresentable {
     }
 }
 
+extension EmailRecord {
+    init(row: SQLRow) {
+        self.init(id: row.string("id")!, businessID: row.string("business_id"), leadID: row.string("lead_id"),
+                  to: row.string("to_address")!, subject: row.string("subject")!, content: row.string("content")!,
+                  status: Status(rawValue: row.string("status") ?? "") ?? .failed, providerMessageID: row.string("provider_message_id"),
+                  error: row.string("error"), sandbox: row.bool("sandbox"), createdAt: row.date("created_at")!,
+                  updatedAt: row.date("updated_at")!)
+    }
+}
+
 /// Keeps every email with its status before and after the SMTP transfer, so nothing is lost
 /// when the server fails. Without an SMTP server in development, emails go to the sandbox:
 /// recorded as sent, marked `sandbox`, and logged without their content.
 struct EmailOutbox: Sendable {
     let store: EmailStore
     let mailer: Mailer?
-    let logger: Logger
+    let sandboxAllowed: Bool
 
     func send(_ email: OutgoingEmail, logger: Logger) async throws -> EmailRecord {
+        if let key = email.idempotencyKey, let existing = try await store.email(idempotencyKey: key) { return existing }
+        guard mailer != nil || sandboxAllowed else { throw APIError.unavailable("Email sending is not configured") }
         let now = Date()
         var record = EmailRecord(
             id: ResourceID.make(.email), businessID: email.businessID, leadID: email.leadID, to: email.to,
             subject: email.subject, content: email.sensitive ? "[redacted]" : email.content, status: .queued,
             providerMessageID: nil, error: nil, sandbox: mailer == nil, createdAt: now, updatedAt: now)
-        try await store.insert(record)
+        do {
+            try await store.insert(record, idempotencyKey: email.idempotencyKey)
+        } catch DatabaseError.uniqueViolation {
+            if let key = email.idempotencyKey, let existing = try await store.email(idempotencyKey: key) { return existing }
+            throw APIError.internal
+        }
         guard let mailer else {
             record.status = .sent
             logger.notice("sandbox email recorded, not sent", metadata: ["email_id": .string(record.id)])

@@ -15,22 +15,79 @@ enum MessagingSchema {
             "CREATE INDEX emails_business_status ON emails (business_id, status, created_at)",
             "CREATE INDEX emails_business_lead ON emails (business_id, lead_id, created_at)",
         ]),
+        Migration(2, "sms and opt-outs", [
+            "ALTER TABLE emails ADD COLUMN idempotency_key TEXT",
+            "CREATE UNIQUE INDEX emails_idempotency ON emails (idempotency_key)",
+            """
+            CREATE TABLE sms (
+                id TEXT PRIMARY KEY, business_id TEXT NOT NULL, lead_id TEXT, phone TEXT NOT NULL, message TEXT NOT NULL,
+                direction TEXT NOT NULL, status TEXT NOT NULL, provider_message_id TEXT, error TEXT,
+                sandbox BIGINT NOT NULL DEFAULT 0, idempotency_key TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+            """,
+            "CREATE UNIQUE INDEX sms_idempotency ON sms (idempotency_key)",
+            "CREATE INDEX sms_business_created ON sms (business_id, created_at, id)",
+            "CREATE INDEX sms_business_status ON sms (business_id, status, created_at, id)",
+            "CREATE INDEX sms_business_lead ON sms (business_id, lead_id, created_at, id)",
+            "CREATE INDEX sms_business_direction ON sms (business_id, direction, created_at, id)",
+            "CREATE INDEX sms_provider_message ON sms (provider_message_id)",
+            """
+            CREATE TABLE opt_outs (
+                business_id TEXT NOT NULL, phone TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (business_id, phone))
+            """,
+        ]),
     ]
+}
+
+struct SMSStore: Sendable {
+    let db: any Database
+
+    func insert(_ sms: SMSRecord) async throws {
+        try await db.query(
+            """
+            INSERT INTO sms (id, business_id, lead_id, phone, message, direction, status, provider_message_id, error,
+                             sandbox, idempotency_key, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+            """,
+            [.text(sms.id), .text(sms.businessID), SQLValue(sms.leadID), .text(sms.phone), .text(sms.message),
+             .text(sms.direction), .text(sms.status.rawValue), SQLValue(sms.providerMessageID), SQLValue(sms.error),
+             SQLValue(sms.sandbox), SQLValue(sms.idempotencyKey), SQLValue(sms.createdAt), SQLValue(sms.updatedAt)])
+    }
+
+    func update(_ sms: inout SMSRecord) async throws {
+        sms.updatedAt = Date()
+        try await db.query(
+            "UPDATE sms SET status = $1, provider_message_id = $2, error = $3, updated_at = $4 WHERE id = $5",
+            [.text(sms.status.rawValue), SQLValue(sms.providerMessageID), SQLValue(sms.error), SQLValue(sms.updatedAt),
+             .text(sms.id)])
+    }
+
+    func sms(idempotencyKey: String) async throws -> SMSRecord? {
+        try await db.first("SELECT * FROM sms WHERE idempotency_key = $1", [.text(idempotencyKey)]).map(SMSRecord.init(row:))
+    }
+
+    func isOptedOut(businessID: String, phone: String) async throws -> Bool {
+        try await db.count("SELECT COUNT(*) AS n FROM opt_outs WHERE business_id = $1 AND phone = $2",
+                           [.text(businessID), .text(phone)]) > 0
+    }
 }
 
 struct EmailStore: Sendable {
     let db: any Database
 
-    func insert(_ email: EmailRecord) async throws {
+    func insert(_ email: EmailRecord, idempotencyKey: String?) async throws {
         try await db.query(
             """
             INSERT INTO emails (id, business_id, lead_id, to_address, subject, content, status, provider_message_id,
-                                error, sandbox, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                error, sandbox, created_at, updated_at, idempotency_key)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
             """,
             [.text(email.id), SQLValue(email.businessID), SQLValue(email.leadID), .text(email.to), .text(email.subject),
              .text(email.content), .text(email.status.rawValue), SQLValue(email.providerMessageID), SQLValue(email.error),
-             SQLValue(email.sandbox), SQLValue(email.createdAt), SQLValue(email.updatedAt)])
+             SQLValue(email.sandbox), SQLValue(email.createdAt), SQLValue(email.updatedAt), SQLValue(idempotencyKey)])
+    }
+
+    func email(idempotencyKey: String) async throws -> EmailRecord? {
+        try await db.first("SELECT * FROM emails WHERE idempotency_key = $1", [.text(idempotencyKey)]).map(EmailRecord.init(row:))
     }
 
     func updateStatus(_ email: inout EmailRecord) async throws {

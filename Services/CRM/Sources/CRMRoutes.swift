@@ -1,0 +1,354 @@
+import CloudGreetCore
+import Foundation
+import Hummingbird
+import Persistence
+import ServiceClients
+import ServiceKit
+
+/// crm's HTTP surface: `/leads*`, `/appointments*` and the internal lead upsert.
+struct CRMRoutes: Sendable {
+    let runtime: ServiceRuntime
+    let store: CRMStore
+    let businesses: BusinessDirectory
+    let messenger: Messenger
+
+    var config: ServiceConfig { runtime.config }
+    static let leadStatuses = ["new", "qualified", "unqualified", "converted"]
+    static let sources = ["call", "sms", "email", "web"]
+
+    func register(on router: Router<AppContext>) {
+        router.get("/leads", use: listLeads)
+        router.post("/leads", use: createLead)
+        router.get("/leads/{id}", use: getLead)
+        router.put("/leads/{id}", use: updateLead)
+        router.delete("/leads/{id}", use: deleteLead)
+        router.post("/leads/{id}/qualify", use: qualifyLead)
+        router.get("/appointments", use: listAppointments)
+        router.post("/appointments", use: createAppointment)
+        router.get("/appointments/{id}", use: getAppointment)
+        router.put("/appointments/{id}", use: updateAppointment)
+        router.delete("/appointments/{id}", use: cancelAppointment)
+        router.post("/appointments/{id}/remind", use: remind)
+        router.post("/internal/leads/upsert", use: upsertLead)
+    }
+
+    private func body(_ request: Request, _ context: AppContext, businessID: String) async throws -> FieldReader {
+        let fields = try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
+        try context.checkBusinessField(fields, businessID: businessID)
+        return fields
+    }
+
+    private func business(_ id: String, _ context: AppContext) async throws -> BusinessInfo {
+        try await businesses.business(id, as: .crm, requestID: context.requestID)
+    }
+
+    // MARK: leads
+
+    @Sendable func listLeads(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireBusiness()
+        let query = request.query
+        let page = try Page(query: query)
+        var errors: [String: [String]] = [:]
+        if let status = query["status"], !Self.leadStatuses.contains(status) { errors["status"] = ["is not a lead status"] }
+        if let source = query["source"], !Self.sources.contains(source) { errors["source"] = ["is not a lead source"] }
+        if !errors.isEmpty { throw APIError.validation(errors) }
+        let search = query["search"].map { String($0.trimmingCharacters(in: .whitespaces).prefix(100)) }
+        let listing = try await store.leads(
+            businessID: businessID,
+            filter: .init(status: query["status"], source: query["source"], search: search?.isEmpty == false ? search : nil),
+            page: page)
+        return .envelope(page.list("leads", listing.items.map(\.json), total: listing.total), context: context)
+    }
+
+    @Sendable func createLead(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireBusiness()
+        let fields = try await body(request, context, businessID: businessID)
+        let now = Date()
+        var lead = Lead(id: ResourceID.make(.lead), businessID: businessID, name: fields.string("name", maxLength: 200),
+                        phone: fields.phone("phone", defaultCountryCode: config.defaultCountryCode), email: fields.email("email"),
+                        source: fields.oneOf("source", Self.sources) ?? "web",
+                        status: fields.oneOf("status", Self.leadStatuses) ?? "new", notes: fields.string("notes", maxLength: 5000),
+                        qualificationScore: nil, qualification: nil, createdAt: now, updatedAt: now)
+        if !fields.has("phone") && !fields.has("email") { fields.fail("phone", "phone or email is required") }
+        try fields.finish()
+        guard lead.phone != nil || lead.email != nil else { throw APIError.validation(field: "phone", "phone or email is required") }
+        try await insertUnique(&lead)
+        return .envelope(lead.json, status: .created, message: "Lead created", context: context)
+    }
+
+    /// Inserts the lead; the same phone or email in the business is a 409 naming the lead that has it.
+    private func insertUnique(_ lead: inout Lead) async throws {
+        if let existing = try await store.lead(businessID: lead.businessID, phone: lead.phone, email: lead.email) {
+            throw APIError.conflict("A lead with this phone or email already exists", details: ["existing_id": .string(existing.id)])
+        }
+        do {
+            try await store.insertLead(lead, on: store.db)
+        } catch DatabaseError.uniqueViolation {
+            let existing = try await store.lead(businessID: lead.businessID, phone: lead.phone, email: lead.email)
+            throw APIError.conflict("A lead with this phone or email already exists",
+                                    details: existing.map { ["existing_id": .string($0.id)] })
+        }
+    }
+
+    private func ownLead(_ context: AppContext, businessID: String) async throws -> Lead {
+        let id = try context.parameters.require("id", context: context)
+        guard let lead = try await store.lead(id: id, businessID: businessID) else { throw APIError.notFound(.leadNotFound, "Lead") }
+        return lead
+    }
+
+    @Sendable func getLead(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireBusiness()
+        return .envelope(try await ownLead(context, businessID: businessID).json, context: context)
+    }
+
+    @Sendable func updateLead(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireBusiness()
+        let fields = try await body(request, context, businessID: businessID)
+        var lead = try await ownLead(context, businessID: businessID)
+        let original = lead
+        if fields.has("name") { lead.name = fields.string("name", maxLength: 200) }
+        if fields.has("phone") { lead.phone = fields.phone("phone", defaultCountryCode: config.defaultCountryCode) }
+        if fields.has("email") { lead.email = fields.email("email") }
+        if fields.has("notes") { lead.notes = fields.string("notes", maxLength: 5000) }
+        if fields.has("status") { lead.status = fields.oneOf("status", Self.leadStatuses, required: true) ?? lead.status }
+        if fields.has("source") { lead.source = fields.oneOf("source", Self.sources, required: true) ?? lead.source }
+        if lead.phone == nil && lead.email == nil { fields.fail("phone", "a lead keeps a phone or an email") }
+        try fields.finish()
+        let changedContact = (lead.phone != original.phone && lead.phone != nil) || (lead.email != original.email && lead.email != nil)
+        if changedContact, let other = try await store.lead(businessID: businessID, phone: lead.phone != original.phone ? lead.phone : nil,
+                                                            email: lead.email != original.email ? lead.email : nil),
+           other.id != lead.id
+        {
+            throw APIError.conflict("A lead with this phone or email already exists", details: ["existing_id": .string(other.id)])
+        }
+        lead.updatedAt = Date()
+        do {
+            try await store.updateLead(lead)
+        } catch DatabaseError.uniqueViolation {
+            throw APIError.conflict("A lead with this phone or email already exists")
+        }
+        return .envelope(lead.json, message: "Lead updated", context: context)
+    }
+
+    @Sendable func deleteLead(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireRole(.admin)
+        let id = try context.parameters.require("id", context: context)
+        guard try await store.deleteLead(id: id, businessID: businessID) else { throw APIError.notFound(.leadNotFound, "Lead") }
+        return .envelope(["id": .string(id), "deleted": true], message: "Lead deleted", context: context)
+    }
+
+    @Sendable func qualifyLead(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireBusiness()
+        let fields = try await body(request, context, businessID: businessID)
+        let criteria = Qualification.read(fields)
+        try fields.finish()
+        var lead = try await ownLead(context, businessID: businessID)
+        let breakdown = Qualification.breakdown(criteria!)
+        let score = breakdown.reduce(0) { $0 + $1.points }
+        lead.qualificationScore = score
+        lead.qualification = .array(breakdown.map(\.json))
+        lead.status = score >= config.int("QUALIFY_THRESHOLD", default: 60) ? "qualified" : "unqualified"
+        lead.updatedAt = Date()
+        try await store.updateLead(lead)
+        let data = lead.json.merging(["qualification": ["score": JSONValue(score), "breakdown": lead.qualification!]])
+        return .envelope(data, message: "Lead qualified", context: context)
+    }
+
+    /// For messaging and voice-agent: the lead with this phone or email, created if there is none.
+    /// Two callers racing for the same number get the same lead.
+    @Sendable func upsertLead(_ request: Request, context: AppContext) async throws -> Response {
+        _ = try context.requireService()
+        let fields = try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
+        let businessID = fields.string("business_id", required: true, maxLength: 64)
+        let phone = fields.phone("phone", defaultCountryCode: config.defaultCountryCode)
+        let email = fields.email("email")
+        let name = fields.string("name", maxLength: 200)
+        let source = fields.oneOf("source", Self.sources) ?? "web"
+        if phone == nil && email == nil { fields.fail("phone", "phone or email is required") }
+        try fields.finish()
+        if let existing = try await store.lead(businessID: businessID!, phone: phone, email: email) {
+            return .envelope(["lead": existing.json, "created": false], context: context)
+        }
+        let now = Date()
+        let lead = Lead(id: ResourceID.make(.lead), businessID: businessID!, name: name, phone: phone, email: email,
+                        source: source, status: "new", notes: nil, qualificationScore: nil, qualification: nil,
+                        createdAt: now, updatedAt: now)
+        do {
+            try await store.insertLead(lead, on: store.db)
+            return .envelope(["lead": lead.json, "created": true], status: .created, context: context)
+        } catch DatabaseError.uniqueViolation {
+            guard let winner = try await store.lead(businessID: businessID!, phone: phone, email: email) else { throw APIError.internal }
+            return .envelope(["lead": winner.json, "created": false], context: context)
+        }
+    }
+
+    // MARK: appointments
+
+    @Sendable func listAppointments(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireBusiness()
+        let query = request.query
+        let page = try Page(query: query)
+        var errors: [String: [String]] = [:]
+        if let status = query["status"], !Scheduling.statuses.contains(status) { errors["status"] = ["is not an appointment status"] }
+        let start = query["start_date"].map { Timestamp.parse($0) }
+        let end = query["end_date"].map { Timestamp.parse($0) }
+        if case .some(nil) = start { errors["start_date"] = ["must be an ISO 8601 date-time"] }
+        if case .some(nil) = end { errors["end_date"] = ["must be an ISO 8601 date-time"] }
+        if !errors.isEmpty { throw APIError.validation(errors) }
+        let listing = try await store.appointments(
+            businessID: businessID, filter: .init(status: query["status"], start: start ?? nil, end: end ?? nil), page: page)
+        return .envelope(page.list("appointments", listing.items.map(\.json), total: listing.total), context: context)
+    }
+
+    @Sendable func createAppointment(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireBusiness()
+        let fields = try await body(request, context, businessID: businessID)
+        let leadID = fields.string("lead_id", required: true, maxLength: 64)
+        let start = fields.date("scheduled_date", required: true)
+        let duration = fields.int("duration", range: Scheduling.durationRange) ?? 30
+        let status = fields.oneOf("status", ["scheduled", "confirmed"]) ?? "scheduled"
+        let type = fields.string("type", maxLength: 100)
+        let notes = fields.string("notes", maxLength: 5000)
+        let value = readValue(fields)
+        if let start, start <= Date() { fields.fail("scheduled_date", "must be in the future") }
+        try fields.finish()
+        guard try await store.lead(id: leadID!, businessID: businessID) != nil else { throw APIError.notFound(.leadNotFound, "Lead") }
+        let now = Date()
+        let appointment = Appointment(id: ResourceID.make(.appointment), businessID: businessID, leadID: leadID!,
+                                      scheduledAt: start!, duration: duration, status: status, type: type, notes: notes,
+                                      valueCents: value ?? nil, createdAt: now, updatedAt: now)
+        let info = try await business(businessID, context)
+        try checkHours(appointment, info)
+        try await store.db.transaction { [store] db in
+            try await store.lockBookings(businessID: businessID, on: db)
+            if let conflict = try await store.conflicting(businessID: businessID, start: appointment.scheduledAt,
+                                                          end: appointment.endsAt, excluding: nil, on: db)
+            {
+                throw APIError.conflict("The time overlaps another appointment", details: ["conflicting_id": .string(conflict)])
+            }
+            try await store.insertAppointment(appointment, on: db)
+            try await store.scheduleReminders(for: appointment, hoursBefore: info.reminderHours, on: db)
+        }
+        return .envelope(appointment.json, status: .created, message: "Appointment booked", context: context)
+    }
+
+    /// `value`: absent, null, or money with at most two decimals, at least zero.
+    private func readValue(_ fields: FieldReader) -> Int?? {
+        guard fields.has("value") else { return nil }
+        guard let cents = Scheduling.cents(fields.object["value"]) else {
+            fields.fail("value", "must be an amount of at least 0 with at most two decimals")
+            return nil
+        }
+        return .some(cents)
+    }
+
+    private func checkHours(_ appointment: Appointment, _ info: BusinessInfo) throws {
+        guard let hours = Scheduling.Hours(settings: info.settings) else { return }
+        guard hours.contains(start: appointment.scheduledAt, durationMinutes: appointment.duration) else {
+            throw APIError.validation(field: "scheduled_date", "is outside the business's opening hours")
+        }
+    }
+
+    private func ownAppointment(_ context: AppContext, businessID: String) async throws -> Appointment {
+        let id = try context.parameters.require("id", context: context)
+        guard let appointment = try await store.appointment(id: id, businessID: businessID) else {
+            throw APIError.notFound(.appointmentNotFound, "Appointment")
+        }
+        return appointment
+    }
+
+    @Sendable func getAppointment(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireBusiness()
+        return .envelope(try await ownAppointment(context, businessID: businessID).json, context: context)
+    }
+
+    @Sendable func updateAppointment(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireBusiness()
+        let fields = try await body(request, context, businessID: businessID)
+        var appointment = try await ownAppointment(context, businessID: businessID)
+        let original = appointment
+        if let start = fields.date("scheduled_date", required: fields.has("scheduled_date")) {
+            if start <= Date() { fields.fail("scheduled_date", "must be in the future") }
+            appointment.scheduledAt = start
+        }
+        if let duration = fields.int("duration", required: fields.has("duration"), range: Scheduling.durationRange) {
+            appointment.duration = duration
+        }
+        if let status = fields.oneOf("status", Scheduling.statuses, required: fields.has("status")) { appointment.status = status }
+        if fields.has("type") { appointment.type = fields.string("type", maxLength: 100) }
+        if fields.has("notes") { appointment.notes = fields.string("notes", maxLength: 5000) }
+        if let value = readValue(fields) { appointment.valueCents = value }
+        try fields.finish()
+        let moved = appointment.scheduledAt != original.scheduledAt || appointment.duration != original.duration
+        let reactivated = appointment.holdsSlot && !original.holdsSlot
+        let info = try await business(businessID, context)
+        if appointment.holdsSlot && (moved || reactivated) { try checkHours(appointment, info) }
+        appointment.updatedAt = Date()
+        let updated = appointment
+        try await store.db.transaction { [store] db in
+            try await store.lockBookings(businessID: businessID, on: db)
+            if updated.holdsSlot && (moved || reactivated),
+               let conflict = try await store.conflicting(businessID: businessID, start: updated.scheduledAt, end: updated.endsAt,
+                                                          excluding: updated.id, on: db)
+            {
+                throw APIError.conflict("The time overlaps another appointment", details: ["conflicting_id": .string(conflict)])
+            }
+            try await store.updateAppointment(updated, on: db)
+            if moved || updated.status != original.status {
+                try await store.scheduleReminders(for: updated, hoursBefore: info.reminderHours, on: db)
+            }
+        }
+        return .envelope(updated.json, message: "Appointment updated", context: context)
+    }
+
+    @Sendable func cancelAppointment(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireBusiness()
+        var appointment = try await ownAppointment(context, businessID: businessID)
+        guard appointment.status != "cancelled" else { return .envelope(appointment.json, context: context) }
+        appointment.status = "cancelled"
+        appointment.updatedAt = Date()
+        let cancelled = appointment
+        try await store.db.transaction { [store] db in
+            try await store.updateAppointment(cancelled, on: db)
+            try await store.cancelPendingReminders(appointmentID: cancelled.id, on: db)
+        }
+        return .envelope(cancelled.json, message: "Appointment cancelled", context: context)
+    }
+
+    @Sendable func remind(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireBusiness()
+        let fields = try await body(request, context, businessID: businessID)
+        let method = fields.oneOf("method", ["sms", "email"], required: true).flatMap(Messenger.Method.init(rawValue:))
+        let message = fields.string("message", maxLength: 1600)
+        try fields.finish()
+        let appointment = try await ownAppointment(context, businessID: businessID)
+        guard let lead = try await store.lead(id: appointment.leadID, businessID: businessID) else {
+            throw APIError.notFound(.leadNotFound, "Lead")
+        }
+        guard let to = method == .sms ? lead.phone : lead.email else {
+            throw APIError.validation(field: "method", method == .sms ? "the lead has no phone number" : "the lead has no email")
+        }
+        let info = try await business(businessID, context)
+        let text = message ?? Scheduling.defaultReminder(businessName: info.name, start: appointment.scheduledAt,
+                                                         timeZone: info.timeZone)
+        do {
+            let sent = try await messenger.send(method!, businessID: businessID, leadID: lead.id, to: to,
+                                                subject: "Appointment reminder from \(info.name)", text: text,
+                                                idempotencyKey: nil, requestID: context.requestID)
+            try await store.recordManualReminder(appointment: appointment, method: method!.rawValue, status: sent.status,
+                                                 messageID: sent.id, error: nil, at: sent.sentAt)
+            return .envelope(["appointment_id": .string(appointment.id), "method": .string(method!.rawValue),
+                              "status": .string(sent.status), "message_id": .string(sent.id),
+                              "sent_at": JSONValue(sent.sentAt)], message: "Reminder sent", context: context)
+        } catch let error as APIError where error.status == 502 {
+            try await store.recordManualReminder(appointment: appointment, method: method!.rawValue, status: "failed",
+                                                 messageID: error.details?["id"]?.stringValue, error: error.message, at: Date())
+            throw APIError(502, .externalServiceError, "The reminder could not be delivered",
+                           details: ["message_id": error.details?["id"] ?? .null, "appointment_id": .string(appointment.id)])
+        } catch let error as APIError where error.status == 422 {
+            // Messaging refused the recipient (an opted-out number): name the field the client sent.
+            throw APIError.validation(field: "method", error.details?.objectValue?.values.first?.arrayValue?.first?.stringValue
+                                        ?? "the lead cannot receive this message")
+        }
+    }
+}

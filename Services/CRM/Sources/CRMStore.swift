@@ -1,0 +1,394 @@
+import CloudGreetCore
+import Foundation
+import Persistence
+
+enum CRMSchema {
+    static let migrations = [
+        Migration(1, "leads", [
+            """
+            CREATE TABLE leads (
+                id TEXT PRIMARY KEY, business_id TEXT NOT NULL, name TEXT, phone TEXT, email TEXT,
+                source TEXT NOT NULL, status TEXT NOT NULL, notes TEXT, qualification_score BIGINT,
+                qualification TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+            """,
+            "CREATE UNIQUE INDEX leads_business_phone ON leads (business_id, phone)",
+            "CREATE UNIQUE INDEX leads_business_email ON leads (business_id, email)",
+            "CREATE INDEX leads_business_created ON leads (business_id, created_at, id)",
+            "CREATE INDEX leads_business_status ON leads (business_id, status, created_at, id)",
+            "CREATE INDEX leads_business_source ON leads (business_id, source, created_at, id)",
+        ]),
+        Migration(2, "appointments", [
+            """
+            CREATE TABLE appointments (
+                id TEXT PRIMARY KEY, business_id TEXT NOT NULL, lead_id TEXT NOT NULL, scheduled_at BIGINT NOT NULL,
+                ends_at BIGINT NOT NULL, duration BIGINT NOT NULL, status TEXT NOT NULL, type TEXT, notes TEXT,
+                value_cents BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX appointments_business_scheduled ON appointments (business_id, scheduled_at, id)",
+            "CREATE INDEX appointments_business_status ON appointments (business_id, status, scheduled_at, id)",
+            "CREATE INDEX appointments_business_lead ON appointments (business_id, lead_id)",
+        ]),
+        Migration(3, "reminders", [
+            """
+            CREATE TABLE reminders (
+                id TEXT PRIMARY KEY, business_id TEXT NOT NULL, appointment_id TEXT NOT NULL, kind TEXT NOT NULL,
+                hours_before BIGINT, due_at BIGINT NOT NULL, status TEXT NOT NULL, method TEXT, message_id TEXT,
+                error TEXT, attempts BIGINT NOT NULL DEFAULT 0, claimed_until BIGINT, sent_at BIGINT,
+                created_at BIGINT NOT NULL)
+            """,
+            "CREATE UNIQUE INDEX reminders_automatic ON reminders (appointment_id, kind, hours_before)",
+            "CREATE INDEX reminders_due ON reminders (status, due_at)",
+            "CREATE INDEX reminders_appointment ON reminders (business_id, appointment_id)",
+        ]),
+    ]
+}
+
+struct Lead: Sendable, JSONRepresentable {
+    var id: String
+    var businessID: String
+    var name: String?
+    var phone: String?
+    var email: String?
+    var source: String
+    var status: String
+    var notes: String?
+    var qualificationScore: Int?
+    var qualification: JSONValue?
+    var createdAt: Date
+    var updatedAt: Date
+
+    var json: JSONValue {
+        [
+            "id": .string(id), "business_id": .string(businessID), "name": JSONValue(name), "phone": JSONValue(phone),
+            "email": JSONValue(email), "source": .string(source), "status": .string(status), "notes": JSONValue(notes),
+            "qualification_score": JSONValue(qualificationScore), "created_at": JSONValue(createdAt),
+            "updated_at": JSONValue(updatedAt),
+        ]
+    }
+}
+
+extension Lead {
+    init(row: SQLRow) {
+        self.init(id: row.string("id")!, businessID: row.string("business_id")!, name: row.string("name"),
+                  phone: row.string("phone"), email: row.string("email"), source: row.string("source")!,
+                  status: row.string("status")!, notes: row.string("notes"), qualificationScore: row.int("qualification_score"),
+                  qualification: row.json("qualification"), createdAt: row.date("created_at")!, updatedAt: row.date("updated_at")!)
+    }
+}
+
+struct Appointment: Sendable, JSONRepresentable {
+    var id: String
+    var businessID: String
+    var leadID: String
+    var scheduledAt: Date
+    var duration: Int
+    var status: String
+    var type: String?
+    var notes: String?
+    var valueCents: Int?
+    var createdAt: Date
+    var updatedAt: Date
+
+    var endsAt: Date { scheduledAt.addingTimeInterval(TimeInterval(duration * 60)) }
+    var holdsSlot: Bool { Scheduling.active.contains(status) }
+
+    var json: JSONValue {
+        [
+            "id": .string(id), "business_id": .string(businessID), "lead_id": .string(leadID),
+            "scheduled_date": JSONValue(scheduledAt), "duration": JSONValue(duration), "status": .string(status),
+            "type": JSONValue(type), "notes": JSONValue(notes), "value": valueCents.map { .number(Double($0) / 100) } ?? .null,
+            "created_at": JSONValue(createdAt), "updated_at": JSONValue(updatedAt),
+        ]
+    }
+}
+
+extension Appointment {
+    init(row: SQLRow) {
+        self.init(id: row.string("id")!, businessID: row.string("business_id")!, leadID: row.string("lead_id")!,
+                  scheduledAt: row.date("scheduled_at")!, duration: row.int("duration")!, status: row.string("status")!,
+                  type: row.string("type"), notes: row.string("notes"), valueCents: row.int("value_cents"),
+                  createdAt: row.date("created_at")!, updatedAt: row.date("updated_at")!)
+    }
+}
+
+/// One page of a list and the total it was cut from.
+struct Listing<Item: Sendable>: Sendable {
+    let items: [Item]
+    let total: Int
+}
+
+/// crm's SQL. Every query names the business.
+struct CRMStore: Sendable {
+    let db: any Database
+
+    // MARK: leads
+
+    struct LeadFilter {
+        var status: String?
+        var source: String?
+        var search: String?
+    }
+
+    func insertLead(_ lead: Lead, on db: any SQLExecutor) async throws {
+        try await db.query(
+            """
+            INSERT INTO leads (id, business_id, name, phone, email, source, status, notes, qualification_score,
+                               qualification, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+            """,
+            [.text(lead.id), .text(lead.businessID), SQLValue(lead.name), SQLValue(lead.phone), SQLValue(lead.email),
+             .text(lead.source), .text(lead.status), SQLValue(lead.notes), SQLValue(lead.qualificationScore),
+             lead.qualification.map { SQLValue($0) } ?? .null, SQLValue(lead.createdAt)])
+    }
+
+    func updateLead(_ lead: Lead) async throws {
+        try await db.query(
+            """
+            UPDATE leads SET name = $1, phone = $2, email = $3, source = $4, status = $5, notes = $6,
+                qualification_score = $7, qualification = $8, updated_at = $9
+            WHERE id = $10 AND business_id = $11
+            """,
+            [SQLValue(lead.name), SQLValue(lead.phone), SQLValue(lead.email), .text(lead.source), .text(lead.status),
+             SQLValue(lead.notes), SQLValue(lead.qualificationScore), lead.qualification.map { SQLValue($0) } ?? .null,
+             SQLValue(lead.updatedAt), .text(lead.id), .text(lead.businessID)])
+    }
+
+    func lead(id: String, businessID: String, on db: (any SQLExecutor)? = nil) async throws -> Lead? {
+        try await (db ?? self.db).first("SELECT * FROM leads WHERE id = $1 AND business_id = $2", [.text(id), .text(businessID)])
+            .map(Lead.init(row:))
+    }
+
+    /// The lead of the business with this phone or email, if any.
+    func lead(businessID: String, phone: String?, email: String?, on db: (any SQLExecutor)? = nil) async throws -> Lead? {
+        guard phone != nil || email != nil else { return nil }
+        return try await (db ?? self.db).first(
+            "SELECT * FROM leads WHERE business_id = $1 AND (phone = $2 OR email = $3) ORDER BY created_at LIMIT 1",
+            [.text(businessID), SQLValue(phone), SQLValue(email)]).map(Lead.init(row:))
+    }
+
+    func leads(businessID: String, filter: LeadFilter, page: Page) async throws -> Listing<Lead> {
+        var conditions = ["business_id = $1"]
+        var binds: [SQLValue] = [.text(businessID)]
+        if let status = filter.status {
+            binds.append(.text(status))
+            conditions.append("status = $\(binds.count)")
+        }
+        if let source = filter.source {
+            binds.append(.text(source))
+            conditions.append("source = $\(binds.count)")
+        }
+        if let search = filter.search {
+            binds.append(.text("%\(search.lowercased().likeEscaped)%"))
+            let n = binds.count
+            conditions.append("(LOWER(name) LIKE $\(n) ESCAPE '\\' OR email LIKE $\(n) ESCAPE '\\' OR phone LIKE $\(n) ESCAPE '\\')")
+        }
+        let whereClause = conditions.joined(separator: " AND ")
+        let total = try await db.count("SELECT COUNT(*) AS n FROM leads WHERE \(whereClause)", binds)
+        let rows = try await db.query(
+            "SELECT * FROM leads WHERE \(whereClause) ORDER BY created_at DESC, id DESC LIMIT \(page.limit) OFFSET \(page.offset)",
+            binds)
+        return Listing(items: rows.map(Lead.init(row:)), total: total)
+    }
+
+    /// Erases the lead and its personal data: its appointments' notes and pending reminders go too.
+    func deleteLead(id: String, businessID: String) async throws -> Bool {
+        try await db.transaction { db in
+            let deleted = try await db.query("DELETE FROM leads WHERE id = $1 AND business_id = $2 RETURNING id",
+                                             [.text(id), .text(businessID)])
+            guard !deleted.isEmpty else { return false }
+            let appointments = try await db.query(
+                "UPDATE appointments SET status = CASE WHEN status IN ('scheduled', 'confirmed') THEN 'cancelled' ELSE status END, "
+                    + "notes = NULL, updated_at = $1 WHERE lead_id = $2 AND business_id = $3 RETURNING id",
+                [SQLValue(Date()), .text(id), .text(businessID)])
+            for row in appointments {
+                try await cancelPendingReminders(appointmentID: row.string("id")!, on: db)
+            }
+            return true
+        }
+    }
+
+    // MARK: appointments
+
+    struct AppointmentFilter {
+        var status: String?
+        var start: Date?
+        var end: Date?
+    }
+
+    func appointment(id: String, businessID: String, on db: (any SQLExecutor)? = nil) async throws -> Appointment? {
+        try await (db ?? self.db).first("SELECT * FROM appointments WHERE id = $1 AND business_id = $2",
+                                        [.text(id), .text(businessID)]).map(Appointment.init(row:))
+    }
+
+    func appointments(businessID: String, filter: AppointmentFilter, page: Page) async throws -> Listing<Appointment> {
+        var conditions = ["business_id = $1"]
+        var binds: [SQLValue] = [.text(businessID)]
+        if let status = filter.status {
+            binds.append(.text(status))
+            conditions.append("status = $\(binds.count)")
+        }
+        if let start = filter.start {
+            binds.append(SQLValue(start))
+            conditions.append("scheduled_at >= $\(binds.count)")
+        }
+        if let end = filter.end {
+            binds.append(SQLValue(end))
+            conditions.append("scheduled_at < $\(binds.count)")
+        }
+        let whereClause = conditions.joined(separator: " AND ")
+        let total = try await db.count("SELECT COUNT(*) AS n FROM appointments WHERE \(whereClause)", binds)
+        let rows = try await db.query(
+            "SELECT * FROM appointments WHERE \(whereClause) ORDER BY scheduled_at, id LIMIT \(page.limit) OFFSET \(page.offset)",
+            binds)
+        return Listing(items: rows.map(Appointment.init(row:)), total: total)
+    }
+
+    /// Serialises bookings of one business until the transaction ends. SQLite's single writer
+    /// already does; PostgreSQL takes a transaction-scoped advisory lock on the business.
+    func lockBookings(businessID: String, on db: any SQLExecutor) async throws {
+        if db.engine == .postgres {
+            try await db.query("SELECT pg_advisory_xact_lock(hashtext($1))", [.text("bookings:" + businessID)])
+        }
+    }
+
+    /// The id of an active appointment of the business that overlaps `[start, end)`, other than `excluding`.
+    func conflicting(businessID: String, start: Date, end: Date, excluding: String?, on db: any SQLExecutor) async throws -> String? {
+        try await db.first(
+            """
+            SELECT id FROM appointments
+            WHERE business_id = $1 AND status IN ('scheduled', 'confirmed') AND scheduled_at < $2 AND ends_at > $3
+              AND id <> $4
+            LIMIT 1
+            """, [.text(businessID), SQLValue(end), SQLValue(start), .text(excluding ?? "")])?.string("id")
+    }
+
+    func insertAppointment(_ appointment: Appointment, on db: any SQLExecutor) async throws {
+        try await db.query(
+            """
+            INSERT INTO appointments (id, business_id, lead_id, scheduled_at, ends_at, duration, status, type, notes,
+                                      value_cents, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+            """,
+            [.text(appointment.id), .text(appointment.businessID), .text(appointment.leadID), SQLValue(appointment.scheduledAt),
+             SQLValue(appointment.endsAt), SQLValue(appointment.duration), .text(appointment.status), SQLValue(appointment.type),
+             SQLValue(appointment.notes), SQLValue(appointment.valueCents), SQLValue(appointment.createdAt)])
+    }
+
+    func updateAppointment(_ appointment: Appointment, on db: any SQLExecutor) async throws {
+        try await db.query(
+            """
+            UPDATE appointments SET scheduled_at = $1, ends_at = $2, duration = $3, status = $4, type = $5, notes = $6,
+                value_cents = $7, updated_at = $8
+            WHERE id = $9 AND business_id = $10
+            """,
+            [SQLValue(appointment.scheduledAt), SQLValue(appointment.endsAt), SQLValue(appointment.duration),
+             .text(appointment.status), SQLValue(appointment.type), SQLValue(appointment.notes),
+             SQLValue(appointment.valueCents), SQLValue(appointment.updatedAt), .text(appointment.id),
+             .text(appointment.businessID)])
+    }
+
+    // MARK: reminders
+
+    /// Replaces the pending automatic reminders of an appointment: one per `hours_before` still in
+    /// the future, none when the appointment no longer holds its slot. A reminder already sent is
+    /// sent again only if the appointment moved (its due time changed), never twice for one time.
+    func scheduleReminders(for appointment: Appointment, hoursBefore: [Int], now: Date = Date(),
+                           on db: any SQLExecutor) async throws
+    {
+        try await cancelPendingReminders(appointmentID: appointment.id, on: db)
+        guard appointment.holdsSlot else { return }
+        for hours in Set(hoursBefore) {
+            let due = appointment.scheduledAt.addingTimeInterval(TimeInterval(-hours * 3600))
+            guard due > now else { continue }
+            try await db.query(
+                """
+                INSERT INTO reminders (id, business_id, appointment_id, kind, hours_before, due_at, status, created_at)
+                VALUES ($1, $2, $3, 'automatic', $4, $5, 'pending', $6)
+                ON CONFLICT (appointment_id, kind, hours_before)
+                DO UPDATE SET due_at = EXCLUDED.due_at, status = 'pending', error = NULL
+                WHERE reminders.status IN ('pending', 'cancelled') OR reminders.due_at <> EXCLUDED.due_at
+                """,
+                [.text(ResourceID.make(.reminder)), .text(appointment.businessID), .text(appointment.id),
+                 SQLValue(hours), SQLValue(due), SQLValue(now)])
+        }
+    }
+
+    func cancelPendingReminders(appointmentID: String, on db: any SQLExecutor) async throws {
+        try await db.query("UPDATE reminders SET status = 'cancelled' WHERE appointment_id = $1 AND status = 'pending'",
+                           [.text(appointmentID)])
+    }
+
+    /// Records a reminder sent by hand (`POST /appointments/{id}/remind`).
+    func recordManualReminder(appointment: Appointment, method: String, status: String, messageID: String?,
+                              error: String?, at date: Date) async throws
+    {
+        try await db.query(
+            """
+            INSERT INTO reminders (id, business_id, appointment_id, kind, due_at, status, method, message_id, error,
+                                   attempts, sent_at, created_at)
+            VALUES ($1, $2, $3, 'manual', $4, $5, $6, $7, $8, 1, $9, $4)
+            """,
+            [.text(ResourceID.make(.reminder)), .text(appointment.businessID), .text(appointment.id), SQLValue(date),
+             .text(status), .text(method), SQLValue(messageID), SQLValue(error),
+             status == "sent" ? SQLValue(date) : .null])
+    }
+
+    struct DueReminder: Sendable {
+        let id: String
+        let businessID: String
+        let appointmentID: String
+        let hoursBefore: Int
+        let dueAt: Date
+    }
+
+    /// Claims up to `limit` due reminders for this worker: they move to `sending` until `lease`
+    /// from now. Two workers never claim the same row (SKIP LOCKED on PostgreSQL; SQLite has one
+    /// writer). A claim whose worker died comes back once its lease runs out.
+    func claimDueReminders(now: Date = Date(), lease: TimeInterval = 60, limit: Int = 20) async throws -> [DueReminder] {
+        try await db.transaction { db in
+            let skipLocked = db.engine == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+            let rows = try await db.query(
+                """
+                SELECT id FROM reminders
+                WHERE kind = 'automatic' AND due_at <= $1
+                  AND (status = 'pending' OR (status = 'sending' AND claimed_until < $1))
+                ORDER BY due_at LIMIT \(limit) \(skipLocked)
+                """, [SQLValue(now)])
+            var claimed: [DueReminder] = []
+            for row in rows {
+                guard let updated = try await db.first(
+                    """
+                    UPDATE reminders SET status = 'sending', claimed_until = $1, attempts = attempts + 1
+                    WHERE id = $2 RETURNING id, business_id, appointment_id, hours_before, due_at
+                    """, [SQLValue(now.addingTimeInterval(lease)), .text(row.string("id")!)])
+                else { continue }
+                claimed.append(DueReminder(id: updated.string("id")!, businessID: updated.string("business_id")!,
+                                           appointmentID: updated.string("appointment_id")!,
+                                           hoursBefore: updated.int("hours_before") ?? 0, dueAt: updated.date("due_at")!))
+            }
+            return claimed
+        }
+    }
+
+    func finishReminder(id: String, status: String, method: String?, messageID: String?, error: String?,
+                        now: Date = Date()) async throws
+    {
+        try await db.query(
+            """
+            UPDATE reminders SET status = $1, method = $2, message_id = $3, error = $4, claimed_until = NULL,
+                sent_at = CASE WHEN $1 = 'sent' THEN $5 ELSE sent_at END
+            WHERE id = $6
+            """, [.text(status), SQLValue(method), SQLValue(messageID), SQLValue(error), SQLValue(now), .text(id)])
+    }
+
+    /// Puts a reminder back for another try later (messaging was down).
+    func retryReminder(id: String, at date: Date) async throws {
+        try await db.query("UPDATE reminders SET status = 'pending', due_at = $1, claimed_until = NULL WHERE id = $2",
+                           [SQLValue(date), .text(id)])
+    }
+
+    func reminders(appointmentID: String, businessID: String) async throws -> [SQLRow] {
+        try await db.query("SELECT * FROM reminders WHERE appointment_id = $1 AND business_id = $2 ORDER BY created_at",
+                           [.text(appointmentID), .text(businessID)])
+    }
+}

@@ -1,0 +1,88 @@
+import CloudGreetCore
+import Foundation
+import Logging
+import ServiceClients
+import ServiceLifecycle
+
+/// Sends automatic reminders when they fall due. The schedule lives in crm's database, so it
+/// survives restarts; each worker claims rows before sending (see `CRMStore.claimDueReminders`), and
+/// messaging's idempotency key (the reminder id) keeps a retried claim from sending twice.
+actor ReminderWorker: Service {
+    private let store: CRMStore
+    private let businesses: BusinessDirectory
+    private let messenger: Messenger
+    private let logger: Logger
+    private let interval: Duration
+
+    init(store: CRMStore, businesses: BusinessDirectory, messenger: Messenger, logger: Logger, interval: Duration) {
+        self.store = store
+        self.businesses = businesses
+        self.messenger = messenger
+        self.logger = logger
+        self.interval = interval
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.tick()
+                try? await Task.sleep(for: self.interval)
+            }
+        }
+    }
+
+    /// One pass: claim what is due and send it. Returns how many reminders were handled.
+    @discardableResult
+    func tick(now: Date = Date()) async -> Int {
+        let due: [CRMStore.DueReminder]
+        do {
+            due = try await store.claimDueReminders(now: now)
+        } catch {
+            logger.error("could not claim reminders")
+            return 0
+        }
+        for reminder in due { await send(reminder, now: now) }
+        return due.count
+    }
+
+    private func send(_ reminder: CRMStore.DueReminder, now: Date) async {
+        let requestID = ResourceID.make(.request)
+        do {
+            guard let appointment = try await store.appointment(id: reminder.appointmentID, businessID: reminder.businessID),
+                  appointment.holdsSlot,
+                  appointment.scheduledAt.addingTimeInterval(TimeInterval(-reminder.hoursBefore * 3600)) == reminder.dueAt
+            else {
+                try await store.finishReminder(id: reminder.id, status: "cancelled", method: nil, messageID: nil, error: nil)
+                return
+            }
+            guard let lead = try await store.lead(id: appointment.leadID, businessID: reminder.businessID) else {
+                try await store.finishReminder(id: reminder.id, status: "cancelled", method: nil, messageID: nil, error: "lead deleted")
+                return
+            }
+            let info = try await businesses.business(reminder.businessID, as: .crm, requestID: requestID)
+            let text = Scheduling.defaultReminder(businessName: info.name, start: appointment.scheduledAt, timeZone: info.timeZone)
+            var attempts: [(Messenger.Method, String)] = []
+            if let phone = lead.phone { attempts.append((.sms, phone)) }
+            if let email = lead.email { attempts.append((.email, email)) }
+            var lastError = "the lead has no phone or email"
+            for (method, to) in attempts {
+                do {
+                    let sent = try await messenger.send(method, businessID: reminder.businessID, leadID: lead.id, to: to,
+                                                        subject: "Appointment reminder from \(info.name)", text: text,
+                                                        idempotencyKey: "\(reminder.id)-\(method.rawValue)", requestID: requestID)
+                    try await store.finishReminder(id: reminder.id, status: "sent", method: method.rawValue,
+                                                   messageID: sent.id, error: nil)
+                    logger.info("reminder sent", metadata: ["reminder_id": .string(reminder.id), "method": .string(method.rawValue)])
+                    return
+                } catch let error as APIError where error.status == 422 || error.status == 502 {
+                    lastError = error.message  // opted out, or the provider failed for good: try the next way
+                }
+            }
+            try await store.finishReminder(id: reminder.id, status: "failed", method: nil, messageID: nil, error: lastError)
+        } catch {
+            // Messaging, identity or the database is down: try again in a minute.
+            logger.warning("reminder deferred", metadata: ["reminder_id": .string(reminder.id)])
+            try? await store.retryReminder(id: reminder.id, at: now.addingTimeInterval(60))
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import CloudGreetCore
+import Foundation
+import Logging
+import Persistence
+import Providers
+import ServiceClients
+
+struct OutgoingSMS: Sendable {
+    var businessID: String
+    var leadID: String?
+    var to: String
+    var text: String
+    /// A retried request with the same key gets the first message back instead of a second text.
+    var idempotencyKey: String?
+}
+
+struct SMSRecord: Sendable, JSONRepresentable {
+    enum Status: String, Sendable { case queued, sent, delivered, failed, received }
+
+    var id: String
+    var businessID: String
+    var leadID: String?
+    var phone: String
+    var message: String
+    var direction: String
+    var status: Status
+    var providerMessageID: String?
+    var error: String?
+    var sandbox: Bool
+    var idempotencyKey: String?
+    var createdAt: Date
+    var updatedAt: Date
+
+    var json: JSONValue {
+        [
+            "id": .string(id), "business_id": .string(businessID), "lead_id": JSONValue(leadID), "phone": .string(phone),
+            "message": .string(message), "direction": .string(direction), "status": .string(status.rawValue),
+            "provider_message_id": JSONValue(providerMessageID), "error": JSONValue(error), "sandbox": .bool(sandbox),
+            "created_at": JSONValue(createdAt), "updated_at": JSONValue(updatedAt),
+        ]
+    }
+}
+
+extension SMSRecord {
+    init(row: SQLRow) {
+        self.init(id: row.string("id")!, businessID: row.string("business_id")!, leadID: row.string("lead_id"),
+                  phone: row.string("phone")!, message: row.string("message")!, direction: row.string("direction")!,
+                  status: Status(rawValue: row.string("status") ?? "") ?? .failed, providerMessageID: row.string("provider_message_id"),
+                  error: row.string("error"), sandbox: row.bool("sandbox"), idempotencyKey: row.string("idempotency_key"),
+                  createdAt: row.date("created_at")!, updatedAt: row.date("updated_at")!)
+    }
+}
+
+/// Keeps every text with its status before and after the Telnyx call, so nothing is lost when
+/// Telnyx fails; numbers that opted out get nothing. Without a Telnyx key in development, texts
+/// go to the sandbox: recorded as sent, marked `sandbox`, logged without their content.
+struct SMSOutbox: Sendable {
+    let store: SMSStore
+    let telnyx: TelnyxClient?
+    let businesses: BusinessDirectory
+    let sandboxAllowed: Bool
+
+    func send(_ sms: OutgoingSMS, requestID: String, logger: Logger) async throws -> SMSRecord {
+        if let key = sms.idempotencyKey, let existing = try await store.sms(idempotencyKey: key) { return existing }
+        if try await store.isOptedOut(businessID: sms.businessID, phone: sms.to) {
+            throw APIError.validation(field: "phone", "this number has opted out of text messages")
+        }
+        guard telnyx != nil || sandboxAllowed else { throw APIError.unavailable("SMS sending is not configured") }
+        let from = try await businesses.business(sms.businessID, as: .messaging, requestID: requestID).phoneNumber
+        let now = Date()
+        var record = SMSRecord(id: ResourceID.make(.sms), businessID: sms.businessID, leadID: sms.leadID, phone: sms.to,
+                               message: sms.text, direction: "outbound", status: .queued, providerMessageID: nil, error: nil,
+                               sandbox: telnyx == nil, idempotencyKey: sms.idempotencyKey, createdAt: now, updatedAt: now)
+        do {
+            try await store.insert(record)
+        } catch DatabaseError.uniqueViolation {
+            if let key = sms.idempotencyKey, let existing = try await store.sms(idempotencyKey: key) { return existing }
+            throw APIError.internal
+        }
+        guard let telnyx else {
+            record.status = .sent
+            logger.notice("sandbox SMS recorded, not sent", metadata: ["sms_id": .string(record.id),
+                                                                        "to": .string(Contact.maskPhone(sms.to))])
+            try await store.update(&record)
+            return record
+        }
+        do {
+            let sent = try await telnyx.sendMessage(from: from, to: sms.to, text: sms.text)
+            record.providerMessageID = sent.id
+            record.status = .sent
+        } catch {
+            record.status = .failed
+            record.error = (error as? ProviderError)?.description ?? "Telnyx request failed"
+            logger.warning("SMS delivery failed", metadata: ["sms_id": .string(record.id), "error": .string(record.error!)])
+        }
+        try await store.update(&record)
+        return record
+    }
+}

@@ -1,0 +1,40 @@
+import CloudGreetCore
+import Foundation
+
+/// A business as other services see it (from identity's `GET /internal/businesses/{id}`), cached
+/// briefly so that bookings and messages do not ask identity every time.
+public struct BusinessInfo: Sendable {
+    public let id: String
+    public let name: String
+    public let settings: JSONValue
+
+    public var timeZone: TimeZone {
+        settings["timezone"]?.stringValue.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "America/New_York")!
+    }
+    public var phoneNumber: String? { settings["phone_number"]?.stringValue }
+    /// `reminders.hours_before` when reminders are enabled, else none.
+    public var reminderHours: [Int] {
+        guard settings["reminders"]?["enabled"]?.boolValue ?? true else { return [] }
+        return settings["reminders"]?["hours_before"]?.arrayValue?.compactMap(\.intValue) ?? [24]
+    }
+}
+
+public actor BusinessDirectory {
+    private let client: InternalClient
+    private let ttl: TimeInterval
+    private var cache: [String: (info: BusinessInfo, fetched: Date)] = [:]
+
+    public init(client: InternalClient, ttl: TimeInterval = 30) {
+        self.client = client
+        self.ttl = ttl
+    }
+
+    public func business(_ id: String, as service: ServiceName, requestID: String) async throws -> BusinessInfo {
+        if let entry = cache[id], Date().timeIntervalSince(entry.fetched) < ttl { return entry.info }
+        let data = try await client.call(.identity, .GET, "/internal/businesses/\(id)", as: .service(service),
+                                         requestID: requestID).data()
+        let info = BusinessInfo(id: id, name: data["name"]?.stringValue ?? "", settings: data["settings"] ?? [:])
+        cache[id] = (info, Date())
+        return info
+    }
+}

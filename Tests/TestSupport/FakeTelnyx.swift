@@ -1,0 +1,96 @@
+import CloudGreetCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// A local server that speaks Telnyx's messaging API as documented: `POST /v2/messages` with
+/// `Authorization: Bearer <key>` and a JSON body `{from, to, text, messaging_profile_id?}`,
+/// answering `{"data": {"id", "to": [{"phone_number", "status": "queued"}], ...}}`, or Telnyx's
+/// `{"errors": [...]}` with 401 for a wrong key and 422 for a bad body. Tests queue other answers
+/// (500, 429 with Retry-After, 400) and read back every request it received.
+public final class FakeTelnyx: Sendable {
+    public struct Received: Sendable {
+        public let authorization: String?
+        public let body: JSONValue
+        public let at: Date
+    }
+
+    public struct Answer: Sendable {
+        public var status: Int
+        public var headers: [(String, String)]
+        public var body: JSONValue?
+        public init(status: Int, headers: [(String, String)] = [], body: JSONValue? = nil) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
+    }
+
+    public let apiKey: String
+    private struct State {
+        var received: [Received] = []
+        var answers: [Answer] = []
+        var delay: Duration = .zero
+    }
+    private let state = Mutex(State())
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+    public var port: Int { portBox.withLock { $0 } }
+
+    public init(apiKey: String = "KEY_test_0123456789") { self.apiKey = apiKey }
+
+    public var baseURL: String { "http://127.0.0.1:\(port)/v2" }
+    public var received: [Received] { state.withLock { $0.received } }
+    /// The next answers, used once each in order; after them every request succeeds.
+    public func enqueue(_ answers: Answer...) { state.withLock { $0.answers += answers } }
+    public func setDelay(_ delay: Duration) { state.withLock { $0.delay = delay } }
+
+    public func start() async throws {
+        let router = Router()
+        router.post("/v2/messages") { [self] request, _ -> Response in
+            let bytes = try await request.body.collect(upTo: 1 << 20)
+            let body = (try? JSONValue.decode(bytes.readableBytesView)) ?? .null
+            let (answer, delay) = state.withLock { state -> (Answer?, Duration) in
+                state.received.append(Received(authorization: request.headers[.authorization], body: body, at: Date()))
+                return (state.answers.isEmpty ? nil : state.answers.removeFirst(), state.delay)
+            }
+            if delay > .zero { try await Task.sleep(for: delay) }
+            if let answer { return Self.response(answer) }
+            guard request.headers[.authorization] == "Bearer \(apiKey)" else {
+                return Self.response(Answer(status: 401, body: ["errors": [["code": "10009", "title": "Authentication failed"]]]))
+            }
+            guard let to = body["to"]?.stringValue, to.hasPrefix("+"), body["text"]?.stringValue?.isEmpty == false,
+                  request.headers[.contentType]?.hasPrefix("application/json") == true
+            else {
+                return Self.response(Answer(status: 422, body: ["errors": [["code": "10002", "title": "Invalid parameter"]]]))
+            }
+            let id = UUID().uuidString.lowercased()
+            return Self.response(Answer(status: 200, body: ["data": [
+                "record_type": "message", "id": .string(id), "direction": "outbound", "type": "SMS",
+                "from": ["phone_number": body["from"] ?? .null], "text": body["text"] ?? .null,
+                "to": [["phone_number": .string(to), "status": "queued"]],
+            ]]))
+        }
+        let (ready, signal) = AsyncStream<Int>.makeStream()
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { channel in
+                                  signal.yield(channel.localAddress?.port ?? 0)
+                                  signal.finish()
+                              })
+        task.withLock { $0 = Task { try await app.run() } }
+        for await port in ready { portBox.withLock { $0 = port } }
+    }
+
+    private let portBox = Mutex(0)
+
+    public func stop() { task.withLock { $0?.cancel() } }
+
+    static func response(_ answer: Answer) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        for (name, value) in answer.headers { headers[.init(name)!] = value }
+        return Response(status: .init(code: answer.status), headers: headers,
+                        body: .init(byteBuffer: ByteBuffer(bytes: (answer.body ?? [:]).encoded())))
+    }
+}
