@@ -111,6 +111,10 @@ let package = Package(
             "TestSupport", "cloudgreet-gateway", "cloudgreet-identity", "cloudgreet-crm",
             "cloudgreet-voice-agent", "cloudgreet-messaging", "cloudgreet-analytics",
         ], path: "Tests/StackTests", swiftSettings: strict),
+        .testTarget(name: "CRMTests", dependencies: ["CRM", "TestSupport", "Persistence",
+                    .product(name: "HummingbirdTesting", package: "hummingbird"),
+                    .product(name: "HTTPTypes", package: "swift-http-types")],
+                    path: "Tests/CRMTests", swiftSettings: strict),
         .testTarget(name: "DeploymentTests", dependencies: ["CloudGreetCore", .product(name: "Yams", package: "Yams")],
                     path: "Tests/DeploymentTests", swiftSettings: strict),
         .target(name: "TestSupport", dependencies: [

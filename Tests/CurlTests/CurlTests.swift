@@ -147,3 +147,54 @@ import Testing
         await #expect(throws: ProviderError.self) { try await mailer.send(to: "a@example.com", subject: "s", text: "t") }
     }
 }
+
+/// The Telnyx client against the fake Telnyx: retries, Retry-After, final errors.
+@Suite struct TelnyxClientTests {
+    func client(_ fake: FakeTelnyx, key: String? = nil) -> TelnyxClient {
+        TelnyxClient(settings: .init(apiKey: key ?? fake.apiKey, baseURL: fake.baseURL, messagingProfileID: "profile-1"),
+                     retry: RetryPolicy(attempts: 3, baseDelay: .milliseconds(50)))
+    }
+
+    @Test func sendsTheDocumentedRequest() async throws {
+        let fake = FakeTelnyx()
+        try await fake.start()
+        defer { fake.stop() }
+        let sent = try await client(fake).sendMessage(from: "+15557770000", to: "+15552013344", text: "Hola ✓")
+        #expect(sent.status == "queued" && !sent.id.isEmpty)
+        let request = try #require(fake.received.first)
+        #expect(request.authorization == "Bearer \(fake.apiKey)")
+        #expect(request.body == ["from": "+15557770000", "to": "+15552013344", "text": "Hola ✓", "messaging_profile_id": "profile-1"])
+    }
+
+    @Test func retriesServerErrorsAndHonoursRetryAfter() async throws {
+        let fake = FakeTelnyx()
+        try await fake.start()
+        defer { fake.stop() }
+        fake.enqueue(.init(status: 500), .init(status: 429, headers: [("Retry-After", "1")]))
+        let start = ContinuousClock.now
+        _ = try await client(fake).sendMessage(from: nil, to: "+15552013344", text: "hi")
+        #expect(fake.received.count == 3)
+        #expect(ContinuousClock.now - start >= .seconds(1))
+    }
+
+    @Test func clientErrorsAreFinalAndCarryTelnyxsDetail() async throws {
+        let fake = FakeTelnyx()
+        try await fake.start()
+        defer { fake.stop() }
+        await #expect {
+            _ = try await client(fake, key: "wrong").sendMessage(from: nil, to: "+15552013344", text: "hi")
+        } throws: { error in
+            (error as? ProviderError)?.description.contains("401") == true
+        }
+        #expect(fake.received.count == 1)
+    }
+
+    @Test func givesUpAfterBoundedAttempts() async throws {
+        let fake = FakeTelnyx()
+        try await fake.start()
+        defer { fake.stop() }
+        fake.enqueue(.init(status: 503), .init(status: 503), .init(status: 503), .init(status: 503))
+        await #expect(throws: ProviderError.self) { _ = try await client(fake).sendMessage(from: nil, to: "+15552013344", text: "x") }
+        #expect(fake.received.count == 3)
+    }
+}

@@ -88,7 +88,9 @@ enum Scheduling {
                      "November", "December"][(c.month ?? 1) - 1]
         let hour = c.hour ?? 0, minute = c.minute ?? 0
         let time = "\(hour % 12 == 0 ? 12 : hour % 12):\(minute < 10 ? "0" : "")\(minute) \(hour < 12 ? "AM" : "PM")"
-        let zone = timeZone.abbreviation(for: start) ?? timeZone.identifier
+        // `abbreviation(for:)` says "GMT-4" on Linux; the localized short name is the familiar "EDT".
+        let zone = timeZone.localizedName(for: timeZone.isDaylightSavingTime(for: start) ? .shortDaylightSaving : .shortStandard,
+                                          locale: Locale(identifier: "en_US")) ?? timeZone.identifier
         return "Reminder: you have an appointment with \(businessName) on \(weekday), \(month) \(c.day ?? 1) at \(time) \(zone)."
     }
 }

@@ -1,0 +1,158 @@
+@testable import CRM
+import CloudGreetCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Persistence
+import TestSupport
+import Testing
+
+@Suite struct QualificationTests {
+    typealias Criteria = Qualification.Criteria
+    static let budgets = ["low", "medium", "high"]
+    static let timelines = ["exploring", "this_quarter", "this_month", "this_week", "immediate"]
+    static let urgencies: [String?] = [nil, "low", "medium", "high"]
+
+    /// Every combination of answers, so the properties below are checked exhaustively.
+    static var everything: [Criteria] {
+        budgets.flatMap { budget in
+            timelines.flatMap { timeline in
+                [false, true].flatMap { decision in
+                    urgencies.flatMap { urgency in
+                        [nil, false, true].map { previous in
+                            Criteria(budget: budget, timeline: timeline, decisionMaker: decision, urgency: urgency,
+                                     previousCustomer: previous)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func boundedAndExplained() {
+        for criteria in Self.everything {
+            let breakdown = Qualification.breakdown(criteria)
+            let score = Qualification.score(criteria)
+            #expect((0...100).contains(score))
+            #expect(breakdown.reduce(0) { $0 + $1.points } == score)
+            #expect(breakdown.allSatisfy { $0.points <= $0.maxPoints })
+            #expect(breakdown.reduce(0) { $0 + $1.maxPoints } == 100)
+        }
+        #expect(Qualification.score(Criteria(budget: "high", timeline: "immediate", decisionMaker: true, urgency: "high",
+                                              previousCustomer: true)) == 100)
+    }
+
+    @Test func neverLowerWhenACriterionImproves() {
+        for criteria in Self.everything {
+            let score = Qualification.score(criteria)
+            var better: [Criteria] = []
+            if let i = Self.budgets.firstIndex(of: criteria.budget), i + 1 < Self.budgets.count {
+                var c = criteria; c.budget = Self.budgets[i + 1]; better.append(c)
+            }
+            if let i = Self.timelines.firstIndex(of: criteria.timeline), i + 1 < Self.timelines.count {
+                var c = criteria; c.timeline = Self.timelines[i + 1]; better.append(c)
+            }
+            if !criteria.decisionMaker { var c = criteria; c.decisionMaker = true; better.append(c) }
+            if let i = Self.urgencies.firstIndex(of: criteria.urgency), i + 1 < Self.urgencies.count {
+                var c = criteria; c.urgency = Self.urgencies[i + 1]; better.append(c)
+            }
+            if criteria.previousCustomer != true { var c = criteria; c.previousCustomer = true; better.append(c) }
+            for improved in better { #expect(Qualification.score(improved) >= score, "\(improved) vs \(criteria)") }
+        }
+    }
+
+    @Test func deterministic() {
+        let criteria = Criteria(budget: "medium", timeline: "this_month", decisionMaker: true, urgency: nil, previousCustomer: nil)
+        #expect(Qualification.score(criteria) == 52)
+        #expect(Qualification.breakdown(criteria) == Qualification.breakdown(criteria))
+    }
+}
+
+@Suite struct SchedulingTests {
+    static let newYork: JSONValue = [
+        "timezone": "America/New_York",
+        "business_hours": ["sunday": ["open": "09:00", "close": "17:00"], "monday": ["open": "09:00", "close": "24:00"]],
+    ]
+
+    @Test func openingHoursAcrossTheSpringChange() throws {
+        let hours = try #require(Scheduling.Hours(settings: Self.newYork))
+        // 10 March 2024: clocks go from 02:00 EST to 03:00 EDT.
+        #expect(hours.contains(start: Timestamp.parse("2024-03-10T09:00:00-04:00")!, durationMinutes: 30))
+        #expect(!hours.contains(start: Timestamp.parse("2024-03-10T08:30:00-04:00")!, durationMinutes: 30))
+        #expect(!hours.contains(start: Timestamp.parse("2024-03-10T08:00:00-04:00")!, durationMinutes: 30))
+        // The Sunday before the change is still on EST.
+        #expect(hours.contains(start: Timestamp.parse("2024-03-03T09:00:00-05:00")!, durationMinutes: 30))
+        #expect(!hours.contains(start: Timestamp.parse("2024-03-03T09:00:00-04:00")!, durationMinutes: 30))
+        // And in autumn: 3 November 2024 falls back at 02:00 EDT.
+        #expect(hours.contains(start: Timestamp.parse("2024-11-03T09:00:00-05:00")!, durationMinutes: 30))
+        #expect(!hours.contains(start: Timestamp.parse("2024-11-03T08:30:00-05:00")!, durationMinutes: 30))
+    }
+
+    @Test func closingTimeAndClosedDays() throws {
+        let hours = try #require(Scheduling.Hours(settings: Self.newYork))
+        #expect(hours.contains(start: Timestamp.parse("2024-03-10T16:30:00-04:00")!, durationMinutes: 30))
+        #expect(!hours.contains(start: Timestamp.parse("2024-03-10T16:45:00-04:00")!, durationMinutes: 30))
+        #expect(hours.contains(start: Timestamp.parse("2024-03-11T23:30:00-04:00")!, durationMinutes: 30))  // ends at midnight
+        #expect(!hours.contains(start: Timestamp.parse("2024-03-12T10:00:00-04:00")!, durationMinutes: 30))  // Tuesday: closed
+        #expect(Scheduling.Hours(settings: ["timezone": "UTC"]) == nil)  // no hours: anything goes
+    }
+
+    @Test func overlapIsHalfOpen() {
+        let t = Date(timeIntervalSince1970: 0)
+        #expect(Scheduling.overlaps((t, t + 1800), (t + 1799, t + 3600)))
+        #expect(!Scheduling.overlaps((t, t + 1800), (t + 1800, t + 3600)))
+        #expect(Scheduling.overlaps((t, t + 3600), (t + 600, t + 1200)))
+    }
+
+    @Test func moneyIsExactCents() {
+        #expect(Scheduling.cents(.number(150.5)) == .some(15050))
+        #expect(Scheduling.cents(.number(0.1 + 0.2)) == .some(30))  // binary noise is not a third decimal
+        #expect(Scheduling.cents(.number(10.005)) == nil)
+        #expect(Scheduling.cents(.number(19.99)) == .some(1999))
+        #expect(Scheduling.cents(.number(-1)) == nil)
+        #expect(Scheduling.cents(.string("10")) == nil)
+        #expect(Scheduling.cents(.null) == .some(nil))
+    }
+
+    @Test func defaultReminderNamesTheBusinessAndLocalTime() {
+        let text = Scheduling.defaultReminder(businessName: "Ana Plumbing", start: Timestamp.parse("2024-03-10T18:05:00Z")!,
+                                              timeZone: TimeZone(identifier: "America/New_York")!)
+        #expect(text == "Reminder: you have an appointment with Ana Plumbing on Sunday, March 10 at 2:05 PM EDT.")
+    }
+}
+
+/// The internal upsert through crm's router, on both engines: racing callers get one lead.
+@Suite struct LeadUpsertTests {
+    @Test func racingUpsertsCreateOneLead() async throws {
+        for url in try await TestEnvironment.databaseURLs() {
+            let config = try TestEnvironment.config(.crm, ["DATABASE_URL": url])
+            let app = try await CRMService.application(config: config)
+            try await app.test(.router) { client in
+                let token = config.internalCredential.mint(for: .service(.messaging), requestID: "req_upsert")
+                let body: JSONValue = ["business_id": "business_1", "phone": "(555) 201-7777", "source": "sms"]
+                let ids = try await withThrowingTaskGroup(of: String?.self) { group in
+                    for _ in 0..<10 {
+                        group.addTask {
+                            try await client.execute(uri: "/internal/leads/upsert", method: .post,
+                                                     headers: [HTTPField.Name(InternalCredential.header)!: token],
+                                                     body: ByteBuffer(bytes: body.encoded())) { response in
+                                try JSONValue.decode(response.body.readableBytesView)["data"]?["lead"]?["id"]?.stringValue
+                            }
+                        }
+                    }
+                    return try await group.reduce(into: Set<String?>()) { $0.insert($1) }
+                }
+                #expect(ids.count == 1 && ids.first! != nil)
+                let user = config.internalCredential.mint(for: Caller(kind: .user, subject: "u", businessID: "business_1",
+                                                                      role: .admin), requestID: "r")
+                try await client.execute(uri: "/internal/leads/upsert", method: .post,
+                                         headers: [HTTPField.Name(InternalCredential.header)!: user],
+                                         body: ByteBuffer(bytes: body.encoded())) { response in
+                    #expect(response.status == .forbidden)
+                }
+            }
+        }
+    }
+}
