@@ -156,3 +156,45 @@ import Testing
         }
     }
 }
+
+/// The reminder schedule in the database, on both engines.
+@Suite struct ReminderScheduleTests {
+    @Test func reschedulingMovesAndCancellingDropsReminders() async throws {
+        for url in try await TestEnvironment.databaseURLs() {
+            let db = try await DatabaseFactory.open(url: url, logLabel: "t")
+            try await Migrator.migrate(db, scope: "crm", CRMSchema.migrations)
+            let store = CRMStore(db: db)
+            let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded())  // the store keeps milliseconds
+            var appointment = Appointment(id: ResourceID.make(.appointment), businessID: "b1", leadID: "l1",
+                                          scheduledAt: now.addingTimeInterval(3 * 86400), duration: 30, status: "scheduled",
+                                          type: nil, notes: nil, valueCents: nil, createdAt: now, updatedAt: now)
+            try await store.insertAppointment(appointment, on: db)
+            try await store.scheduleReminders(for: appointment, hoursBefore: [24, 2, 24], now: now, on: db)
+            func pending() async throws -> [Date] {
+                try await db.query("SELECT due_at FROM reminders WHERE appointment_id = $1 AND status = 'pending' ORDER BY due_at",
+                                   [.text(appointment.id)]).compactMap { $0.date("due_at") }
+            }
+            #expect(try await pending() == [appointment.scheduledAt - 86400, appointment.scheduledAt - 7200])
+
+            appointment.scheduledAt += 3600
+            try await store.scheduleReminders(for: appointment, hoursBefore: [24, 2], now: now, on: db)
+            #expect(try await pending() == [appointment.scheduledAt - 86400, appointment.scheduledAt - 7200])
+
+            // Due: claimed once, by one worker, however many ask at the same time.
+            let late = appointment.scheduledAt - 3600
+            let claims = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<4 { group.addTask { try await store.claimDueReminders(now: late).count } }
+                return try await group.reduce(0, +)
+            }
+            #expect(claims == 2)
+            #expect(try await store.claimDueReminders(now: late).isEmpty)
+            // A claim whose worker died comes back after its lease.
+            #expect(try await store.claimDueReminders(now: late + 61).count == 2)
+
+            appointment.status = "cancelled"
+            try await store.scheduleReminders(for: appointment, hoursBefore: [24], now: now, on: db)
+            #expect(try await pending().isEmpty)
+            await db.close()
+        }
+    }
+}
