@@ -100,7 +100,8 @@ import Testing
     }
 
     /// Transfers block curl's own threads, never the event loops: with every curl thread stuck on
-    /// a hanging server, the (event-loop driven) server still answers at once.
+    /// a hanging server, the (event-loop driven) server still answers, long before the hanging
+    /// transfers give up (which is when a blocked loop would answer).
     @Test func transfersDoNotBlockEventLoops() async throws {
         try await withServer { base in
             let hanging = (0..<4).map { _ in
@@ -110,7 +111,7 @@ import Testing
             let start = ContinuousClock.now
             let fast = try await TestHTTP.request(.GET, base + "/fast")
             #expect(fast.status == 200)
-            #expect(ContinuousClock.now - start < .milliseconds(500))
+            #expect(ContinuousClock.now - start < .seconds(2))
             for task in hanging { task.cancel() }
         }
     }
