@@ -110,3 +110,24 @@ extension String {
             .replacingOccurrences(of: "_", with: "\\_")
     }
 }
+
+/// A WHERE clause built from optional filters, numbering the placeholders as it goes.
+/// `add("status = ?", value)` becomes `status = $2` when it is the second bound value; every `?`
+/// in one condition stands for the same value.
+public struct SQLFilter: Sendable {
+    public private(set) var conditions: [String] = []
+    public private(set) var binds: [SQLValue] = []
+
+    public init(_ condition: String, _ value: SQLValue) { add(condition, value) }
+
+    public mutating func add(_ condition: String, _ value: SQLValue) {
+        binds.append(value)
+        conditions.append(condition.replacingOccurrences(of: "?", with: "$\(binds.count)"))
+    }
+
+    public mutating func add(_ condition: String, _ value: SQLValue?) {
+        if let value { add(condition, value) }
+    }
+
+    public var sql: String { conditions.joined(separator: " AND ") }
+}

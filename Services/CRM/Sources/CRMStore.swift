@@ -167,26 +167,15 @@ struct CRMStore: Sendable {
     }
 
     func leads(businessID: String, filter: LeadFilter, page: Page) async throws -> Listing<Lead> {
-        var conditions = ["business_id = $1"]
-        var binds: [SQLValue] = [.text(businessID)]
-        if let status = filter.status {
-            binds.append(.text(status))
-            conditions.append("status = $\(binds.count)")
-        }
-        if let source = filter.source {
-            binds.append(.text(source))
-            conditions.append("source = $\(binds.count)")
-        }
-        if let search = filter.search {
-            binds.append(.text("%\(search.lowercased().likeEscaped)%"))
-            let n = binds.count
-            conditions.append("(LOWER(name) LIKE $\(n) ESCAPE '\\' OR email LIKE $\(n) ESCAPE '\\' OR phone LIKE $\(n) ESCAPE '\\')")
-        }
-        let whereClause = conditions.joined(separator: " AND ")
-        let total = try await db.count("SELECT COUNT(*) AS n FROM leads WHERE \(whereClause)", binds)
+        var sql = SQLFilter("business_id = ?", .text(businessID))
+        sql.add("status = ?", filter.status.map { .text($0) })
+        sql.add("source = ?", filter.source.map { .text($0) })
+        sql.add("(LOWER(name) LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\')",
+                filter.search.map { .text("%\($0.lowercased().likeEscaped)%") })
+        let total = try await db.count("SELECT COUNT(*) AS n FROM leads WHERE \(sql.sql)", sql.binds)
         let rows = try await db.query(
-            "SELECT * FROM leads WHERE \(whereClause) ORDER BY created_at DESC, id DESC LIMIT \(page.limit) OFFSET \(page.offset)",
-            binds)
+            "SELECT * FROM leads WHERE \(sql.sql) ORDER BY created_at DESC, id DESC LIMIT \(page.limit) OFFSET \(page.offset)",
+            sql.binds)
         return Listing(items: rows.map(Lead.init(row:)), total: total)
     }
 
@@ -221,25 +210,14 @@ struct CRMStore: Sendable {
     }
 
     func appointments(businessID: String, filter: AppointmentFilter, page: Page) async throws -> Listing<Appointment> {
-        var conditions = ["business_id = $1"]
-        var binds: [SQLValue] = [.text(businessID)]
-        if let status = filter.status {
-            binds.append(.text(status))
-            conditions.append("status = $\(binds.count)")
-        }
-        if let start = filter.start {
-            binds.append(SQLValue(start))
-            conditions.append("scheduled_at >= $\(binds.count)")
-        }
-        if let end = filter.end {
-            binds.append(SQLValue(end))
-            conditions.append("scheduled_at < $\(binds.count)")
-        }
-        let whereClause = conditions.joined(separator: " AND ")
-        let total = try await db.count("SELECT COUNT(*) AS n FROM appointments WHERE \(whereClause)", binds)
+        var sql = SQLFilter("business_id = ?", .text(businessID))
+        sql.add("status = ?", filter.status.map { .text($0) })
+        sql.add("scheduled_at >= ?", filter.start.map { SQLValue($0) })
+        sql.add("scheduled_at < ?", filter.end.map { SQLValue($0) })
+        let total = try await db.count("SELECT COUNT(*) AS n FROM appointments WHERE \(sql.sql)", sql.binds)
         let rows = try await db.query(
-            "SELECT * FROM appointments WHERE \(whereClause) ORDER BY scheduled_at, id LIMIT \(page.limit) OFFSET \(page.offset)",
-            binds)
+            "SELECT * FROM appointments WHERE \(sql.sql) ORDER BY scheduled_at, id LIMIT \(page.limit) OFFSET \(page.offset)",
+            sql.binds)
         return Listing(items: rows.map(Appointment.init(row:)), total: total)
     }
 
