@@ -63,7 +63,7 @@ let package = Package(
             "CCurl",
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Shared/Curl", swiftSettings: strict),
-        .target(name: "Providers", dependencies: ["Curl", "CloudGreetCore"],
+        .target(name: "Providers", dependencies: ["Curl", "CloudGreetCore", .product(name: "Crypto", package: "swift-crypto")],
                 path: "Shared/Providers", swiftSettings: strict),
         .target(name: "ServiceClients", dependencies: [
             "CloudGreetCore",
@@ -108,7 +108,7 @@ let package = Package(
                     .product(name: "HummingbirdTesting", package: "hummingbird")],
                     path: "Tests/IdentityTests", swiftSettings: strict),
         .testTarget(name: "StackTests", dependencies: [
-            "TestSupport", "cloudgreet-gateway", "cloudgreet-identity", "cloudgreet-crm",
+            "TestSupport", "Persistence", .product(name: "Crypto", package: "swift-crypto"), "cloudgreet-gateway", "cloudgreet-identity", "cloudgreet-crm",
             "cloudgreet-voice-agent", "cloudgreet-messaging", "cloudgreet-analytics",
         ], path: "Tests/StackTests", swiftSettings: strict),
         .testTarget(name: "CRMTests", dependencies: ["CRM", "TestSupport", "Persistence",

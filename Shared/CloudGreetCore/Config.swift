@@ -21,6 +21,7 @@ public struct ServiceConfig: Sendable {
         "RETELL_API_KEY", "RETELL_API_BASE", "SMTP_URL", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_REQUIRE_TLS",
         "EMAIL_FROM", "APP_BASE_URL", "DEFAULT_COUNTRY_CODE", "QUALIFY_THRESHOLD", "ANALYTICS_CACHE_SECONDS",
         "BCRYPT_COST", "LOG_LEVEL", "LOG_FORMAT", "REMINDER_POLL_SECONDS",
+        "TELNYX_TIMEOUT_SECONDS",
     ]
 
     public static let developmentJWTSecret = "dev-only-jwt-secret-change-me-0123456789"

@@ -10,11 +10,16 @@ public struct TelnyxClient: Sendable {
         public var apiKey: String
         public var baseURL: String
         public var messagingProfileID: String?
+        /// How long one attempt may take, connection included.
+        public var timeout: Duration
 
-        public init(apiKey: String, baseURL: String = "https://api.telnyx.com/v2", messagingProfileID: String? = nil) {
+        public init(apiKey: String, baseURL: String = "https://api.telnyx.com/v2", messagingProfileID: String? = nil,
+                    timeout: Duration = .seconds(15))
+        {
             self.apiKey = apiKey
             self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
             self.messagingProfileID = messagingProfileID
+            self.timeout = timeout
         }
     }
 
@@ -44,7 +49,7 @@ public struct TelnyxClient: Sendable {
                 method: "POST", url: settings.baseURL + "/messages",
                 headers: [("Authorization", "Bearer \(settings.apiKey)"), ("Content-Type", "application/json"),
                           ("Accept", "application/json")],
-                body: payload, connectTimeout: .seconds(5), timeout: .seconds(15)))
+                body: payload, connectTimeout: .seconds(5), timeout: settings.timeout))
         }
         let json = try? JSONValue.decode(response.body)
         guard (200..<300).contains(response.status), let data = json?["data"], let id = data["id"]?.stringValue else {

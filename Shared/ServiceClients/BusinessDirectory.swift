@@ -31,8 +31,22 @@ public actor BusinessDirectory {
 
     public func business(_ id: String, as service: ServiceName, requestID: String) async throws -> BusinessInfo {
         if let entry = cache[id], Date().timeIntervalSince(entry.fetched) < ttl { return entry.info }
-        let data = try await client.call(.identity, .GET, "/internal/businesses/\(id)", as: .service(service),
-                                         requestID: requestID).data()
+        return try await fetch("/internal/businesses/\(id)", as: service, requestID: requestID)
+    }
+
+    /// The business that owns `phoneNumber` (E.164), or nil when none does.
+    public func business(phoneNumber: String, as service: ServiceName, requestID: String) async throws -> BusinessInfo? {
+        let encoded = phoneNumber.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? phoneNumber
+        do {
+            return try await fetch("/internal/business-by-phone?phone_number=\(encoded)", as: service, requestID: requestID)
+        } catch let error as APIError where error.status == 404 {
+            return nil
+        }
+    }
+
+    private func fetch(_ path: String, as service: ServiceName, requestID: String) async throws -> BusinessInfo {
+        let data = try await client.call(.identity, .GET, path, as: .service(service), requestID: requestID).data()
+        let id = data["id"]?.stringValue ?? ""
         let info = BusinessInfo(id: id, name: data["name"]?.stringValue ?? "", settings: data["settings"] ?? [:])
         cache[id] = (info, Date())
         return info

@@ -31,6 +31,7 @@ struct IdentityRoutes: Sendable {
         router.delete("/businesses/{id}/api-keys/{key_id}", use: revokeKey)
         router.post("/internal/api-keys/verify", use: verifyKey)
         router.get("/internal/businesses/{id}", use: internalBusiness)
+        router.get("/internal/business-by-phone", use: businessByPhone)
     }
 
     private func body(_ request: Request, _ context: AppContext) async throws -> FieldReader {
@@ -322,6 +323,17 @@ struct IdentityRoutes: Sendable {
         _ = try context.requireService()
         let id = try context.parameters.require("id", context: context)
         guard let business = try await store.business(id: id) else { throw APIError.notFound(.businessNotFound, "Business") }
+        return .envelope(business.json, context: context)
+    }
+}
+
+extension IdentityRoutes {
+    /// For the webhooks: the business whose `settings.phone_number` Telnyx delivered to.
+    @Sendable func businessByPhone(_ request: Request, context: AppContext) async throws -> Response {
+        _ = try context.requireService()
+        guard let phone = request.query["phone_number"].flatMap({ Contact.normalizePhone($0, defaultCountryCode: config.defaultCountryCode) }),
+              let business = try await store.business(phoneNumber: phone)
+        else { throw APIError.notFound(.businessNotFound, "Business") }
         return .envelope(business.json, context: context)
     }
 }

@@ -155,6 +155,10 @@ struct IdentityStore: Sendable {
         try await db.first("SELECT * FROM businesses WHERE id = $1", [.text(id)]).map(Business.init(row:))
     }
 
+    func business(phoneNumber: String) async throws -> Business? {
+        try await db.first("SELECT * FROM businesses WHERE phone_number = $1", [.text(phoneNumber)]).map(Business.init(row:))
+    }
+
     func addMember(userID: String, businessID: String, role: Role, on db: any SQLExecutor) async throws {
         try await db.query(
             "INSERT INTO memberships (user_id, business_id, role, created_at) VALUES ($1, $2, $3, $4)",

@@ -12,7 +12,7 @@ struct OutgoingEmail: Sendable {
     var content: String
     /// Content holding a secret (a reset link) is sent but never stored.
     var sensitive: Bool
-    var idempotencyKey: String?
+    var idempotencyKey: String? = nil
 }
 
 struct EmailRecord: Sendable, JSONRepresentable {

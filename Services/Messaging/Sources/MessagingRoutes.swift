@@ -1,22 +1,143 @@
 import CloudGreetCore
+import Foundation
 import Hummingbird
+import NIOCore
+import Providers
+import ServiceClients
 import ServiceKit
 
-/// Messaging's routes. For now the internal senders that identity (password resets) and crm
-/// (reminders) call; the public SMS and email API is a later issue.
+/// Messaging's HTTP surface: `/sms*`, `/emails*`, the Telnyx webhook, and the internal senders
+/// identity (password resets) and crm (reminders) call.
 struct MessagingRoutes: Sendable {
     let emails: EmailOutbox
     let texts: SMSOutbox
+    let inbox: InboxStore
+    let signatures: TelnyxSignatureVerifier?
+    let clients: InternalClient
     let config: ServiceConfig
 
+    static let smsStatuses = ["queued", "sent", "delivered", "failed", "received"]
+    static let emailStatuses = ["queued", "sent", "failed"]
+
     func register(on router: Router<AppContext>) {
+        router.get("/sms", use: listSMS)
+        router.post("/sms", use: sendPublicSMS)
+        router.get("/emails", use: listEmails)
+        router.post("/emails", use: sendPublicEmail)
+        router.post("/sms/webhook", use: webhook)
         router.post("/internal/emails", use: sendEmail)
         router.post("/internal/sms", use: sendSMS)
     }
 
+    private func body(_ request: Request, _ context: AppContext) async throws -> FieldReader {
+        try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
+    }
+
+    // MARK: public
+
+    @Sendable func listSMS(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireBusiness()
+        let query = request.query
+        let page = try Page(query: query)
+        try Self.checkFilters(query, statuses: Self.smsStatuses, directions: ["inbound", "outbound"])
+        let (items, total) = try await texts.store.list(
+            businessID: businessID, filter: .init(leadID: query["lead_id"], status: query["status"], direction: query["direction"]),
+            page: page)
+        return .envelope(page.list("sms", items.map(\.json), total: total), context: context)
+    }
+
+    @Sendable func listEmails(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireBusiness()
+        let query = request.query
+        let page = try Page(query: query)
+        try Self.checkFilters(query, statuses: Self.emailStatuses, directions: nil)
+        let (items, total) = try await emails.store.list(
+            businessID: businessID, filter: .init(leadID: query["lead_id"], status: query["status"]), page: page)
+        return .envelope(page.list("emails", items.map(\.json), total: total), context: context)
+    }
+
+    static func checkFilters(_ query: [String: String], statuses: [String], directions: [String]?) throws {
+        var errors: [String: [String]] = [:]
+        if let status = query["status"], !statuses.contains(status) { errors["status"] = ["must be one of: \(statuses.joined(separator: ", "))"] }
+        if let directions, let direction = query["direction"], !directions.contains(direction) {
+            errors["direction"] = ["must be inbound or outbound"]
+        }
+        if !errors.isEmpty { throw APIError.validation(errors) }
+    }
+
+    /// The lead named by `lead_id`, asked of crm on the caller's behalf (so crm's tenancy applies).
+    private func lead(_ id: String, context: AppContext) async throws -> JSONValue {
+        try await clients.call(.crm, .GET, "/leads/\(id)", as: try context.requireCaller(), requestID: context.requestID).data()
+    }
+
+    @Sendable func sendPublicSMS(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireBusiness()
+        let fields = try await body(request, context)
+        try context.checkBusinessField(fields, businessID: businessID)
+        let leadID = fields.string("lead_id", maxLength: 64)
+        var phone = fields.phone("phone", defaultCountryCode: config.defaultCountryCode)
+        let text = fields.string("message", required: true, maxLength: 1600)
+        if leadID == nil && !fields.has("phone") { fields.fail("phone", "phone or lead_id is required") }
+        try fields.finish()
+        if let leadID {
+            let lead = try await lead(leadID, context: context)
+            phone = phone ?? lead["phone"]?.stringValue
+            guard phone != nil else { throw APIError.validation(field: "phone", "the lead has no phone number") }
+        }
+        let sms = try await texts.send(OutgoingSMS(businessID: businessID, leadID: leadID, to: phone!, text: text!),
+                                       requestID: context.requestID, logger: context.logger)
+        if sms.status == .failed {
+            throw APIError(502, .externalServiceError, "SMS could not be sent", details: ["id": .string(sms.id)])
+        }
+        return .envelope(sms.json, status: .created, message: "SMS sent", context: context)
+    }
+
+    @Sendable func sendPublicEmail(_ request: Request, context: AppContext) async throws -> Response {
+        let (_, businessID) = try context.requireBusiness()
+        let fields = try await body(request, context)
+        try context.checkBusinessField(fields, businessID: businessID)
+        let leadID = fields.string("lead_id", maxLength: 64)
+        let to = fields.email("to", required: true)
+        let subject = fields.string("subject", required: true, maxLength: 998)
+        let content = fields.string("content", required: true, maxLength: 100_000)
+        try fields.finish()
+        if let leadID { _ = try await lead(leadID, context: context) }
+        let email = try await emails.send(
+            OutgoingEmail(businessID: businessID, leadID: leadID, to: to!, subject: subject!, content: content!, sensitive: false),
+            logger: context.logger)
+        if email.status == .failed {
+            throw APIError(502, .externalServiceError, "Email could not be sent", details: ["id": .string(email.id)])
+        }
+        return .envelope(email.json, status: .created, message: "Email sent", context: context)
+    }
+
+    /// Verified, stored once, answered at once; the work happens in `WebhookInbox`.
+    @Sendable func webhook(_ request: Request, context: AppContext) async throws -> Response {
+        let raw = try await request.body.collect(upTo: config.maxBodyBytes)
+        let bytes = Array(raw.readableBytesView)
+        if let signatures {
+            do {
+                try signatures.verify(signature: request.header("telnyx-signature-ed25519"),
+                                      timestamp: request.header("telnyx-timestamp"), body: bytes)
+            } catch {
+                throw APIError(401, .authInvalidToken, "Webhook signature is missing or invalid")
+            }
+        } else if !config.isDevelopment {
+            throw APIError(401, .authInvalidToken, "Webhook signature cannot be checked: TELNYX_PUBLIC_KEY is not set")
+        }
+        guard let json = try? JSONValue.decode(bytes), case .object = json else { throw APIError.badJSON() }
+        guard let event = TelnyxEvent.parse(json, rawBody: bytes) else {
+            throw APIError.validation(field: "event_type", "is not a Telnyx messaging event")
+        }
+        let fresh = try await inbox.record(event, payload: json)
+        return .envelope(["received": true, "duplicate": .bool(!fresh), "event_id": .string(event.id)], context: context)
+    }
+
+    // MARK: internal
+
     @Sendable func sendEmail(_ request: Request, context: AppContext) async throws -> Response {
         _ = try context.requireService()
-        let fields = try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
+        let fields = try await body(request, context)
         let to = fields.email("to", required: true)
         let subject = fields.string("subject", required: true, maxLength: 998)
         let content = fields.string("content", required: true, maxLength: 100_000)
@@ -32,12 +153,12 @@ struct MessagingRoutes: Sendable {
         if email.status == .failed {
             throw APIError(502, .externalServiceError, "Email could not be sent", details: ["id": .string(email.id)])
         }
-        return Response.envelope(email.json, status: .created, context: context)
+        return .envelope(email.json, status: .created, context: context)
     }
 
     @Sendable func sendSMS(_ request: Request, context: AppContext) async throws -> Response {
         _ = try context.requireService()
-        let fields = try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
+        let fields = try await body(request, context)
         let businessID = fields.string("business_id", required: true, maxLength: 64)
         let to = fields.phone("to", required: true, defaultCountryCode: config.defaultCountryCode)
         let text = fields.string("message", required: true, maxLength: 1600)
@@ -49,6 +170,6 @@ struct MessagingRoutes: Sendable {
         if sms.status == .failed {
             throw APIError(502, .externalServiceError, "SMS could not be sent", details: ["id": .string(sms.id)])
         }
-        return Response.envelope(sms.json, status: .created, context: context)
+        return .envelope(sms.json, status: .created, context: context)
     }
 }

@@ -18,17 +18,34 @@ public enum MessagingService {
         }
         let telnyx = config.string("TELNYX_API_KEY").map {
             TelnyxClient(settings: .init(apiKey: $0, baseURL: config.string("TELNYX_API_BASE", default: "https://api.telnyx.com/v2"),
-                                         messagingProfileID: config.string("TELNYX_MESSAGING_PROFILE_ID")))
+                                         messagingProfileID: config.string("TELNYX_MESSAGING_PROFILE_ID"),
+                                         timeout: .milliseconds(Int(config.double("TELNYX_TIMEOUT_SECONDS", default: 15) * 1000))))
         }
         if telnyx == nil {
             runtime.logger.warning(config.isDevelopment
                 ? "TELNYX_API_KEY is not set: texts are recorded in the development sandbox, not sent"
                 : "TELNYX_API_KEY is not set: sending SMS will fail with 503")
         }
-        let texts = SMSOutbox(store: SMSStore(db: runtime.db), telnyx: telnyx,
-                              businesses: BusinessDirectory(client: runtime.clients), sandboxAllowed: config.isDevelopment)
-        MessagingRoutes(emails: emails, texts: texts, config: config).register(on: router)
-        return runtime.makeApplication(router: router)
+        let businesses = BusinessDirectory(client: runtime.clients)
+        let sms = SMSStore(db: runtime.db)
+        let texts = SMSOutbox(store: sms, telnyx: telnyx, businesses: businesses, sandboxAllowed: config.isDevelopment)
+        let signatures = try config.string("TELNYX_PUBLIC_KEY").map { key in
+            guard let verifier = TelnyxSignatureVerifier(base64PublicKey: key) else {
+                throw ConfigError(description: "TELNYX_PUBLIC_KEY must be the base64 of a 32-byte Ed25519 public key")
+            }
+            return verifier
+        }
+        if signatures == nil {
+            runtime.logger.warning(config.isDevelopment
+                ? "TELNYX_PUBLIC_KEY is not set: /sms/webhook accepts unsigned requests (development only)"
+                : "TELNYX_PUBLIC_KEY is not set: /sms/webhook refuses every request")
+        }
+        let inboxStore = InboxStore(db: runtime.db)
+        MessagingRoutes(emails: emails, texts: texts, inbox: inboxStore, signatures: signatures, clients: runtime.clients,
+                        config: config).register(on: router)
+        let inbox = WebhookInbox(store: inboxStore, sms: sms, outbox: texts, businesses: businesses, clients: runtime.clients,
+                                 logger: runtime.logger)
+        return runtime.makeApplication(router: router, services: [inbox])
     }
 }
 

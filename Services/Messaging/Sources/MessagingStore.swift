@@ -35,7 +35,23 @@ enum MessagingSchema {
                 business_id TEXT NOT NULL, phone TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (business_id, phone))
             """,
         ]),
+        Migration(3, "webhook events", [
+            """
+            CREATE TABLE webhook_events (
+                id TEXT PRIMARY KEY, type TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL,
+                attempts BIGINT NOT NULL, next_attempt_at BIGINT NOT NULL, claimed_until BIGINT, error TEXT,
+                created_at BIGINT NOT NULL, processed_at BIGINT)
+            """,
+            "CREATE INDEX webhook_events_due ON webhook_events (status, next_attempt_at)",
+        ]),
     ]
+}
+
+/// Filters of `GET /sms` and `GET /emails`.
+struct MessageFilter {
+    var leadID: String?
+    var status: String?
+    var direction: String?
 }
 
 struct SMSStore: Sendable {
@@ -65,6 +81,52 @@ struct SMSStore: Sendable {
         try await db.first("SELECT * FROM sms WHERE idempotency_key = $1", [.text(idempotencyKey)]).map(SMSRecord.init(row:))
     }
 
+    func list(businessID: String, filter: MessageFilter, page: Page) async throws -> (items: [SMSRecord], total: Int) {
+        var sql = SQLFilter("business_id = ?", .text(businessID))
+        sql.add("lead_id = ?", filter.leadID.map { .text($0) })
+        sql.add("status = ?", filter.status.map { .text($0) })
+        sql.add("direction = ?", filter.direction.map { .text($0) })
+        let total = try await db.count("SELECT COUNT(*) AS n FROM sms WHERE \(sql.sql)", sql.binds)
+        let rows = try await db.query(
+            "SELECT * FROM sms WHERE \(sql.sql) ORDER BY created_at DESC, id DESC LIMIT \(page.limit) OFFSET \(page.offset)",
+            sql.binds)
+        return (rows.map(SMSRecord.init(row:)), total)
+    }
+
+    /// Stores an inbound text once, however often its event is worked.
+    func insertInbound(businessID: String, leadID: String?, phone: String, text: String, providerMessageID: String?,
+                       key: String, now: Date = Date()) async throws
+    {
+        try await db.query(
+            """
+            INSERT INTO sms (id, business_id, lead_id, phone, message, direction, status, provider_message_id, sandbox,
+                             idempotency_key, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, 'inbound', 'received', $6, 0, $7, $8, $8)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            """,
+            [.text(ResourceID.make(.sms)), .text(businessID), SQLValue(leadID), .text(phone), .text(text),
+             SQLValue(providerMessageID), .text(key), SQLValue(now)])
+    }
+
+    /// Moves an outbound message to a delivery status; false when no message has that Telnyx id.
+    func updateStatus(providerMessageID: String, to status: SMSRecord.Status) async throws -> Bool {
+        let rows = try await db.query(
+            """
+            UPDATE sms SET status = CASE WHEN status = 'delivered' THEN status ELSE $1 END, updated_at = $2
+            WHERE provider_message_id = $3 AND direction = 'outbound' RETURNING id
+            """, [.text(status.rawValue), SQLValue(Date()), .text(providerMessageID)])
+        return !rows.isEmpty
+    }
+
+    func optOut(businessID: String, phone: String) async throws {
+        try await db.query("INSERT INTO opt_outs (business_id, phone, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                           [.text(businessID), .text(phone), SQLValue(Date())])
+    }
+
+    func optIn(businessID: String, phone: String) async throws {
+        try await db.query("DELETE FROM opt_outs WHERE business_id = $1 AND phone = $2", [.text(businessID), .text(phone)])
+    }
+
     func isOptedOut(businessID: String, phone: String) async throws -> Bool {
         try await db.count("SELECT COUNT(*) AS n FROM opt_outs WHERE business_id = $1 AND phone = $2",
                            [.text(businessID), .text(phone)]) > 0
@@ -84,6 +146,17 @@ struct EmailStore: Sendable {
             [.text(email.id), SQLValue(email.businessID), SQLValue(email.leadID), .text(email.to), .text(email.subject),
              .text(email.content), .text(email.status.rawValue), SQLValue(email.providerMessageID), SQLValue(email.error),
              SQLValue(email.sandbox), SQLValue(email.createdAt), SQLValue(email.updatedAt), SQLValue(idempotencyKey)])
+    }
+
+    func list(businessID: String, filter: MessageFilter, page: Page) async throws -> (items: [EmailRecord], total: Int) {
+        var sql = SQLFilter("business_id = ?", .text(businessID))
+        sql.add("lead_id = ?", filter.leadID.map { .text($0) })
+        sql.add("status = ?", filter.status.map { .text($0) })
+        let total = try await db.count("SELECT COUNT(*) AS n FROM emails WHERE \(sql.sql)", sql.binds)
+        let rows = try await db.query(
+            "SELECT * FROM emails WHERE \(sql.sql) ORDER BY created_at DESC, id DESC LIMIT \(page.limit) OFFSET \(page.offset)",
+            sql.binds)
+        return (rows.map(EmailRecord.init(row:)), total)
     }
 
     func email(idempotencyKey: String) async throws -> EmailRecord? {

@@ -11,7 +11,7 @@ struct OutgoingSMS: Sendable {
     var to: String
     var text: String
     /// A retried request with the same key gets the first message back instead of a second text.
-    var idempotencyKey: String?
+    var idempotencyKey: String? = nil
 }
 
 struct SMSRecord: Sendable, JSONRepresentable {

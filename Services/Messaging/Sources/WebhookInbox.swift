@@ -1,0 +1,178 @@
+import CloudGreetCore
+import Foundation
+import Logging
+import Persistence
+import ServiceClients
+import ServiceLifecycle
+
+/// Telnyx webhooks are stored before they are answered and worked here afterwards, so the answer
+/// is quick whatever crm, identity or Telnyx are doing, and an event whose work fails is tried
+/// again (with backoff, up to `maxAttempts`) rather than lost. Every step is idempotent, keyed by
+/// the event id, so a retry never stores or sends twice.
+actor WebhookInbox: Service {
+    private let store: InboxStore
+    private let sms: SMSStore
+    private let outbox: SMSOutbox
+    private let businesses: BusinessDirectory
+    private let clients: InternalClient
+    private let logger: Logger
+    private let interval: Duration
+    static let maxAttempts = 8
+
+    init(store: InboxStore, sms: SMSStore, outbox: SMSOutbox, businesses: BusinessDirectory, clients: InternalClient,
+         logger: Logger, interval: Duration = .milliseconds(250))
+    {
+        self.store = store
+        self.sms = sms
+        self.outbox = outbox
+        self.businesses = businesses
+        self.clients = clients
+        self.logger = logger
+        self.interval = interval
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.drain()
+                try? await Task.sleep(for: self.interval)
+            }
+        }
+    }
+
+    /// Works every event that is due.
+    func drain(now: Date = Date()) async {
+        let events: [InboxStore.Claimed]
+        do {
+            events = try await store.claim(now: now)
+        } catch {
+            logger.error("could not claim webhook events")
+            return
+        }
+        for event in events {
+            do {
+                try await handle(event.event)
+                try await store.finish(event.event.id)
+            } catch {
+                let giveUp = event.attempts >= Self.maxAttempts
+                logger.warning("webhook event failed", metadata: [
+                    "event_id": .string(event.event.id), "attempt": .stringConvertible(event.attempts), "final": .stringConvertible(giveUp),
+                ])
+                let delay = min(300, 1 << min(event.attempts, 8))
+                try? await store.fail(event.event.id, error: String(describing: type(of: error)), final: giveUp,
+                                      retryAt: now.addingTimeInterval(TimeInterval(delay)))
+            }
+        }
+    }
+
+    private func handle(_ event: TelnyxEvent) async throws {
+        let requestID = ResourceID.make(.request)
+        switch event.type {
+        case "message.received": try await received(event, requestID: requestID)
+        case "message.sent", "message.finalized": try await delivery(event)
+        default: break  // other event types are stored and acknowledged, nothing more
+        }
+    }
+
+    private func received(_ event: TelnyxEvent, requestID: String) async throws {
+        guard let to = event.to.flatMap({ Contact.normalizePhone($0) }), let from = event.from.flatMap({ Contact.normalizePhone($0) })
+        else { return }
+        guard let business = try await businesses.business(phoneNumber: to, as: .messaging, requestID: requestID) else {
+            logger.notice("inbound text for a number no business owns", metadata: ["to": .string(Contact.maskPhone(to))])
+            return
+        }
+        let lead = try await clients.call(.crm, .POST, "/internal/leads/upsert",
+                                          body: ["business_id": .string(business.id), "phone": .string(from), "source": "sms"],
+                                          as: .service(.messaging), requestID: requestID).data()
+        let leadID = lead["lead"]?["id"]?.stringValue
+        let text = event.text ?? ""
+        try await sms.insertInbound(businessID: business.id, leadID: leadID, phone: from, text: text,
+                                    providerMessageID: event.messageID, key: "in:" + event.id)
+        let reply: String?
+        switch Keyword.classify(text) {
+        case .optOut:
+            try await sms.optOut(businessID: business.id, phone: from)
+            reply = nil
+        case .optIn:
+            try await sms.optIn(businessID: business.id, phone: from)
+            reply = nil
+        case .help:
+            reply = Keyword.helpReply(businessName: business.name)
+        case .none:
+            reply = business.settings["sms_auto_reply"]?.stringValue
+        }
+        guard let reply, !(try await sms.isOptedOut(businessID: business.id, phone: from)) else { return }
+        // A failed reply is kept as a failed message; the event itself is done.
+        _ = try await outbox.send(OutgoingSMS(businessID: business.id, leadID: leadID, to: from, text: reply,
+                                              idempotencyKey: "reply:" + event.id),
+                                  requestID: requestID, logger: logger)
+    }
+
+    private func delivery(_ event: TelnyxEvent) async throws {
+        guard let messageID = event.messageID, let status = event.deliveredStatus else { return }
+        // The event may outrun our own record of Telnyx's id: then this throws and is retried.
+        guard try await sms.updateStatus(providerMessageID: messageID, to: status) else {
+            throw MessageNotYetKnown()
+        }
+    }
+
+    struct MessageNotYetKnown: Error {}
+}
+
+/// The stored webhook events.
+struct InboxStore: Sendable {
+    let db: any Database
+
+    struct Claimed: Sendable {
+        let event: TelnyxEvent
+        let attempts: Int
+    }
+
+    /// Stores the event; false when an event with this id was stored before (a redelivery).
+    func record(_ event: TelnyxEvent, payload: JSONValue, now: Date = Date()) async throws -> Bool {
+        let rows = try await db.query(
+            """
+            INSERT INTO webhook_events (id, type, payload, status, attempts, next_attempt_at, created_at)
+            VALUES ($1, $2, $3, 'pending', 0, $4, $4) ON CONFLICT (id) DO NOTHING RETURNING id
+            """, [.text(event.id), .text(event.type), SQLValue(payload), SQLValue(now)])
+        return !rows.isEmpty
+    }
+
+    func claim(now: Date = Date(), lease: TimeInterval = 60) async throws -> [Claimed] {
+        try await db.transaction { db in
+            let skipLocked = db.engine == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+            let rows = try await db.query(
+                """
+                SELECT id FROM webhook_events
+                WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'processing' AND claimed_until < $1)
+                ORDER BY created_at LIMIT 20 \(skipLocked)
+                """, [SQLValue(now)])
+            var claimed: [Claimed] = []
+            for row in rows {
+                guard let updated = try await db.first(
+                    """
+                    UPDATE webhook_events SET status = 'processing', attempts = attempts + 1, claimed_until = $1
+                    WHERE id = $2 RETURNING payload, attempts
+                    """, [SQLValue(now.addingTimeInterval(lease)), .text(row.string("id")!)]),
+                    let payload = updated.string("payload"),
+                    let json = try? JSONValue.decode(Array(payload.utf8)),
+                    var event = TelnyxEvent.parse(json, rawBody: Array(payload.utf8))
+                else { continue }
+                event.id = row.string("id")!  // the id it was stored under, whatever the body
+                claimed.append(Claimed(event: event, attempts: updated.int("attempts") ?? 1))
+            }
+            return claimed
+        }
+    }
+
+    func finish(_ id: String, now: Date = Date()) async throws {
+        try await db.query("UPDATE webhook_events SET status = 'done', processed_at = $1, claimed_until = NULL WHERE id = $2",
+                           [SQLValue(now), .text(id)])
+    }
+
+    func fail(_ id: String, error: String, final: Bool, retryAt: Date) async throws {
+        try await db.query(
+            "UPDATE webhook_events SET status = $1, error = $2, next_attempt_at = $3, claimed_until = NULL WHERE id = $4",
+            [.text(final ? "failed" : "pending"), .text(error), SQLValue(retryAt), .text(id)])
+    }
+}
