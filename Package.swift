@@ -115,6 +115,8 @@ let package = Package(
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
                     .product(name: "HTTPTypes", package: "swift-http-types")],
                     path: "Tests/CRMTests", swiftSettings: strict),
+        .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Providers", .product(name: "Crypto", package: "swift-crypto")],
+                    path: "Tests/MessagingTests", swiftSettings: strict),
         .testTarget(name: "DeploymentTests", dependencies: ["CloudGreetCore", .product(name: "Yams", package: "Yams")],
                     path: "Tests/DeploymentTests", swiftSettings: strict),
         .target(name: "TestSupport", dependencies: [
