@@ -3,72 +3,104 @@ import Foundation
 import NIOPosix
 import SQLiteNIO
 
-/// One SQLite connection, used by one request at a time (SQLite has one writer anyway). The actor
-/// hands the connection out in FIFO order so a transaction's statements never interleave with others'.
+/// SQLite in WAL mode: one writer connection, handed to one statement or transaction at a time
+/// in FIFO order (SQLite has one writer anyway, and a transaction's statements must not
+/// interleave with others'), and a few read-only connections for plain SELECTs, which WAL lets run
+/// beside the writer and each other.
 public actor SQLiteDatabase: Database {
     public nonisolated let engine = Engine.sqlite
-    private let connection: SQLiteConnection
-    private var busy = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private let writer: SQLiteConnection
+    private var writerBusy = false
+    private var writerWaiters: [CheckedContinuation<Void, Never>] = []
+    private let readers: [SQLiteConnection]
+    private var idleReaders: [SQLiteConnection]
+    private var readerWaiters: [CheckedContinuation<SQLiteConnection, Never>] = []
 
-    private init(connection: SQLiteConnection) { self.connection = connection }
+    private init(writer: SQLiteConnection, readers: [SQLiteConnection]) {
+        self.writer = writer
+        self.readers = readers
+        idleReaders = readers
+    }
 
     deinit {
         // sqlite-nio insists on an explicit close; the future keeps the connection alive until done.
-        _ = connection.close()
+        for connection in [writer] + readers { _ = connection.close() }
     }
 
-    public static func open(path: String) async throws -> SQLiteDatabase {
-        let storage: SQLiteConnection.Storage
-        if path == ":memory:" || path.isEmpty {
-            storage = .memory
-        } else {
-            let directory = (path as NSString).deletingLastPathComponent
-            if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-            storage = .file(path: path)
+    public static func open(path: String, readers: Int = 2) async throws -> SQLiteDatabase {
+        guard path != ":memory:", !path.isEmpty else {
+            return SQLiteDatabase(writer: try await SQLiteConnection.open(storage: .memory), readers: [])
         }
-        let connection = try await SQLiteConnection.open(storage: storage)
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let writer = try await SQLiteConnection.open(storage: .file(path: path))
         for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"] {
-            _ = try await connection.query(pragma, [])
+            _ = try await writer.query(pragma, [])
         }
-        return SQLiteDatabase(connection: connection)
+        var pool: [SQLiteConnection] = []
+        for _ in 0..<readers {
+            let reader = try await SQLiteConnection.open(storage: .file(path: path))
+            for pragma in ["PRAGMA busy_timeout=5000", "PRAGMA query_only=ON"] { _ = try await reader.query(pragma, []) }
+            pool.append(reader)
+        }
+        return SQLiteDatabase(writer: writer, readers: pool)
     }
 
-    private func acquire() async {
-        if busy {
-            await withCheckedContinuation { waiters.append($0) }
+    private func acquireWriter() async {
+        if writerBusy {
+            await withCheckedContinuation { writerWaiters.append($0) }
         } else {
-            busy = true
+            writerBusy = true
         }
     }
 
-    private func release() {
-        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+    private func releaseWriter() {
+        if writerWaiters.isEmpty { writerBusy = false } else { writerWaiters.removeFirst().resume() }
+    }
+
+    private func acquireReader() async -> SQLiteConnection {
+        if let reader = idleReaders.popLast() { return reader }
+        return await withCheckedContinuation { readerWaiters.append($0) }
+    }
+
+    private func releaseReader(_ reader: SQLiteConnection) {
+        if readerWaiters.isEmpty { idleReaders.append(reader) } else { readerWaiters.removeFirst().resume(returning: reader) }
+    }
+
+    /// A statement that only reads: it may go to a reader connection.
+    static func isRead(_ sql: String) -> Bool {
+        let head = sql.drop { $0.isWhitespace }.prefix(6).uppercased()
+        return head == "SELECT"
     }
 
     @discardableResult
     public func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-        await acquire()
-        defer { release() }
-        return try await Self.run(connection, sql, binds)
+        if !readers.isEmpty, Self.isRead(sql) {
+            let reader = await acquireReader()
+            defer { releaseReader(reader) }
+            return try await Self.run(reader, sql, binds)
+        }
+        await acquireWriter()
+        defer { releaseWriter() }
+        return try await Self.run(writer, sql, binds)
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        await acquire()
-        defer { release() }
-        _ = try await connection.query("BEGIN IMMEDIATE", [])
+        await acquireWriter()
+        defer { releaseWriter() }
+        _ = try await writer.query("BEGIN IMMEDIATE", [])
         do {
-            let result = try await body(Locked(connection: connection))
-            _ = try await connection.query("COMMIT", [])
+            let result = try await body(Locked(connection: writer))
+            _ = try await writer.query("COMMIT", [])
             return result
         } catch {
-            _ = try? await connection.query("ROLLBACK", [])
+            _ = try? await writer.query("ROLLBACK", [])
             throw error
         }
     }
 
     public func close() async {
-        try? await connection.close()
+        for connection in [writer] + readers { try? await connection.close() }
     }
 
     /// The connection as seen from inside a transaction, which already holds it.
