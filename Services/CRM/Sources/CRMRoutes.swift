@@ -114,9 +114,9 @@ struct CRMRoutes: Sendable {
         if fields.has("source") { lead.source = fields.oneOf("source", Self.sources, required: true) ?? lead.source }
         if lead.phone == nil && lead.email == nil { fields.fail("phone", "a lead keeps a phone or an email") }
         try fields.finish()
-        let changedContact = (lead.phone != original.phone && lead.phone != nil) || (lead.email != original.email && lead.email != nil)
-        if changedContact, let other = try await store.lead(businessID: businessID, phone: lead.phone != original.phone ? lead.phone : nil,
-                                                            email: lead.email != original.email ? lead.email : nil),
+        // Only a phone or email that changed can collide with another lead.
+        if let other = try await store.lead(businessID: businessID, phone: lead.phone != original.phone ? lead.phone : nil,
+                                            email: lead.email != original.email ? lead.email : nil),
            other.id != lead.id
         {
             throw APIError.conflict("A lead with this phone or email already exists", details: ["existing_id": .string(other.id)])
