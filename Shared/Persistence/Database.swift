@@ -131,3 +131,17 @@ public struct SQLFilter: Sendable {
 
     public var sql: String { conditions.joined(separator: " AND ") }
 }
+
+extension SQLExecutor {
+    /// One page of the rows of `table` that match `filter`, in `order`, with how many match in all:
+    /// what every list endpoint answers.
+    public func page(_ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page) async throws
+        -> (rows: [SQLRow], total: Int)
+    {
+        let total = try await count("SELECT COUNT(*) AS n FROM \(table) WHERE \(filter.sql)", filter.binds)
+        let rows = try await query(
+            "SELECT * FROM \(table) WHERE \(filter.sql) ORDER BY \(order) LIMIT \(page.limit) OFFSET \(page.offset)",
+            filter.binds)
+        return (rows, total)
+    }
+}

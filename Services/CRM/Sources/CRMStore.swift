@@ -172,10 +172,7 @@ struct CRMStore: Sendable {
         sql.add("source = ?", filter.source.map { .text($0) })
         sql.add("(LOWER(name) LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\')",
                 filter.search.map { .text("%\($0.lowercased().likeEscaped)%") })
-        let total = try await db.count("SELECT COUNT(*) AS n FROM leads WHERE \(sql.sql)", sql.binds)
-        let rows = try await db.query(
-            "SELECT * FROM leads WHERE \(sql.sql) ORDER BY created_at DESC, id DESC LIMIT \(page.limit) OFFSET \(page.offset)",
-            sql.binds)
+        let (rows, total) = try await db.page("leads", where: sql, orderBy: "created_at DESC, id DESC", page)
         return Listing(items: rows.map(Lead.init(row:)), total: total)
     }
 
@@ -214,10 +211,7 @@ struct CRMStore: Sendable {
         sql.add("status = ?", filter.status.map { .text($0) })
         sql.add("scheduled_at >= ?", filter.start.map { SQLValue($0) })
         sql.add("scheduled_at < ?", filter.end.map { SQLValue($0) })
-        let total = try await db.count("SELECT COUNT(*) AS n FROM appointments WHERE \(sql.sql)", sql.binds)
-        let rows = try await db.query(
-            "SELECT * FROM appointments WHERE \(sql.sql) ORDER BY scheduled_at, id LIMIT \(page.limit) OFFSET \(page.offset)",
-            sql.binds)
+        let (rows, total) = try await db.page("appointments", where: sql, orderBy: "scheduled_at, id", page)
         return Listing(items: rows.map(Appointment.init(row:)), total: total)
     }
 

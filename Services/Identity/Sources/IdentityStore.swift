@@ -231,12 +231,8 @@ struct IdentityStore: Sendable {
     }
 
     func keys(businessID: String, page: Page) async throws -> (items: [APIKeyRecord], total: Int) {
-        let total = try await db.count("SELECT COUNT(*) AS n FROM api_keys WHERE business_id = $1", [.text(businessID)])
-        let rows = try await db.query(
-            """
-            SELECT * FROM api_keys WHERE business_id = $1 ORDER BY created_at DESC, id DESC
-            LIMIT \(page.limit) OFFSET \(page.offset)
-            """, [.text(businessID)])
+        let (rows, total) = try await db.page("api_keys", where: SQLFilter("business_id = ?", .text(businessID)),
+                                              orderBy: "created_at DESC, id DESC", page)
         return (rows.map(APIKeyRecord.init(row:)), total)
     }
 

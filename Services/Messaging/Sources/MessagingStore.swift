@@ -86,10 +86,7 @@ struct SMSStore: Sendable {
         sql.add("lead_id = ?", filter.leadID.map { .text($0) })
         sql.add("status = ?", filter.status.map { .text($0) })
         sql.add("direction = ?", filter.direction.map { .text($0) })
-        let total = try await db.count("SELECT COUNT(*) AS n FROM sms WHERE \(sql.sql)", sql.binds)
-        let rows = try await db.query(
-            "SELECT * FROM sms WHERE \(sql.sql) ORDER BY created_at DESC, id DESC LIMIT \(page.limit) OFFSET \(page.offset)",
-            sql.binds)
+        let (rows, total) = try await db.page("sms", where: sql, orderBy: "created_at DESC, id DESC", page)
         return (rows.map(SMSRecord.init(row:)), total)
     }
 
@@ -152,10 +149,7 @@ struct EmailStore: Sendable {
         var sql = SQLFilter("business_id = ?", .text(businessID))
         sql.add("lead_id = ?", filter.leadID.map { .text($0) })
         sql.add("status = ?", filter.status.map { .text($0) })
-        let total = try await db.count("SELECT COUNT(*) AS n FROM emails WHERE \(sql.sql)", sql.binds)
-        let rows = try await db.query(
-            "SELECT * FROM emails WHERE \(sql.sql) ORDER BY created_at DESC, id DESC LIMIT \(page.limit) OFFSET \(page.offset)",
-            sql.binds)
+        let (rows, total) = try await db.page("emails", where: sql, orderBy: "created_at DESC, id DESC", page)
         return (rows.map(EmailRecord.init(row:)), total)
     }
 
