@@ -109,6 +109,8 @@ import Testing
         #expect(try await setup.sms("status=sent&direction=outbound").count == 2)
         #expect(try await setup.sms("direction=inbound").isEmpty)
         #expect(try await stack.call(.GET, "/sms?status=lost", token: token).status == 422)
+        let metrics = try await TestHTTP.request(.GET, stack.url(.messaging) + "/metrics").text
+        #expect(metrics.contains("provider_requests_total{service=\"messaging\",outcome=\"sent\",provider=\"telnyx\"} 2"))
         let emails = try await stack.call(.GET, "/emails?status=sent", token: token)
         #expect(emails.data["emails"]?.arrayValue?.count == 1)
 

@@ -110,6 +110,8 @@ import Testing
             let metrics = try await TestHTTP.request(.GET, stack.url(service) + "/metrics")
             #expect(metrics.status == 200 && metrics.text.contains("http_requests_total{service=\"\(service.rawValue)\""))
         }
+        let gatewayMetrics = try await TestHTTP.request(.GET, stack.gateway + "/metrics").text
+        #expect(gatewayMetrics.contains("upstream_responses_total{service=\"gateway\",status=\"200\",upstream=\"identity\"}"))
     }
 
     @Test func forgedAndForeignCredentialsAreRefused() async throws {

@@ -73,6 +73,8 @@ struct Proxy: Sendable {
             throw APIError.unavailable("\(service.rawValue) is unavailable")
         }
         await breaker.recordSuccess()
+        await metrics.increment("upstream_responses_total", labels: ["upstream": service.rawValue,
+                                                                     "status": String(upstream.status.code)])
         var headers = HTTPFields()
         for header in upstream.headers where !Self.droppedResponseHeaders.contains(header.name.lowercased()) {
             if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Persistence
 import Providers
+import ServiceKit
 
 struct OutgoingEmail: Sendable {
     var businessID: String?
@@ -58,6 +59,7 @@ struct EmailOutbox: Sendable {
     let store: EmailStore
     let mailer: Mailer?
     let sandboxAllowed: Bool
+    let metrics: ServiceMetrics
 
     func send(_ email: OutgoingEmail, logger: Logger) async throws -> EmailRecord {
         if let key = email.idempotencyKey, let existing = try await store.email(idempotencyKey: key) { return existing }
@@ -87,6 +89,7 @@ struct EmailOutbox: Sendable {
             record.error = (error as? ProviderError)?.description ?? "SMTP delivery failed"
             logger.warning("email delivery failed", metadata: ["email_id": .string(record.id), "error": .string(record.error!)])
         }
+        await metrics.increment("provider_requests_total", labels: ["provider": "smtp", "outcome": record.status.rawValue])
         try await store.updateStatus(&record)
         return record
     }

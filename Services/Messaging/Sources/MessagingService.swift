@@ -10,7 +10,7 @@ public enum MessagingService {
         let runtime = try await ServiceRuntime.start(config: config, migrations: MessagingSchema.migrations)
         let router = runtime.makeRouter()
         let emails = EmailOutbox(store: EmailStore(db: runtime.db), mailer: Mailer.fromConfig(config),
-                                 sandboxAllowed: config.isDevelopment)
+                                 sandboxAllowed: config.isDevelopment, metrics: runtime.metrics)
         if emails.mailer == nil {
             runtime.logger.warning(config.isDevelopment
                 ? "SMTP_URL is not set: emails are recorded in the development sandbox, not sent"
@@ -28,7 +28,8 @@ public enum MessagingService {
         }
         let businesses = BusinessDirectory(client: runtime.clients)
         let sms = SMSStore(db: runtime.db)
-        let texts = SMSOutbox(store: sms, telnyx: telnyx, businesses: businesses, sandboxAllowed: config.isDevelopment)
+        let texts = SMSOutbox(store: sms, telnyx: telnyx, businesses: businesses, sandboxAllowed: config.isDevelopment,
+                              metrics: runtime.metrics)
         let signatures = try config.string("TELNYX_PUBLIC_KEY").map { key in
             guard let verifier = TelnyxSignatureVerifier(base64PublicKey: key) else {
                 throw ConfigError(description: "TELNYX_PUBLIC_KEY must be the base64 of a 32-byte Ed25519 public key")

@@ -4,6 +4,7 @@ import Logging
 import Persistence
 import Providers
 import ServiceClients
+import ServiceKit
 
 struct OutgoingSMS: Sendable {
     var businessID: String
@@ -59,6 +60,7 @@ struct SMSOutbox: Sendable {
     let telnyx: TelnyxClient?
     let businesses: BusinessDirectory
     let sandboxAllowed: Bool
+    let metrics: ServiceMetrics
 
     func send(_ sms: OutgoingSMS, requestID: String, logger: Logger) async throws -> SMSRecord {
         if let key = sms.idempotencyKey, let existing = try await store.sms(idempotencyKey: key) { return existing }
@@ -93,6 +95,7 @@ struct SMSOutbox: Sendable {
             record.error = (error as? ProviderError)?.description ?? "Telnyx request failed"
             logger.warning("SMS delivery failed", metadata: ["sms_id": .string(record.id), "error": .string(record.error!)])
         }
+        await metrics.increment("provider_requests_total", labels: ["provider": "telnyx", "outcome": record.status.rawValue])
         try await store.update(&record)
         return record
     }
