@@ -131,8 +131,11 @@ import Testing
         let caller = Caller(kind: .apiKey, subject: "key_1", businessID: "b", role: .user)
         let now = Date()
         await cache.store("h", caller, now: now)
-        #expect(await cache.lookup("h", now: now.addingTimeInterval(29)) == caller)
-        #expect(await cache.lookup("h", now: now.addingTimeInterval(31)) == nil)
+        await cache.store("bad", nil, now: now)
+        #expect(await cache.lookup("h", now: now.addingTimeInterval(29)) == .known(caller))
+        #expect(await cache.lookup("bad", now: now.addingTimeInterval(29)) == .refused)
+        #expect(await cache.lookup("h", now: now.addingTimeInterval(31)) == .unknown)
+        #expect(await cache.lookup("other", now: now) == .unknown)
     }
 }
 

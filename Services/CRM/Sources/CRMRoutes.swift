@@ -340,9 +340,11 @@ struct CRMRoutes: Sendable {
             return .envelope(["appointment_id": .string(appointment.id), "method": .string(method!.rawValue),
                               "status": .string(sent.status), "message_id": .string(sent.id),
                               "sent_at": JSONValue(sent.sentAt)], message: "Reminder sent", context: context)
-        } catch let error as APIError where error.status == 502 {
+        } catch let error as APIError where error.status >= 500 {
+            // Telnyx or SMTP failed (502), or messaging is down (503): the attempt is kept as failed.
             try await store.recordManualReminder(appointment: appointment, method: method!.rawValue, status: "failed",
                                                  messageID: error.details?["id"]?.stringValue, error: error.message, at: Date())
+            guard error.status == 502 else { throw error }
             throw APIError(502, .externalServiceError, "The reminder could not be delivered",
                            details: ["message_id": error.details?["id"] ?? .null, "appointment_id": .string(appointment.id)])
         } catch let error as APIError where error.status == 422 {

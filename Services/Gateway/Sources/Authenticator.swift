@@ -39,7 +39,11 @@ struct Authenticator: Sendable {
     private func apiKeyCaller(_ key: String, requestID: String) async throws -> Outcome {
         guard key.utf8.count <= 200 else { return .invalid }
         let hash = Secrets.sha256Hex(key)
-        if let cached = await keys.lookup(hash) { return .valid(cached) }
+        switch await keys.lookup(hash) {
+        case .known(let caller): return .valid(caller)
+        case .refused: return .invalid
+        case .unknown: break
+        }
         let response = try await clients.call(.identity, .POST, "/internal/api-keys/verify", body: ["key": .string(key)],
                                               as: .service(.gateway), requestID: requestID)
         guard response.status == 200, let data = response.body["data"],
@@ -47,6 +51,7 @@ struct Authenticator: Sendable {
               let role = data["role"]?.stringValue.flatMap(Role.init(rawValue:))
         else {
             if response.status >= 500 { throw APIError.unavailable("identity is unavailable") }
+            await keys.store(hash, nil)
             return .invalid
         }
         let caller = Caller(kind: .apiKey, subject: id, businessID: business, role: role)
@@ -55,22 +60,27 @@ struct Authenticator: Sendable {
     }
 }
 
+/// Identity's answers about API keys, by key hash, for `ttl` seconds. Refusals are kept too, so
+/// that guessing keys does not turn into a stream of calls to identity.
 actor APIKeyCache {
-    private var entries: [String: (caller: Caller, expires: Date)] = [:]
+    enum Entry: Equatable { case known(Caller), refused, unknown }
+
+    private var entries: [String: (caller: Caller?, expires: Date)] = [:]
     private let ttl: TimeInterval
 
     init(ttl: TimeInterval = 30) { self.ttl = ttl }
 
-    func lookup(_ hash: String, now: Date = Date()) -> Caller? {
-        guard let entry = entries[hash] else { return nil }
+    func lookup(_ hash: String, now: Date = Date()) -> Entry {
+        guard let entry = entries[hash] else { return .unknown }
         if entry.expires <= now {
             entries[hash] = nil
-            return nil
+            return .unknown
         }
-        return entry.caller
+        return entry.caller.map { .known($0) } ?? .refused
     }
 
-    func store(_ hash: String, _ caller: Caller, now: Date = Date()) {
+    /// `caller` nil records that identity refused the key.
+    func store(_ hash: String, _ caller: Caller?, now: Date = Date()) {
         if entries.count > 10_000 { entries = entries.filter { $0.value.expires > now } }
         entries[hash] = (caller, now.addingTimeInterval(ttl))
     }
