@@ -247,6 +247,15 @@ import Testing
             "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(Self.next(weekday: 5, hour: 10))),
         ], token: rival.token)
         #expect(steal.status == 404 && steal.code == "LEAD_NOT_FOUND")
+
+        // messaging down: the client is told, and the attempt is kept.
+        stack.kill(.messaging)
+        let down = try await stack.call(.POST, "/appointments/\(otherID)/remind", ["method": "email"], token: token)
+        #expect(down.status == 503 && down.code == "SERVICE_UNAVAILABLE")
+        let db = try await DatabaseFactory.open(url: stack.databases[.crm] ?? "sqlite://\(stack.directory)/crm.sqlite", logLabel: "t")
+        #expect(try await db.count("SELECT COUNT(*) AS n FROM reminders WHERE appointment_id = $1 AND status = 'failed'",
+                                   [.text(otherID)]) == 1)
+        await db.close()
     }
 
     @Test(arguments: Engine.allCases)

@@ -111,6 +111,11 @@ import Testing
             #expect(metrics.status == 200 && metrics.text.contains("http_requests_total{service=\"\(service.rawValue)\""))
         }
         let gatewayMetrics = try await TestHTTP.request(.GET, stack.gateway + "/metrics").text
+        // SIGTERM: every service drains and exits cleanly.
+        for service in ServiceName.allCases {
+            stack.processes[service]?.stop()
+            #expect(stack.processes[service]?.exitStatus == 0, "\(service)")
+        }
         #expect(gatewayMetrics.contains("upstream_responses_total{service=\"gateway\",status=\"200\",upstream=\"identity\"}"))
     }
 

@@ -26,6 +26,8 @@ public final class ManagedProcess: @unchecked Sendable {
     }
 
     public var isRunning: Bool { process.isRunning }
+    /// How it ended: its exit code, or the signal that killed it. Nil while it runs.
+    public var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
 
     /// SIGTERM, then waits for the process to drain and exit.
     public func stop() {
