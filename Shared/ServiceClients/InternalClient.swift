@@ -24,12 +24,13 @@ public final class InternalClient: Sendable {
     private let breakers: [ServiceName: CircuitBreaker]
     private let http: HTTPClient
 
-    /// Pooled connections to the other services for the life of the process. Connecting gets half
-    /// a second: AsyncHTTPClient keeps retrying a refused connection until then, and a service that
-    /// cannot be reached by then is down.
+    /// Pooled connections to the other services for the life of the process. Connecting gets 300 ms
+    /// (the pool reports even a refused connection only when that runs out): a service that cannot
+    /// be reached by then is down, and callers retry where that is safe.
     public static let pooledHTTP: HTTPClient = {
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .milliseconds(500))
+        configuration.timeout = .init(connect: .milliseconds(300))
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
