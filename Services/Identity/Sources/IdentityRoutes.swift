@@ -119,7 +119,8 @@ struct IdentityRoutes: Sendable {
             do {
                 guard let user = try await store.user(email: email!) else { return }
                 let token = Secrets.randomToken()
-                try await store.insertResetToken(hash: Secrets.sha256Hex(token), userID: user.id,
+                let tokenHash = Secrets.sha256Hex(token)
+                try await store.insertResetToken(hash: tokenHash, userID: user.id,
                                                   expiresAt: Date().addingTimeInterval(Self.resetTokenLifetime))
                 let link = "\(config.appBaseURL)/reset-password?token=\(token)"
                 let content = """
@@ -130,12 +131,19 @@ struct IdentityRoutes: Sendable {
 
                     If it was not you, ignore this email: your password stays as it is.
                     """
-                _ = try await runtime.clients.call(
-                    .messaging, .POST, "/internal/emails",
-                    body: ["to": .string(user.email), "subject": "Reset your CloudGreet password",
-                           "content": .string(content), "sensitive": true],
-                    as: .service(.identity), requestID: requestID, timeout: 60
-                ).data()
+                // Messaging may be briefly down: try a few times; the key keeps a retry from sending twice.
+                let body: JSONValue = ["to": .string(user.email), "subject": "Reset your CloudGreet password",
+                                       "content": .string(content), "sensitive": true,
+                                       "idempotency_key": .string("reset:" + tokenHash)]
+                for attempt in 1...3 {
+                    do {
+                        _ = try await runtime.clients.call(.messaging, .POST, "/internal/emails", body: body,
+                                                           as: .service(.identity), requestID: requestID, timeout: 60).data()
+                        break
+                    } catch let error as APIError where error.status == 503 && attempt < 3 {
+                        try await Task.sleep(for: .seconds(attempt * 2))
+                    }
+                }
             } catch {
                 logger.error("password reset email failed", metadata: ["error": .string(String(describing: type(of: error)))])
             }
