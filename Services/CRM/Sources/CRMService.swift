@@ -12,8 +12,10 @@ public enum CRMService {
         let businesses = BusinessDirectory(client: runtime.clients)
         let messenger = Messenger(clients: runtime.clients)
         CRMRoutes(runtime: runtime, store: store, businesses: businesses, messenger: messenger).register(on: router)
-        let reminders = ReminderWorker(store: store, businesses: businesses, messenger: messenger, logger: runtime.logger,
-                                       interval: .seconds(config.double("REMINDER_POLL_SECONDS", default: 30)))
-        return runtime.makeApplication(router: router, services: [reminders])
+        let reminders = ReminderWorker(store: store, businesses: businesses, messenger: messenger, logger: runtime.logger)
+        let poller = PollingService(every: .seconds(config.double("REMINDER_POLL_SECONDS", default: 30))) {
+            await reminders.tick()
+        }
+        return runtime.makeApplication(router: router, services: [poller])
     }
 }

@@ -2,33 +2,21 @@ import CloudGreetCore
 import Foundation
 import Logging
 import ServiceClients
-import ServiceLifecycle
 
 /// Sends automatic reminders when they fall due. The schedule lives in crm's database, so it
 /// survives restarts; each worker claims rows before sending (see `CRMStore.claimDueReminders`), and
 /// messaging's idempotency key (the reminder id) keeps a retried claim from sending twice.
-actor ReminderWorker: Service {
+actor ReminderWorker {
     private let store: CRMStore
     private let businesses: BusinessDirectory
     private let messenger: Messenger
     private let logger: Logger
-    private let interval: Duration
 
-    init(store: CRMStore, businesses: BusinessDirectory, messenger: Messenger, logger: Logger, interval: Duration) {
+    init(store: CRMStore, businesses: BusinessDirectory, messenger: Messenger, logger: Logger) {
         self.store = store
         self.businesses = businesses
         self.messenger = messenger
         self.logger = logger
-        self.interval = interval
-    }
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.tick()
-                try? await Task.sleep(for: self.interval)
-            }
-        }
     }
 
     /// One pass: claim what is due and send it. Returns how many reminders were handled.

@@ -46,7 +46,8 @@ public enum MessagingService {
                         config: config).register(on: router)
         let inbox = WebhookInbox(store: inboxStore, sms: sms, outbox: texts, businesses: businesses, clients: runtime.clients,
                                  logger: runtime.logger)
-        return runtime.makeApplication(router: router, services: [inbox])
+        let poller = PollingService(every: .milliseconds(250)) { await inbox.drain() }
+        return runtime.makeApplication(router: router, services: [poller])
     }
 }
 

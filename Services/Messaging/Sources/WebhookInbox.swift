@@ -3,24 +3,22 @@ import Foundation
 import Logging
 import Persistence
 import ServiceClients
-import ServiceLifecycle
 
 /// Telnyx webhooks are stored before they are answered and worked here afterwards, so the answer
 /// is quick whatever crm, identity or Telnyx are doing, and an event whose work fails is tried
 /// again (with backoff, up to `maxAttempts`) rather than lost. Every step is idempotent, keyed by
 /// the event id, so a retry never stores or sends twice.
-actor WebhookInbox: Service {
+actor WebhookInbox {
     private let store: InboxStore
     private let sms: SMSStore
     private let outbox: SMSOutbox
     private let businesses: BusinessDirectory
     private let clients: InternalClient
     private let logger: Logger
-    private let interval: Duration
     static let maxAttempts = 8
 
     init(store: InboxStore, sms: SMSStore, outbox: SMSOutbox, businesses: BusinessDirectory, clients: InternalClient,
-         logger: Logger, interval: Duration = .milliseconds(250))
+         logger: Logger)
     {
         self.store = store
         self.sms = sms
@@ -28,16 +26,6 @@ actor WebhookInbox: Service {
         self.businesses = businesses
         self.clients = clients
         self.logger = logger
-        self.interval = interval
-    }
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.drain()
-                try? await Task.sleep(for: self.interval)
-            }
-        }
     }
 
     /// Works every event that is due.
