@@ -83,7 +83,7 @@ let package = Package(
         .product(name: "NIOHTTP1", package: "swift-nio"),
     ])
     + service("Identity", folder: "Identity", executable: "cloudgreet-identity", dependencies: serviceBase + [
-        .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+        .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), "Providers",
     ])
     + service("CRM", folder: "CRM", executable: "cloudgreet-crm", dependencies: serviceBase)
     + service("VoiceAgent", folder: "VoiceAgent", executable: "cloudgreet-voice-agent", dependencies: serviceBase + ["Providers"])
@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "CurlTests", dependencies: [.product(name: "HTTPTypes", package: "swift-http-types"), "Persistence", "Curl", "Providers", "TestSupport",
                     .product(name: "HummingbirdTesting", package: "hummingbird")],
                     path: "Tests/CurlTests", swiftSettings: strict),
-        .testTarget(name: "GatewayTests", dependencies: [.product(name: "HTTPTypes", package: "swift-http-types"), "Persistence", "Gateway", "TestSupport",
+        .testTarget(name: "GatewayTests", dependencies: [.product(name: "HTTPTypes", package: "swift-http-types"), "Persistence", "Gateway", "ServiceClients", "TestSupport",
                     .product(name: "HummingbirdTesting", package: "hummingbird")],
                     path: "Tests/GatewayTests", swiftSettings: strict),
         .testTarget(name: "IdentityTests", dependencies: [.product(name: "HTTPTypes", package: "swift-http-types"), "Persistence", "Identity", "TestSupport",

@@ -77,7 +77,8 @@ public enum Envelope {
             "success": false, "error": .string(error.message), "code": .string(error.code.rawValue),
             "timestamp": .string(Timestamp.format(Date())), "requestId": .string(requestID),
         ]
-        body["details"] = error.details ?? .object([:])
+        // Always an object, also when a relayed error carried none or `null`.
+        body["details"] = .object(error.details?.objectValue ?? [:])
         return .object(body)
     }
 
@@ -85,7 +86,6 @@ public enum Envelope {
     public static func error(from body: JSONValue, status: Int) -> APIError? {
         guard body["success"]?.boolValue == false, let code = body["code"]?.stringValue.flatMap(ErrorCode.init(rawValue:))
         else { return nil }
-        let details = body["details"].flatMap { $0.objectValue?.isEmpty == true ? nil : $0 }
-        return APIError(status, code, body["error"]?.stringValue ?? "Error", details: details)
+        return APIError(status, code, body["error"]?.stringValue ?? "Error", details: body["details"]?.objectValue.map { .object($0) })
     }
 }

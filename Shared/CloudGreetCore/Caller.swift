@@ -35,12 +35,19 @@ public struct Caller: Sendable, Equatable {
     public var subject: String
     public var businessID: String?
     public var role: Role?
+    /// For a user token: its `jti` and `exp`, so identity can log out exactly that token.
+    public var tokenID: String?
+    public var tokenExpires: Int?
 
-    public init(kind: Kind, subject: String, businessID: String? = nil, role: Role? = nil) {
+    public init(kind: Kind, subject: String, businessID: String? = nil, role: Role? = nil, tokenID: String? = nil,
+                tokenExpires: Int? = nil)
+    {
         self.kind = kind
         self.subject = subject
         self.businessID = businessID
         self.role = role
+        self.tokenID = tokenID
+        self.tokenExpires = tokenExpires
     }
 
     public static let anonymous = Caller(kind: .anonymous, subject: "anonymous")
@@ -49,6 +56,12 @@ public struct Caller: Sendable, Equatable {
 
 /// The internal credential: a short-lived HS256 token signed with `INTERNAL_SECRET` that carries
 /// the caller and the request id from the gateway (or a calling service) to the service.
+/// The user JWTs identity issues (API-CONTRACT.md section 3): who signs them and who they are for.
+public enum UserToken {
+    public static let issuer = "cloudgreet-identity"
+    public static let audience = "cloudgreet-api"
+}
+
 public struct InternalCredential: Sendable {
     public static let header = "X-Internal-Token"
     public static let lifetime: TimeInterval = 60
@@ -68,6 +81,8 @@ public struct InternalCredential: Sendable {
         ]
         if let business = caller.businessID { claims["business_id"] = .string(business) }
         if let role = caller.role { claims["role"] = .string(role.rawValue) }
+        if let tokenID = caller.tokenID { claims["tid"] = .string(tokenID) }
+        if let tokenExpires = caller.tokenExpires { claims["texp"] = JSONValue(tokenExpires) }
         return signer.sign(claims)
     }
 
@@ -77,6 +92,7 @@ public struct InternalCredential: Sendable {
               let subject = claims["sub"]?.stringValue
         else { return nil }
         return Caller(kind: kind, subject: subject, businessID: claims["business_id"]?.stringValue,
-                      role: claims["role"]?.stringValue.flatMap(Role.init(rawValue:)))
+                      role: claims["role"]?.stringValue.flatMap(Role.init(rawValue:)), tokenID: claims["tid"]?.stringValue,
+                      tokenExpires: claims["texp"]?.intValue)
     }
 }

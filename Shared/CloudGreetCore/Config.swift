@@ -21,7 +21,8 @@ public struct ServiceConfig: Sendable {
         "RETELL_API_KEY", "RETELL_API_BASE", "SMTP_URL", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_REQUIRE_TLS",
         "EMAIL_FROM", "APP_BASE_URL", "DEFAULT_COUNTRY_CODE", "QUALIFY_THRESHOLD", "ANALYTICS_CACHE_SECONDS",
         "BCRYPT_COST", "LOG_LEVEL", "LOG_FORMAT", "REMINDER_POLL_SECONDS",
-        "TELNYX_TIMEOUT_SECONDS",
+        "TELNYX_TIMEOUT_SECONDS", "IDLE_TIMEOUT_SECONDS", "REQUEST_BODY_TIMEOUT_SECONDS", "METRICS_TOKEN",
+        "RATE_LIMIT_HEALTH",
     ]
 
     public static let developmentJWTSecret = "dev-only-jwt-secret-change-me-0123456789"
@@ -30,6 +31,10 @@ public struct ServiceConfig: Sendable {
     public init(service: ServiceName, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.service = service
         values = environment
+        // User tokens and internal credentials must not be interchangeable.
+        if jwtSecret == internalSecret {
+            throw ConfigError(description: "JWT_SECRET and INTERNAL_SECRET must be different secrets")
+        }
         if isProduction {
             for (name, devValue) in [("JWT_SECRET", Self.developmentJWTSecret), ("INTERNAL_SECRET", Self.developmentInternalSecret)]
             where service == .gateway || service == .identity || name == "INTERNAL_SECRET" {
@@ -69,6 +74,10 @@ public struct ServiceConfig: Sendable {
     public var internalSecret: String { string("INTERNAL_SECRET", default: Self.developmentInternalSecret) }
     public var maxBodyBytes: Int { int("MAX_BODY_BYTES", default: 1_048_576) }
     public var upstreamTimeout: Double { double("UPSTREAM_TIMEOUT_SECONDS", default: 10) }
+    /// Seconds a connection may go without a complete request part (a header, a body chunk).
+    public var idleTimeout: Double { max(0.1, double("IDLE_TIMEOUT_SECONDS", default: 30)) }
+    /// Seconds the gateway gives a client to send a whole request body.
+    public var requestBodyTimeout: Double { max(0.1, double("REQUEST_BODY_TIMEOUT_SECONDS", default: 30)) }
     public var logLevel: String { string("LOG_LEVEL", default: "info") }
     public var logFormat: String { string("LOG_FORMAT", default: isDevelopment ? "text" : "json") }
     public var defaultCountryCode: String { string("DEFAULT_COUNTRY_CODE", default: "1") }

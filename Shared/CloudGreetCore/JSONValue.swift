@@ -92,9 +92,15 @@ extension JSONValue {
         return .object(mine)
     }
 
+    /// JSON text must be UTF-8 (RFC 8259): invalid bytes are refused here rather than decoded into
+    /// replacement characters.
     public static func decode(_ data: some Collection<UInt8>) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(data))
+        let bytes = Data(data)
+        guard String(validating: bytes, as: UTF8.self) != nil else { throw InvalidUTF8() }
+        return try JSONDecoder().decode(JSONValue.self, from: bytes)
     }
+
+    public struct InvalidUTF8: Error {}
 
     public func encoded() -> Data {
         // Encoding a JSONValue cannot fail: every case maps onto JSON.

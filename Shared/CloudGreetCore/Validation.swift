@@ -34,8 +34,20 @@ public final class FieldReader {
         if !sink.errors.isEmpty { throw APIError.validation(sink.errors) }
     }
 
-    /// A string field. Empty strings after trimming count as missing.
-    public func string(_ key: String, required: Bool = false, maxLength: Int = 1000) -> String? {
+    /// The value of a required field once `finish()` has passed: a nil here (a field read without
+    /// `required: true`) is answered as a 422 naming it, never a crash.
+    public func present<T>(_ value: T?, _ key: String) throws -> T {
+        guard let value else {
+            fail(key, "is required")
+            throw APIError.validation(sink.errors)
+        }
+        return value
+    }
+
+    /// A string field. Empty strings after trimming count as missing. One-line fields (names,
+    /// subjects) refuse every control character; `multiline` ones (notes, message bodies) allow
+    /// line breaks and tabs. NUL is refused everywhere: PostgreSQL cannot store it.
+    public func string(_ key: String, required: Bool = false, maxLength: Int = 1000, multiline: Bool = false) -> String? {
         switch object[key] {
         case nil, .null?:
             if required { fail(key, "is required") }
@@ -47,6 +59,11 @@ public final class FieldReader {
                 return nil
             }
             if value.count > maxLength { fail(key, "must be at most \(maxLength) characters"); return nil }
+            if value.unicodeScalars.contains(where: { Self.isRefusedControl($0, multiline: multiline) }) {
+                fail(key, multiline ? "must not contain control characters other than line breaks and tabs"
+                                    : "must not contain control characters or line breaks")
+                return nil
+            }
             return value
         default:
             fail(key, "must be a string")
@@ -68,6 +85,19 @@ public final class FieldReader {
             fail(key, "must be a string")
             return nil
         }
+    }
+
+    static func isRefusedControl(_ scalar: Unicode.Scalar, multiline: Bool) -> Bool {
+        guard scalar.properties.generalCategory == .control else { return false }
+        return !(multiline && (scalar == "\n" || scalar == "\r" || scalar == "\t"))
+    }
+
+    /// A resource id of `kind` (`lead_` + ULID). Anything else is a 422, so an id never carries
+    /// path or query syntax into another service's URL.
+    public func id(_ key: String, _ kind: ResourceID.Kind, required: Bool = false) -> String? {
+        guard let value = string(key, required: required, maxLength: 64) else { return nil }
+        guard ResourceID.isValid(value, kind: kind) else { fail(key, "is not a valid \(kind.rawValue) id"); return nil }
+        return value
     }
 
     public func oneOf(_ key: String, _ allowed: [String], required: Bool = false) -> String? {

@@ -150,7 +150,7 @@ public final class CurlClient: Sendable {
         return try await withTaskCancellationHandler {
             try Task.checkCancellation()
             return try await pool.runIfActive { [self] in
-                let handle = checkout()
+                let handle = try checkout()
                 defer { checkin(handle) }
                 try transfer.prepare(handle, connectTimeout: connectTimeout, timeout: timeout)
                 try configure(handle, transfer)
@@ -161,12 +161,14 @@ public final class CurlClient: Sendable {
         }
     }
 
-    private func checkout() -> EasyHandle {
+    private func checkout() throws -> EasyHandle {
         if let handle = idle.withLock({ $0.popLast() }) {
             curl_easy_reset(handle.raw)  // keeps the connection and DNS caches
             return handle
         }
-        return EasyHandle(raw: curl_easy_init())
+        // curl_easy_init fails only when out of memory: that transfer fails, the process goes on.
+        guard let raw = curl_easy_init() else { throw CurlError.transfer(code: -1, message: "curl_easy_init failed") }
+        return EasyHandle(raw: raw)
     }
 
     private func checkin(_ handle: EasyHandle) {
@@ -180,11 +182,6 @@ public final class CurlClient: Sendable {
 /// it between threads is safe even though libcurl handles are not thread-safe.
 struct EasyHandle: @unchecked Sendable {
     let raw: UnsafeMutableRawPointer
-
-    init(raw: UnsafeMutableRawPointer?) {
-        guard let raw else { fatalError("curl_easy_init failed: out of memory") }
-        self.raw = raw
-    }
 
     func set(_ option: CURLoption, _ value: Int) throws { try check(cg_setopt_long(raw, option, value)) }
     func set(_ option: CURLoption, offset: curl_off_t) throws { try check(cg_setopt_offset(raw, option, offset)) }

@@ -54,12 +54,25 @@ public struct SQLRow: Sendable {
     public func bool(_ column: String) -> Bool { int(column).map { $0 != 0 } ?? false }
     public func date(_ column: String) -> Date? { int(column).map { Timestamp.date(milliseconds: Int64($0)) } }
     public func json(_ column: String) -> JSONValue? { string(column).flatMap { try? JSONValue.decode(Data($0.utf8)) } }
+
+    /// A NOT NULL column: a missing value is an error for the request, never a crash.
+    public func required(_ column: String) throws -> String {
+        guard let value = string(column) else { throw DatabaseError.missingColumn(column) }
+        return value
+    }
+
+    public func requiredDate(_ column: String) throws -> Date {
+        guard let value = date(column) else { throw DatabaseError.missingColumn(column) }
+        return value
+    }
 }
 
 public enum DatabaseError: Error, Sendable {
     /// A UNIQUE or PRIMARY KEY constraint refused the write.
     case uniqueViolation
     case unsupportedURL(String)
+    /// A row lacked a column the schema declares NOT NULL.
+    case missingColumn(String)
 }
 
 public enum Engine: String, Sendable { case sqlite, postgres }

@@ -18,6 +18,15 @@ public struct SMTPSettings: Sendable {
         self.requireTLS = requireTLS
         self.from = from
     }
+
+    /// The bare address of `from` (`CloudGreet <no-reply@x>` gives `no-reply@x`): what `MAIL FROM`
+    /// carries, where strict servers refuse a display name.
+    public var senderAddress: String {
+        guard let open = from.lastIndex(of: "<"), let close = from[open...].firstIndex(of: ">") else {
+            return from.trimmingCharacters(in: .whitespaces)
+        }
+        return String(from[from.index(after: open)..<close]).trimmingCharacters(in: .whitespaces)
+    }
 }
 
 public struct ProviderError: Error, Sendable, CustomStringConvertible {
@@ -42,10 +51,11 @@ public struct Mailer: Sendable {
     /// Returns the Message-ID it gave the email.
     @discardableResult
     public func send(to recipient: String, subject: String, text: String) async throws -> String {
-        let domain = settings.from.split(separator: "@").last.map(String.init) ?? "cloudgreet.local"
+        let sender = settings.senderAddress
+        let domain = sender.split(separator: "@").last.map(String.init) ?? "cloudgreet.local"
         let messageID = "<\(ResourceID.make(.email))@\(domain)>"
         let message = Self.compose(from: settings.from, to: recipient, subject: subject, text: text, messageID: messageID)
-        let transfer = MailTransfer(url: settings.url, from: settings.from, recipients: [recipient], message: message,
+        let transfer = MailTransfer(url: settings.url, from: sender, recipients: [recipient], message: message,
                                     username: settings.username, password: settings.password,
                                     security: settings.requireTLS ? .required : .opportunistic)
         var attempt = 0

@@ -59,6 +59,32 @@ public struct TelnyxClient: Sendable {
         return SentMessage(id: id, status: status)
     }
 
+    /// Whether this Telnyx account owns `number` (E.164): `GET /phone_numbers?filter[phone_number]=<digits>`
+    /// (Telnyx matches on digits only) and an exact match among the numbers it lists.
+    public func ownsNumber(_ number: String) async throws -> Bool {
+        let digits = number.filter(\.isNumber)
+        let response = try await retry.run {
+            try await curl.perform(CurlRequest(
+                method: "GET", url: settings.baseURL + "/phone_numbers?filter%5Bphone_number%5D=\(digits)&page%5Bsize%5D=250",
+                headers: [("Authorization", "Bearer \(settings.apiKey)"), ("Accept", "application/json")],
+                body: nil, connectTimeout: .seconds(5), timeout: settings.timeout))
+        }
+        let json = try? JSONValue.decode(response.body)
+        guard (200..<300).contains(response.status), let numbers = json?["data"]?.arrayValue else {
+            throw ProviderError("Telnyx answered \(response.status): \(Self.errorDetail(json))")
+        }
+        return numbers.contains { $0["phone_number"]?.stringValue == number }
+    }
+
+    /// The client for `TELNYX_API_KEY` and friends, or nil when no key is configured.
+    public static func fromConfig(_ config: ServiceConfig) -> TelnyxClient? {
+        config.string("TELNYX_API_KEY").map {
+            TelnyxClient(settings: .init(apiKey: $0, baseURL: config.string("TELNYX_API_BASE", default: "https://api.telnyx.com/v2"),
+                                         messagingProfileID: config.string("TELNYX_MESSAGING_PROFILE_ID"),
+                                         timeout: .milliseconds(Int(config.double("TELNYX_TIMEOUT_SECONDS", default: 15) * 1000))))
+        }
+    }
+
     /// Telnyx's `errors[0]` as `code title: detail`, without echoing anything else back.
     static func errorDetail(_ json: JSONValue?) -> String {
         guard let error = json?["errors"]?.arrayValue?.first else { return "no error detail" }

@@ -9,7 +9,7 @@ public struct BusinessInfo: Sendable {
     public let settings: JSONValue
 
     public var timeZone: TimeZone {
-        settings["timezone"]?.stringValue.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "America/New_York")!
+        settings["timezone"]?.stringValue.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "America/New_York") ?? .gmt
     }
     public var phoneNumber: String? { settings["phone_number"]?.stringValue }
     /// `reminders.hours_before` when reminders are enabled, else none.
@@ -19,19 +19,18 @@ public struct BusinessInfo: Sendable {
     }
 }
 
-public actor BusinessDirectory {
+public struct BusinessDirectory: Sendable {
     private let client: InternalClient
-    private let ttl: TimeInterval
-    private var cache: [String: (info: BusinessInfo, fetched: Date)] = [:]
+    private let cache: TTLCache<String, BusinessInfo>
 
     public init(client: InternalClient, ttl: TimeInterval = 30) {
         self.client = client
-        self.ttl = ttl
+        cache = TTLCache(ttl: ttl)
     }
 
     public func business(_ id: String, as service: ServiceName, requestID: String) async throws -> BusinessInfo {
-        if let entry = cache[id], Date().timeIntervalSince(entry.fetched) < ttl { return entry.info }
-        return try await fetch("/internal/businesses/\(id)", as: service, requestID: requestID)
+        if let info = await cache.value(id) { return info }
+        return try await fetch("/internal/businesses/" + InternalClient.pathSegment(id), as: service, requestID: requestID)
     }
 
     /// The business that owns `phoneNumber` (E.164), or nil when none does.
@@ -46,9 +45,11 @@ public actor BusinessDirectory {
 
     private func fetch(_ path: String, as service: ServiceName, requestID: String) async throws -> BusinessInfo {
         let data = try await client.call(.identity, .GET, path, as: .service(service), requestID: requestID).data()
-        let id = data["id"]?.stringValue ?? ""
-        let info = BusinessInfo(id: id, name: data["name"]?.stringValue ?? "", settings: data["settings"] ?? [:])
-        cache[id] = (info, Date())
+        guard let id = data["id"]?.stringValue, let name = data["name"]?.stringValue else {
+            throw APIError.unavailable("identity answered without a business")
+        }
+        let info = BusinessInfo(id: id, name: name, settings: data["settings"] ?? [:])
+        await cache.store(id, info)
         return info
     }
 }

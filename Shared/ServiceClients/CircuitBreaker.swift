@@ -1,3 +1,4 @@
+import CloudGreetCore
 import Foundation
 
 /// Fails fast while an upstream is down: after `threshold` failures in a row it opens for
@@ -33,5 +34,26 @@ public actor CircuitBreaker {
         if consecutiveFailures >= threshold { openUntil = now.addingTimeInterval(cooldown) }
     }
 
+    /// The request ended for a reason that says nothing about the upstream (the client went away,
+    /// the task was cancelled): frees the half-open trial without counting a success or a failure.
+    public func release() {
+        trialInFlight = false
+    }
+
     public var isOpen: Bool { openUntil.map { Date() < $0 } ?? false }
+}
+
+/// One breaker per service, made up front, so a lookup never fails.
+public struct CircuitBreakers: Sendable {
+    private let byService: [ServiceName: CircuitBreaker]
+    private let fallback: CircuitBreaker
+
+    public init(threshold: Int = 5, cooldown: TimeInterval = 2) {
+        byService = Dictionary(uniqueKeysWithValues: ServiceName.allCases.map {
+            ($0, CircuitBreaker(threshold: threshold, cooldown: cooldown))
+        })
+        fallback = CircuitBreaker(threshold: threshold, cooldown: cooldown)
+    }
+
+    public subscript(service: ServiceName) -> CircuitBreaker { byService[service] ?? fallback }
 }

@@ -21,31 +21,41 @@ public struct InternalResponse: Sendable {
 public final class InternalClient: Sendable {
     private let config: ServiceConfig
     private let credential: InternalCredential
-    private let breakers: [ServiceName: CircuitBreaker]
+    private let breakers: CircuitBreakers
     private let http: HTTPClient
 
     /// Pooled connections to the other services for the life of the process. Connecting gets 300 ms
     /// (the pool reports even a refused connection only when that runs out): a service that cannot
     /// be reached by then is down, and callers retry where that is safe.
-    public static let pooledHTTP: HTTPClient = {
+    public static let pooledHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: poolConfiguration)
+
+    static var poolConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .milliseconds(300))
-        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
+        // After the pool settings, which would reset it: a refused connection is reported at once.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
+    }
+
+    /// One path segment, percent-encoded, so an id can never add path or query syntax to a URL.
+    public static func pathSegment(_ value: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
 
     public init(config: ServiceConfig, http: HTTPClient = InternalClient.pooledHTTP) {
         self.config = config
         credential = config.internalCredential
-        breakers = Dictionary(uniqueKeysWithValues: ServiceName.allCases.map { ($0, CircuitBreaker()) })
+        breakers = CircuitBreakers()
         self.http = http
     }
 
     public func call(_ service: ServiceName, _ method: HTTPMethod, _ path: String, body: JSONValue? = nil,
                      as caller: Caller, requestID: String, timeout: Double = 5) async throws -> InternalResponse
     {
-        let breaker = breakers[service]!
+        let breaker = breakers[service]
         guard await breaker.allowRequest() else { throw APIError.unavailable("\(service.rawValue) is unavailable") }
         let idempotent = method == .GET || method == .PUT || method == .DELETE
         var attempt = 0
@@ -71,7 +81,10 @@ public final class InternalClient: Sendable {
                 let json = (try? JSONValue.decode(Array(buffer: bytes))) ?? .null
                 return InternalResponse(status: status, body: json)
             } catch {
-                if error is CancellationError { throw error }
+                if error is CancellationError {
+                    await breaker.release()
+                    throw error
+                }
                 if idempotent, attempt < 3 {
                     try await Task.sleep(for: .milliseconds(50 * attempt * attempt))
                     continue

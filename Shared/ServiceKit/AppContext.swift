@@ -9,6 +9,8 @@ public struct AppContext: RequestContext, RemoteAddressRequestContext {
     public var requestID: String
     public var caller: Caller?
     public let remoteAddress: SocketAddress?
+    /// The client's address as the gateway resolved it (trusted proxies applied), once per request.
+    public var clientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -56,6 +56,7 @@ public func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendabl
             throw TimeoutError()
         }
         defer { group.cancelAll() }
-        return try await group.next()!
+        guard let first = try await group.next() else { throw TimeoutError() }
+        return first
     }
 }

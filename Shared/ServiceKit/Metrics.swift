@@ -44,9 +44,9 @@ public actor ServiceMetrics {
     public func render() -> String {
         var lines: [String] = []
         let serviceLabel = "service=\"\(service)\""
-        for name in counters.keys.sorted() {
+        for (name, series) in counters.sorted(by: { $0.key < $1.key }) {
             lines.append("# TYPE \(name) counter")
-            for (labels, value) in counters[name]!.sorted(by: { $0.key < $1.key }) {
+            for (labels, value) in series.sorted(by: { $0.key < $1.key }) {
                 let all = labels.isEmpty ? serviceLabel : serviceLabel + "," + labels
                 lines.append("\(name){\(all)} \(Self.number(value))")
             }

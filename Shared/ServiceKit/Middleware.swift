@@ -4,6 +4,11 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
+extension HTTPField.Name {
+    /// `X-Request-Id`: a valid field name, so the fallback is never taken.
+    public static let requestID = HTTPField.Name("X-Request-Id") ?? .via
+}
+
 /// Keeps a client's `X-Request-Id` of 1-128 characters from `[A-Za-z0-9._-]`, else makes one, and
 /// puts it in the response header and in every log line of the request.
 public struct RequestIDMiddleware: RouterMiddleware {
@@ -28,7 +33,7 @@ public struct RequestIDMiddleware: RouterMiddleware {
         }
         context.logger[metadataKey: "request_id"] = .string(context.requestID)
         var response = try await next(request, context)
-        response.headers[HTTPField.Name("X-Request-Id")!] = context.requestID
+        response.headers[.requestID] = context.requestID
         return response
     }
 }
@@ -51,7 +56,7 @@ public struct ErrorMiddleware: RouterMiddleware {
 
     public static func response(for error: any Error, context: AppContext) -> Response {
         var response = Response.failure(apiError(for: error, context: context), requestID: context.requestID)
-        response.headers[HTTPField.Name("X-Request-Id")!] = context.requestID
+        response.headers[.requestID] = context.requestID
         return response
     }
 
@@ -97,14 +102,31 @@ public struct InternalAuthMiddleware: RouterMiddleware {
         guard let token = request.header(InternalCredential.header) else { throw APIError.authRequired }
         guard let caller = credential.verify(token) else { throw APIError.invalidToken }
         // A `business_id` in the query may be omitted, but when present it must be the caller's own.
-        if caller.kind == .user || caller.kind == .apiKey, let asked = request.uri.queryParameters["business_id"],
-           String(asked) != caller.businessID
+        if caller.kind == .user || caller.kind == .apiKey, let asked = request.query["business_id"],
+           asked != caller.businessID
         {
             throw APIError.forbidden
         }
         var context = context
         context.caller = caller
         if caller.kind != .anonymous { context.logger[metadataKey: "caller"] = .string(caller.kind.rawValue) }
+        return try await next(request, context)
+    }
+}
+
+/// Every parameter of this API takes one value, so a repeated one is a 422 naming it: otherwise a
+/// check could read the first value while a handler reads another (`?business_id=own&business_id=other`).
+public struct RepeatedQueryMiddleware: RouterMiddleware {
+    public typealias Context = AppContext
+    public init() {}
+
+    public func handle(_ request: Request, context: AppContext,
+                       next: (Request, AppContext) async throws -> Response) async throws -> Response
+    {
+        let repeated = FormQuery.parse(request.uri.query).repeated
+        guard repeated.isEmpty else {
+            throw APIError.validation(Dictionary(uniqueKeysWithValues: repeated.map { ($0, ["must be given only once"]) }))
+        }
         return try await next(request, context)
     }
 }

@@ -44,11 +44,9 @@ extension Request {
         return json
     }
 
-    public var query: [String: String] {
-        var result: [String: String] = [:]
-        for (key, value) in uri.queryParameters { result[String(key)] = String(value) }
-        return result
-    }
+    /// The query string read as a form (`+` is a space). A repeated name never reaches a handler:
+    /// `RepeatedQueryMiddleware` answers 422 first.
+    public var query: [String: String] { FormQuery.parse(uri.query).values }
 
     public func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { headers[$0] } }
 }

@@ -19,9 +19,10 @@ public struct ServiceRuntime: Sendable {
 
     public var service: ServiceName { config.service }
 
-    /// The database of a service that has one (the ones in `ServiceName.hasDatabase`).
-    public var db: any Database {
-        guard let database else { preconditionFailure("\(service.rawValue) has no database") }
+    /// The database of a service that has one (the ones in `ServiceName.hasDatabase`); asked for
+    /// once at start-up, so a service wired without one fails to start instead of failing a request.
+    public func requireDatabase() throws -> any Database {
+        guard let database else { throw ConfigError(description: "\(service.rawValue) has no database") }
         return database
     }
 
@@ -40,7 +41,8 @@ public struct ServiceRuntime: Sendable {
 
     /// The router every service starts from: request ids, metrics, the error envelope, internal
     /// authentication, `/health` (its own checks) and `/metrics`.
-    public func makeRouter(internalAuth: Bool = true,
+    /// `metricsAccess` guards `/metrics` where it is exposed to the public (the gateway's port).
+    public func makeRouter(internalAuth: Bool = true, metricsAccess: MetricsAccess? = nil,
                            extraChecks: @escaping @Sendable () async -> [HealthCheck] = { [] }) -> Router<AppContext>
     {
         let router = Router(context: AppContext.self)
@@ -48,7 +50,10 @@ public struct ServiceRuntime: Sendable {
         router.middlewares.add(MetricsMiddleware(metrics: metrics))
         router.middlewares.add(AccessLogMiddleware())
         router.middlewares.add(ErrorMiddleware())
-        if internalAuth { router.middlewares.add(InternalAuthMiddleware(credential: config.internalCredential)) }
+        if internalAuth {
+            router.middlewares.add(RepeatedQueryMiddleware())
+            router.middlewares.add(InternalAuthMiddleware(credential: config.internalCredential))
+        }
         let runtime = self
         router.get("/health") { request, context in
             var checks: [HealthCheck] = []
@@ -66,8 +71,9 @@ public struct ServiceRuntime: Sendable {
             ]
             return Response.envelope(data, status: healthy ? .ok : .serviceUnavailable, context: context)
         }
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+        router.get("/metrics") { request, _ in
+            if let metricsAccess, !metricsAccess.allows(request) { throw APIError.authRequired }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: await runtime.metrics.render())))
         }
         return router
@@ -75,10 +81,33 @@ public struct ServiceRuntime: Sendable {
 
     /// The service's application; `services` (background workers) start and stop with it.
     public func makeApplication(router: Router<AppContext>, services: [any Service] = []) -> some ApplicationProtocol {
+        // A connection that sends no complete request part (half a header, say) for `IDLE_TIMEOUT_SECONDS`
+        // is closed, so slow clients cannot hold connections open forever.
         Application(router: router,
+                     server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000)))),
                      configuration: .init(address: .hostname(config.host, port: config.port),
                                           serverName: "cloudgreet-\(service.rawValue)"),
                      services: services, logger: logger)
+    }
+}
+
+/// Who may read `/metrics` on a public port: a scraper with `Authorization: Bearer <METRICS_TOKEN>`
+/// (Prometheus's `authorization` setting), or another service with an internal credential.
+public struct MetricsAccess: Sendable {
+    let token: String?
+    let credential: InternalCredential
+
+    public init(token: String?, credential: InternalCredential) {
+        self.token = token
+        self.credential = credential
+    }
+
+    public func allows(_ request: Request) -> Bool {
+        if let internalToken = request.header(InternalCredential.header), credential.verify(internalToken)?.kind == .service {
+            return true
+        }
+        guard let token, let authorization = request.header("Authorization"), authorization.hasPrefix("Bearer ") else { return false }
+        return Secrets.constantTimeEquals(Array(authorization.dropFirst(7).utf8), Array(token.utf8))
     }
 }
 

@@ -131,7 +131,8 @@ import Testing
             let app = try await CRMService.application(config: config)
             try await app.test(.router) { client in
                 let token = config.internalCredential.mint(for: .service(.messaging), requestID: "req_upsert")
-                let body: JSONValue = ["business_id": "business_1", "phone": "(555) 201-7777", "source": "sms"]
+                let business = ResourceID.make(.business)
+                let body: JSONValue = ["business_id": .string(business), "phone": "(555) 201-7777", "source": "sms"]
                 let ids = try await withThrowingTaskGroup(of: String?.self) { group in
                     for _ in 0..<10 {
                         group.addTask {

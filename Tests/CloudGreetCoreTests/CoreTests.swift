@@ -182,3 +182,82 @@ import Testing
         #expect(ServiceName.voiceAgent.urlVariable == "VOICE_AGENT_URL")
     }
 }
+
+@Suite struct FormQueryTests {
+    @Test func plusIsASpaceAndPercentTwoBIsAPlus() {
+        #expect(FormQuery.parse("search=two+words").values["search"] == "two words")
+        #expect(FormQuery.parse("search=two%20words").values["search"] == "two words")
+        #expect(FormQuery.parse("phone=%2B15551234567").values["phone"] == "+15551234567")
+        #expect(FormQuery.parse("a=%ZZ&b=&c").values == ["a": "%ZZ", "b": "", "c": ""])
+        #expect(FormQuery.parse(nil).values.isEmpty)
+    }
+
+    @Test func repeatedNamesAreReported() {
+        let parsed = FormQuery.parse("business_id=own&page=1&business_id=other&business_id=third")
+        #expect(parsed.repeated == ["business_id"])
+        #expect(parsed.values["business_id"] == "own")
+    }
+}
+
+@Suite struct FieldReaderTests {
+    func reader(_ json: JSONValue) throws -> FieldReader { try FieldReader(json) }
+
+    @Test func oneLineFieldsRefuseControlCharactersAndMultiLineFieldsKeepLineBreaks() throws {
+        let fields = try reader(["name": "Acme\r\nBcc: x", "notes": "line one\nline two\tend", "message": "nul\u{0}here",
+                                 "subject": "bell\u{7}"])
+        #expect(fields.string("name") == nil)
+        #expect(fields.string("notes", multiline: true) == "line one\nline two\tend")
+        #expect(fields.string("message", multiline: true) == nil)
+        #expect(fields.string("subject") == nil)
+        #expect(Set(fields.errors.keys) == ["name", "message", "subject"])
+    }
+
+    @Test func idsMustHaveTheirKindsShape() throws {
+        let good = ResourceID.make(.lead)
+        let fields = try reader(["a": .string(good), "b": "?status=new", "c": "../leads", "d": .string(ResourceID.make(.user))])
+        #expect(fields.id("a", .lead) == good)
+        #expect(fields.id("b", .lead) == nil && fields.id("c", .lead) == nil && fields.id("d", .lead) == nil)
+        #expect(Set(fields.errors.keys) == ["b", "c", "d"])
+    }
+
+    @Test func aMissingValueIsA422NotACrash() throws {
+        let fields = try reader(["phone": nil])
+        let phone = fields.phone("phone", defaultCountryCode: "1")
+        try fields.finish()
+        #expect(throws: APIError.self) { try fields.present(phone, "phone") }
+        #expect(fields.errors["phone"] == ["is required"])
+    }
+
+    @Test func deeplyNestedJSONIsRefusedNotACrash() {
+        let deep = String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)
+        #expect(throws: (any Error).self) { try JSONValue.decode(Array(deep.utf8)) }
+        #expect(throws: (any Error).self) { try JSONValue.decode(Array(#"{"duration": 1e400}"#.utf8)) }
+    }
+}
+
+@Suite struct EnvelopeTests {
+    @Test func detailsAreAlwaysAnObject() {
+        for details in [nil, JSONValue.null, "text", [1, 2]] as [JSONValue?] {
+            let body = Envelope.failure(APIError(404, .leadNotFound, "Lead not found", details: details), requestID: "r")
+            #expect(body["details"] == [:], "\(String(describing: details))")
+        }
+    }
+
+    @Test func relayedErrorsKeepTheirDetails() throws {
+        let sent = Envelope.failure(.validation(field: "phone", "is required"), requestID: "r")
+        let relayed = try #require(Envelope.error(from: sent, status: 422))
+        #expect(Envelope.failure(relayed, requestID: "r2")["details"] == ["phone": ["is required"]])
+        let bare = try #require(Envelope.error(from: ["success": false, "code": "LEAD_NOT_FOUND", "details": nil], status: 404))
+        #expect(Envelope.failure(bare, requestID: "r")["details"] == [:])
+    }
+}
+
+@Suite struct SecretSeparationTests {
+    @Test func equalJWTAndInternalSecretsAreRefused() {
+        let same = "the-same-secret-0123456789abcdefghij"
+        #expect(throws: ConfigError.self) {
+            try ServiceConfig(service: .gateway, environment: ["JWT_SECRET": same, "INTERNAL_SECRET": same])
+        }
+        #expect((try? ServiceConfig(service: .gateway, environment: [:])) != nil)
+    }
+}

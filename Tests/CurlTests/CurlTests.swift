@@ -133,6 +133,18 @@ import Testing
         #expect(SMTPTestServer.decodedBody(raw) == "Bonjour Ana,\r\n.\r\nÀ demain à 14 h.")
     }
 
+    @Test func aDisplayNameStaysInTheHeaderAndOutOfMailFrom() async throws {
+        let server = try await SMTPTestServer(directory: TestEnvironment.temporaryDirectory())
+        defer { server.stop() }
+        let mailer = Mailer(settings: SMTPSettings(url: server.url, requireTLS: false, from: "CloudGreet <no-reply@cloudgreet.test>"))
+        let id = try await mailer.send(to: "bo@example.com", subject: "Hello", text: "display name test")
+        #expect(id.hasSuffix("@cloudgreet.test>") && !id.hasSuffix(">>"))
+        let raw = try await server.waitForMessage(containing: "display name test")
+        #expect(raw.contains("X-MailFrom: no-reply@cloudgreet.test\n") || raw.contains("X-MailFrom: no-reply@cloudgreet.test\r\n"))
+        #expect(raw.contains("From: CloudGreet <no-reply@cloudgreet.test>"))
+        #expect(raw.contains("Message-ID: \(id)"))
+    }
+
     @Test func refusesClearTextWhenTLSIsRequired() async throws {
         let server = try await SMTPTestServer(directory: TestEnvironment.temporaryDirectory())
         defer { server.stop() }

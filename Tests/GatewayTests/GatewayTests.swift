@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Persistence
+import ServiceClients
 import TestSupport
 import Testing
 
@@ -80,13 +81,17 @@ import Testing
 @Suite struct AuthenticatorTests {
     let secret = "gateway-test-secret"
 
-    func authenticator() throws -> Authenticator {
-        let config = try TestEnvironment.config(.gateway, ["IDENTITY_URL": "http://127.0.0.1:\(TestEnvironment.freePort())"])
-        return Authenticator(tokens: TokenSigner(secret: secret), keys: APIKeyCache(), clients: .init(config: config))
+    /// Identity stood in by closures: keys are unknown to it (or it is down), every user is at version 0.
+    func authenticator(identity: IdentityClient = IdentityClient(
+        verifyAPIKey: { _, _ in throw APIError.unavailable() },
+        tokenState: { _, _ in IdentityClient.TokenState(version: 0) })) -> Authenticator
+    {
+        Authenticator(tokens: TokenSigner(secret: secret), identity: identity)
     }
 
     func claims(_ extra: [String: JSONValue] = [:]) -> [String: JSONValue] {
         var claims: [String: JSONValue] = ["sub": "user_1", "business_id": "business_1", "role": "user",
+                                           "iss": "cloudgreet-identity", "aud": "cloudgreet-api",
                                            "iat": JSONValue(Int(Date().timeIntervalSince1970)),
                                            "exp": JSONValue(Int(Date().timeIntervalSince1970) + 600)]
         claims.merge(extra) { $1 }
@@ -94,13 +99,15 @@ import Testing
     }
 
     @Test func validTokensBecomeCallers() async throws {
-        let token = TokenSigner(secret: secret).sign(claims())
+        let claims = claims(["jti": "t1"])
+        let token = TokenSigner(secret: secret).sign(claims)
         let outcome = try await authenticator().authenticate(authorization: "Bearer \(token)", apiKey: nil, requestID: "r")
-        #expect(outcome == .valid(Caller(kind: .user, subject: "user_1", businessID: "business_1", role: .user)))
+        #expect(outcome == .valid(Caller(kind: .user, subject: "user_1", businessID: "business_1", role: .user, tokenID: "t1",
+                                         tokenExpires: claims["exp"]?.intValue)))
     }
 
     @Test func forgedTokensAreInvalid() async throws {
-        let auth = try authenticator()
+        let auth = authenticator()
         let payload = Base64URL.encode(JSONValue.object(claims()).encoded())
         let noneHeader = Base64URL.encode(Data(#"{"alg":"none","typ":"JWT"}"#.utf8))
         let forged = [
@@ -109,6 +116,9 @@ import Testing
             TokenSigner(secret: secret).sign(claims(["exp": JSONValue(Int(Date().timeIntervalSince1970) - 5)])),
             TokenSigner(secret: secret).sign(claims(["exp": nil])),
             TokenSigner(secret: secret).sign(claims(["role": "owner"])),
+            TokenSigner(secret: secret).sign(claims(["aud": "cloudgreet-internal"])),
+            TokenSigner(secret: secret).sign(claims(["aud": nil])),
+            TokenSigner(secret: secret).sign(claims(["iss": "somebody-else"])),
             Base64URL.encode(Data(#"{"alg":"HS512","typ":"JWT"}"#.utf8)) + "." + payload + ".c2ln",
             "not.a.jwt",
         ]
@@ -120,41 +130,109 @@ import Testing
         #expect(try await auth.authenticate(authorization: nil, apiKey: nil, requestID: "r") == .none)
     }
 
+    @Test func tokensFromBeforeAResetOrLoggedOutAreInvalid() async throws {
+        let auth = authenticator(identity: IdentityClient(
+            verifyAPIKey: { _, _ in nil },
+            tokenState: { user, _ in user == "user_1" ? IdentityClient.TokenState(version: 2, revoked: ["gone"]) : nil }))
+        func outcome(_ extra: [String: JSONValue]) async throws -> Authenticator.Outcome {
+            try await auth.authenticate(authorization: "Bearer " + TokenSigner(secret: secret).sign(claims(extra)), apiKey: nil,
+                                        requestID: "r")
+        }
+        #expect(try await outcome(["ver": 1, "jti": "a"]) == .invalid)
+        #expect(try await outcome(["jti": "b"]) == .invalid)  // no version: issued before versions existed
+        #expect(try await outcome(["ver": 2, "jti": "gone"]) == .invalid)
+        #expect(try await outcome(["ver": 2, "jti": "kept"]) != .invalid)
+        #expect(try await outcome(["ver": 2, "sub": "user_deleted"]) == .invalid)
+    }
+
     @Test func apiKeysNeedIdentityAndIdentityDownIsAnOutage() async throws {
         await #expect(throws: APIError.self) {
             try await authenticator().authenticate(authorization: nil, apiKey: "cg_whatever", requestID: "r")
         }
     }
 
-    @Test func keyCacheExpires() async {
-        let cache = APIKeyCache(ttl: 30)
-        let caller = Caller(kind: .apiKey, subject: "key_1", businessID: "b", role: .user)
+    @Test func unknownKeysAskIdentityOnlyWhileTheAddressHasRoom() async throws {
+        let calls = Counter()
+        let auth = authenticator(identity: IdentityClient(
+            verifyAPIKey: { _, _ in await calls.add(); return nil },
+            tokenState: { _, _ in IdentityClient.TokenState(version: 0) }))
+        let refused = try await auth.authenticate(.apiKey("cg_guess1"), requestID: "r", mayAskIdentity: { false })
+        #expect(refused == .invalid)
+        #expect(await calls.value == 0)
+        #expect(try await auth.authenticate(.apiKey("cg_guess2"), requestID: "r", mayAskIdentity: { true }) == .invalid)
+        #expect(try await auth.authenticate(.apiKey("cg_guess2"), requestID: "r", mayAskIdentity: { true }) == .invalid)
+        #expect(await calls.value == 1)  // the refusal is cached
+    }
+}
+
+actor Counter {
+    private(set) var value = 0
+    func add() { value += 1 }
+}
+
+@Suite struct TTLCacheTests {
+    @Test func entriesExpireAfterTheirTTL() async {
+        let cache = TTLCache<String, Int>(ttl: 30)
         let now = Date()
-        await cache.store("h", caller, now: now)
-        await cache.store("bad", nil, now: now)
-        #expect(await cache.lookup("h", now: now.addingTimeInterval(29)) == .known(caller))
-        #expect(await cache.lookup("bad", now: now.addingTimeInterval(29)) == .refused)
-        #expect(await cache.lookup("h", now: now.addingTimeInterval(31)) == .unknown)
-        #expect(await cache.lookup("other", now: now) == .unknown)
+        await cache.store("a", 1, now: now)
+        #expect(await cache.value("a", now: now.addingTimeInterval(29)) == 1)
+        #expect(await cache.value("a", now: now.addingTimeInterval(31)) == nil)
+        #expect(await cache.value("other", now: now) == nil)
+    }
+
+    @Test func theOldestEntryGoesAtTheBound() async {
+        let cache = TTLCache<String, Int>(ttl: 60, capacity: 100)
+        let now = Date()
+        for index in 0..<1000 { await cache.store("key\(index)", index, now: now) }
+        #expect(await cache.count == 100)
+        #expect(await cache.value("key0", now: now) == nil)
+        #expect(await cache.value("key999", now: now) == 999)
+        // Storing a key again makes it the newest.
+        await cache.store("key900", -1, now: now)
+        for index in 1000..<1099 { await cache.store("key\(index)", index, now: now) }
+        #expect(await cache.value("key900", now: now) == -1)
+        #expect(await cache.value("key901", now: now) == nil)
     }
 }
 
 /// The gateway application itself, with its upstreams down (nothing listens on their ports).
 @Suite struct GatewayAppTests {
-    func withGateway(_ values: [String: String] = [:], _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        var environment: [String: String] = [:]
-        for service in ServiceName.allCases where service != .gateway {
-            environment[service.urlVariable] = "http://127.0.0.1:\(TestEnvironment.freePort())"
+    /// The gateway with identity stood in by a small local server (every user at token version 0,
+    /// every API key refused and counted); other upstreams are down unless `values` points them somewhere.
+    func withGateway(_ values: [String: String] = [:], keyChecks: Counter = Counter(), server: TestingSetup = .router,
+                     _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws
+    {
+        let identity = Router()
+        identity.get("/internal/users/{id}/token-state") { _, _ -> Response in
+            Self.json(200, ["success": true, "data": ["token_version": 0, "revoked_token_ids": []]])
         }
-        environment.merge(values) { $1 }
-        environment["JWT_SECRET"] = "gateway-app-secret"
-        let app = try await GatewayService.application(config: try TestEnvironment.config(.gateway, environment))
-        try await app.test(.router) { client in try await body(client) }
+        identity.post("/internal/api-keys/verify") { _, _ -> Response in
+            await keyChecks.add()
+            return Self.json(401, ["success": false, "error": "Invalid or expired token", "code": "AUTH_INVALID_TOKEN", "details": [:]])
+        }
+        let stub = Application(router: identity, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await stub.test(.live) { identityClient in
+            var environment: [String: String] = [:]
+            for service in ServiceName.allCases where service != .gateway {
+                environment[service.urlVariable] = "http://127.0.0.1:\(TestEnvironment.freePort())"
+            }
+            environment["IDENTITY_URL"] = "http://127.0.0.1:\(identityClient.port ?? 0)"
+            environment.merge(values) { $1 }
+            environment["JWT_SECRET"] = "gateway-app-secret"
+            let app = try await GatewayService.application(config: try TestEnvironment.config(.gateway, environment))
+            try await app.test(server) { client in try await body(client) }
+        }
+    }
+
+    static func json(_ status: Int, _ body: JSONValue) -> Response {
+        Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: body.encoded())))
     }
 
     func token(role: String = "admin") -> String {
         TokenSigner(secret: "gateway-app-secret").sign([
-            "sub": "user_1", "business_id": "business_1", "role": .string(role),
+            "sub": "user_1", "business_id": "business_1", "role": .string(role), "iss": "cloudgreet-identity",
+            "aud": "cloudgreet-api", "jti": "t1", "ver": 0,
             "iat": JSONValue(Int(Date().timeIntervalSince1970)), "exp": JSONValue(Int(Date().timeIntervalSince1970) + 60),
         ])
     }
@@ -265,6 +343,176 @@ import Testing
             try await client.execute(uri: "/api/x", method: .get, headers: [HTTPField.Name("X-Request-Id")!: "bad id!"]) {
                 #expect($0.headers[HTTPField.Name("X-Request-Id")!]?.hasPrefix("req_") == true)
             }
+        }
+    }
+}
+
+/// The gateway under abuse: credentials on anonymous routes, guessed keys, repeated parameters,
+/// scrapers, monitors, and clients that abort, trickle or stall.
+@Suite struct GatewayAbuseTests {
+    let app = GatewayAppTests()
+
+    func field(_ name: String) -> HTTPField.Name { HTTPField.Name(name) ?? .via }
+
+    @Test func loginWithATokenIsStillLimitedPerAddress() async throws {
+        try await app.withGateway(["RATE_LIMIT_ANONYMOUS": "3"]) { client in
+            for attempt in 1...4 {
+                try await client.execute(uri: "/api/auth/login", method: .post,
+                                         headers: [.authorization: "Bearer \(app.token())", .contentType: "application/json"],
+                                         body: ByteBuffer(string: #"{"email":"a@example.com","password":"guess"}"#)) { response in
+                    #expect(response.headers[field("X-RateLimit-Limit")] == "3")
+                    #expect((response.status == .tooManyRequests) == (attempt == 4), "attempt \(attempt)")
+                }
+            }
+        }
+    }
+
+    @Test func unknownAPIKeysAreLimitedByAddressBeforeIdentityIsAsked() async throws {
+        let checks = Counter()
+        try await app.withGateway(["RATE_LIMIT_ANONYMOUS": "3"], keyChecks: checks) { client in
+            var statuses: [Int] = []
+            for guess in 0..<10 {
+                try await client.execute(uri: "/api/leads", method: .get, headers: [field("X-API-Key"): "cg_guess\(guess)"]) {
+                    statuses.append(Int($0.status.code))
+                }
+            }
+            #expect(statuses == [401, 401, 401] + Array(repeating: 429, count: 7))
+        }
+        #expect(await checks.value == 3)
+    }
+
+    @Test func repeatedParametersAre422WithTheRateLimitHeaders() async throws {
+        try await app.withGateway { client in
+            try await client.execute(uri: "/api/leads?business_id=business_1&business_id=business_2&page=1",
+                                     method: .get, headers: [.authorization: "Bearer \(app.token())"]) { response in
+                #expect(response.status == .unprocessableContent)
+                let body = try JSONValue.decode(response.body.readableBytesView)
+                #expect(body["details"]?["business_id"] != nil && body["details"]?["page"] == nil)
+                #expect(response.headers[field("X-RateLimit-Limit")] == "1000")
+            }
+        }
+    }
+
+    @Test func metricsNeedTheMetricsTokenOrAnInternalCredential() async throws {
+        let config = try TestEnvironment.config(.gateway)
+        try await app.withGateway(["METRICS_TOKEN": "scrape-secret"]) { client in
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer scrape-secreT"]) {
+                #expect($0.status == .unauthorized)
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer scrape-secret"]) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body).contains("http_requests_total"))
+            }
+            let credential = config.internalCredential.mint(for: .service(.analytics), requestID: "r")
+            try await client.execute(uri: "/metrics", method: .get, headers: [field(InternalCredential.header): credential]) {
+                #expect($0.status == .ok)
+            }
+        }
+    }
+
+    @Test func healthHasItsOwnBucket() async throws {
+        try await app.withGateway(["RATE_LIMIT_ANONYMOUS": "2", "RATE_LIMIT_HEALTH": "50"]) { client in
+            for _ in 0..<6 {
+                try await client.execute(uri: "/api/health", method: .get) { response in
+                    #expect(response.status != .tooManyRequests)
+                    #expect(response.headers[field("X-RateLimit-Limit")] == "50")
+                }
+            }
+            try await client.execute(uri: "/api/nowhere", method: .get) {
+                #expect($0.headers[field("X-RateLimit-Remaining")] == "1")
+            }
+        }
+    }
+
+    /// A crm that answers every lead POST, to tell a closed breaker from an open one.
+    func withCRM(_ body: @Sendable (Int) async throws -> Void) async throws {
+        let router = Router()
+        router.post("/leads") { _, _ -> Response in GatewayAppTests.json(201, ["success": true, "data": ["id": "lead_1"]]) }
+        let crm = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await crm.test(.live) { crm in try await body(crm.port ?? 0) }
+    }
+
+    @Test func theBreakerStaysClosedUnderClientAbortsAndTrickles() async throws {
+        try await withCRM { crmPort in
+            try await app.withGateway(["CRM_URL": "http://127.0.0.1:\(crmPort)", "REQUEST_BODY_TIMEOUT_SECONDS": "1"],
+                                      server: .live) { client in
+                let port = try #require(client.port)
+                let head = "POST /api/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(app.token())\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"name\":"
+                for _ in 0..<5 {  // aborted mid-body
+                    let connection = try RawConnection(port: port)
+                    connection.send(head)
+                    try await Task.sleep(for: .milliseconds(50))
+                    connection.close()
+                }
+                for _ in 0..<3 {  // a trickle that never finishes is a 408, not an upstream failure
+                    let connection = try RawConnection(port: port)
+                    connection.send(head)
+                    let answer = connection.receive(seconds: 3)
+                    #expect(answer.text.hasPrefix("HTTP/1.1 408"), "\(answer.text.prefix(60))")
+                    connection.close()
+                }
+                try await Task.sleep(for: .milliseconds(100))
+                let reply = try await TestHTTP.request(.POST, "http://127.0.0.1:\(port)/api/leads", json: ["name": "Bo"],
+                                                       token: app.token())
+                #expect(reply.status == 201, "the breaker opened on client faults: \(reply.text)")
+            }
+        }
+    }
+
+    @Test func theBreakerOpensOnAKilledUpstream() async throws {
+        try await app.withGateway(["METRICS_TOKEN": "m"]) { client in
+            for _ in 0..<5 {
+                try await client.execute(uri: "/api/leads", method: .get, headers: [.authorization: "Bearer \(app.token())"]) {
+                    #expect($0.status == .serviceUnavailable)
+                }
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer m"]) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"upstream_failures_total{service="gateway",reason="circuit_open",upstream="crm"} 2"#), "\(text)")
+                #expect(text.contains(#"upstream_failures_total{service="gateway",reason="unreachable",upstream="crm"} 3"#))
+            }
+        }
+    }
+
+    @Test func aHalfSentHeaderIsClosedAfterTheIdleTimeout() async throws {
+        try await app.withGateway(["IDLE_TIMEOUT_SECONDS": "1"], server: .live) { client in
+            let connection = try RawConnection(port: try #require(client.port))
+            let start = ContinuousClock.now
+            connection.send("GET /api/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            let answer = connection.receive(seconds: 5)
+            #expect(answer.closed)
+            #expect(ContinuousClock.now - start < .seconds(3))
+        }
+    }
+}
+
+@Suite struct GatewayStorageTests {
+    @Test func trustedProxiesTakeIPv6RangesAndMappedIPv4() {
+        let resolver = ClientAddress(trustedProxies: ["fd00::/8", "2001:db8::1", "10.0.0.0/8", "fd00::/129", "nonsense"])
+        #expect(resolver.resolve(peer: "fd12::3", forwardedFor: "1.2.3.4") == "1.2.3.4")
+        #expect(resolver.resolve(peer: "2001:db8::1", forwardedFor: "2001:db8::99") == "2001:db8::99")
+        #expect(resolver.resolve(peer: "2001:DB8:0:0::1", forwardedFor: "1.2.3.4") == "1.2.3.4")
+        #expect(resolver.resolve(peer: "::ffff:10.1.2.3", forwardedFor: "1.2.3.4") == "1.2.3.4")
+        #expect(resolver.resolve(peer: "2001:db8::2", forwardedFor: "1.2.3.4") == "2001:db8::2")
+        #expect(resolver.resolve(peer: "fe80::1", forwardedFor: "1.2.3.4") == "fe80::1")
+        #expect(resolver.resolve(peer: "11.0.0.1", forwardedFor: "1.2.3.4") == "11.0.0.1")
+    }
+
+    @Test func finishedWindowsArePruned() async throws {
+        for url in try await TestEnvironment.databaseURLs() {
+            let db = try await DatabaseFactory.open(url: url, logLabel: "t")
+            try await Migrator.migrate(db, scope: "gateway", SQLRateLimitStore.migrations)
+            let store = SQLRateLimitStore(db: db)
+            let limiter = RateLimiter(store: store, window: 60)
+            let now = Date(timeIntervalSince1970: 1_800_000_030)
+            _ = try await limiter.check("ip:old", limit: 5, now: now.addingTimeInterval(-120))
+            _ = try await limiter.check("ip:new", limit: 5, now: now)
+            try await limiter.prune(now: now)
+            #expect(try await db.count("SELECT COUNT(*) AS n FROM rate_limits") == 1, "\(url.prefix(8))")
+            #expect(try await store.hits("ip:new", windowStart: 1_800_000_000) == 1)
+            await db.close()
         }
     }
 }

@@ -45,9 +45,13 @@ struct IdentityClient {
     }
 }
 
-func withIdentity(_ body: @Sendable (IdentityClient, ServiceConfig) async throws -> Void) async throws {
+func withIdentity(_ environment: [String: String] = [:],
+                  _ body: @Sendable (IdentityClient, ServiceConfig) async throws -> Void) async throws
+{
     for url in try await TestEnvironment.databaseURLs() {
-        let config = try TestEnvironment.config(.identity, ["DATABASE_URL": url, "JWT_SECRET": "identity-test-jwt-secret"])
+        var values = ["DATABASE_URL": url, "JWT_SECRET": "identity-test-jwt-secret"]
+        values.merge(environment) { $1 }
+        let config = try TestEnvironment.config(.identity, values)
         let app = try await IdentityService.application(config: config)
         try await app.test(.router) { client in
             try await body(IdentityClient(client: client, credential: config.internalCredential), config)
@@ -64,7 +68,8 @@ func withIdentity(_ body: @Sendable (IdentityClient, ServiceConfig) async throws
             #expect(reply.data["expires_in"] == 3600)
             #expect(reply.data["business"]?["settings"]?["timezone"] == "America/New_York")
             let claims = try TokenSigner(secret: config.jwtSecret).verify(reply.data["token"]?.stringValue ?? "")
-            #expect(Set(claims.keys) == ["sub", "business_id", "role", "iat", "exp"])
+            #expect(Set(claims.keys) == ["sub", "business_id", "role", "iat", "exp", "iss", "aud", "jti", "ver"])
+            #expect(claims["iss"] == "cloudgreet-identity" && claims["aud"] == "cloudgreet-api" && claims["ver"] == 0)
             #expect(claims["sub"]?.stringValue == caller.subject)
             #expect(claims["business_id"]?.stringValue == caller.businessID)
             #expect(claims["exp"]?.intValue == claims["iat"]!.intValue! + 3600)
@@ -325,5 +330,87 @@ func withIdentity(_ body: @Sendable (IdentityClient, ServiceConfig) async throws
         #expect(Set(fields.errors.keys) == ["business_hours.friday.open", "business_hours.friday.close"])
         #expect(BusinessSettings.minutes("24:00") == 1440)
         #expect(BusinessSettings.minutes("9:00") == nil)
+    }
+}
+
+/// What the gateway needs to refuse old tokens, and the input rules of issue 7.
+@Suite struct IdentitySessionTests {
+    func state(_ identity: IdentityClient, _ user: String) async throws -> IdentityClient.Reply {
+        try await identity.send(.get, "/internal/users/\(user)/token-state", as: .service(.gateway))
+    }
+
+    @Test func logoutRevokesThatTokenAndAResetRevokesEveryOlderOne() async throws {
+        try await withIdentity { identity, config in
+            let (owner, reply) = try await identity.register("session@example.com")
+            let claims = try TokenSigner(secret: config.jwtSecret).verify(reply.data["token"]?.stringValue ?? "")
+            var session = owner
+            session.tokenID = claims["jti"]?.stringValue
+            session.tokenExpires = claims["exp"]?.intValue
+            #expect(try await state(identity, owner.subject).data == ["token_version": 0, "revoked_token_ids": []])
+
+            #expect(try await identity.send(.post, "/auth/logout", as: session).status == 200)
+            #expect(try await state(identity, owner.subject).data["revoked_token_ids"] == [.string(session.tokenID ?? "")])
+            let key = try await identity.send(.post, "/auth/logout", as: Caller(kind: .apiKey, subject: "key_1",
+                                                                                   businessID: owner.businessID, role: .admin))
+            #expect(key.status == 422)
+
+            let store = IdentityStore(db: try await DatabaseFactory.open(url: config.databaseURL, logLabel: "t"))
+            try await store.insertResetToken(hash: Secrets.sha256Hex("reset-token"), userID: owner.subject,
+                                             expiresAt: Date().addingTimeInterval(3600))
+            let reset = try await identity.send(.post, "/auth/reset-password", ["token": "reset-token", "password": "newpassword1"])
+            #expect(reset.status == 200)
+            #expect(try await state(identity, owner.subject).data["token_version"] == 1)
+            let login = try await identity.send(.post, "/auth/login", ["email": "session@example.com", "password": "newpassword1"])
+            let fresh = try TokenSigner(secret: config.jwtSecret).verify(login.data["token"]?.stringValue ?? "")
+            #expect(fresh["ver"] == 1)
+            #expect(try await state(identity, "user_unknown").status == 404)
+            #expect(try await identity.send(.get, "/internal/users/\(owner.subject)/token-state", as: owner).status == 403)
+        }
+    }
+
+    @Test func oneLineFieldsRefuseControlCharactersAndSearchReadsPlusAsASpace() async throws {
+        try await withIdentity { identity, _ in
+            let (owner, _) = try await identity.register("text@example.com", business: "Alpha Plumbing")
+            let injected = try await identity.send(.post, "/businesses", ["name": "Evil\r\nX-Header: 1"], as: owner)
+            #expect(injected.status == 422 && injected.body["details"]?["name"] != nil)
+            let reply = try await identity.send(.put, "/businesses/\(owner.businessID ?? "")",
+                                                ["settings": ["sms_auto_reply": "Thanks!\nWe'll call you back."]], as: owner)
+            #expect(reply.status == 200)
+            for query in ["search=Alpha+Plumbing", "search=Alpha%20Plumbing", "search=alpha+plumb"] {
+                let found = try await identity.send(.get, "/businesses?\(query)", as: owner)
+                #expect(found.data["pagination"]?["total"] == 1, "\(query)")
+            }
+            let repeated = try await identity.send(.get, "/businesses?page=1&page=2", as: owner)
+            #expect(repeated.status == 422 && repeated.body["details"]?["page"] != nil)
+        }
+    }
+
+    @Test func withTelnyxOnlyOwnedNumbersCanBeClaimedAndTakenLooksLikeUnowned() async throws {
+        let telnyx = FakeTelnyx()
+        try await telnyx.start()
+        defer { telnyx.stop() }
+        telnyx.own("+15550001111")
+        try await withIdentity(["TELNYX_API_KEY": telnyx.apiKey, "TELNYX_API_BASE": telnyx.baseURL]) { identity, _ in
+            let (a, _) = try await identity.register("owner-a@example.com")
+            let (b, _) = try await identity.register("owner-b@example.com")
+            let unowned = try await identity.send(.put, "/businesses/\(a.businessID ?? "")",
+                                                  ["settings": ["phone_number": "+15550002222"]], as: a)
+            #expect(unowned.status == 409)
+            let owned = try await identity.send(.put, "/businesses/\(a.businessID ?? "")",
+                                                ["settings": ["phone_number": "(555) 000-1111"]], as: a)
+            #expect(owned.status == 200)
+            let again = try await identity.send(.put, "/businesses/\(a.businessID ?? "")",
+                                                ["settings": ["phone_number": "+15550001111", "timezone": "UTC"]], as: a)
+            #expect(again.status == 200)  // keeping one's own number asks nothing
+            let taken = try await identity.send(.put, "/businesses/\(b.businessID ?? "")",
+                                                ["settings": ["phone_number": "+15550001111"]], as: b)
+            #expect(taken.status == 409)
+            #expect(taken.body["error"] == unowned.body["error"] && taken.body["code"] == unowned.body["code"]
+                        && taken.body["details"] == unowned.body["details"])
+            let created = try await identity.send(.post, "/businesses", ["name": "Third", "settings": ["phone_number": "+15550003333"]],
+                                                  as: b)
+            #expect(created.status == 409)
+        }
+        #expect(telnyx.received.isEmpty)  // number checks are GETs, not messages
     }
 }

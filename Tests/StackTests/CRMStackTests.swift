@@ -28,6 +28,7 @@ import Testing
         guard let databases = try await StackTests.databases(engine) else { return nil }
         let telnyx = FakeTelnyx()
         try await telnyx.start()
+        telnyx.own("+15557770000")  // the business number the tests claim
         let smtp = try await SMTPTestServer(directory: TestEnvironment.temporaryDirectory())
         var env = ["TELNYX_API_KEY": telnyx.apiKey, "TELNYX_API_BASE": telnyx.baseURL, "SMTP_URL": smtp.url,
                    "EMAIL_FROM": "reminders@cloudgreet.test"]

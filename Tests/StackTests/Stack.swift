@@ -15,6 +15,7 @@ final class Stack: @unchecked Sendable {
     private var extras: [ManagedProcess] = []
 
     static let jwtSecret = "stack-test-jwt-secret-0123456789abcdef"
+    static let metricsToken = "stack-test-metrics-token"
 
     var gateway: String { "http://127.0.0.1:\(ports[.gateway]!)" }
     var api: String { gateway + "/api" }
@@ -31,7 +32,7 @@ final class Stack: @unchecked Sendable {
         var environment: [String: String] = [
             "CLOUDGREET_ENV": "development", "CLOUDGREET_DATA_DIR": directory, "BCRYPT_COST": "4",
             "LOG_FORMAT": "json", "LOG_LEVEL": "info", "JWT_SECRET": Self.jwtSecret,
-            "INTERNAL_SECRET": "stack-test-internal-secret-0123456789", "HOST": "127.0.0.1",
+            "INTERNAL_SECRET": "stack-test-internal-secret-0123456789", "HOST": "127.0.0.1", "METRICS_TOKEN": Self.metricsToken,
         ]
         for service in ServiceName.allCases { environment[service.urlVariable] = "http://127.0.0.1:\(ports[service]!)" }
         environment.merge(extra) { $1 }

@@ -106,11 +106,14 @@ import Testing
         for secret in [resetToken, key, "password123", "brand-new-pass", token] { #expect(!logs.contains(secret)) }
         // The gateway's request id reaches the service that did the work, and every service has metrics.
         #expect(stack.processes[.identity]?.log.contains(login.header("X-Request-Id") ?? "missing") == true)
+        // The gateway's port is public: its metrics need the scraper's token.
+        let scraper = [("Authorization", "Bearer \(Stack.metricsToken)")]
         for service in ServiceName.allCases {
-            let metrics = try await TestHTTP.request(.GET, stack.url(service) + "/metrics")
+            let metrics = try await TestHTTP.request(.GET, stack.url(service) + "/metrics", headers: service == .gateway ? scraper : [])
             #expect(metrics.status == 200 && metrics.text.contains("http_requests_total{service=\"\(service.rawValue)\""))
         }
-        let gatewayMetrics = try await TestHTTP.request(.GET, stack.gateway + "/metrics").text
+        #expect(try await TestHTTP.request(.GET, stack.gateway + "/metrics").status == 401)
+        let gatewayMetrics = try await TestHTTP.request(.GET, stack.gateway + "/metrics", headers: scraper).text
         // SIGTERM: every service drains and exits cleanly.
         for service in ServiceName.allCases {
             stack.processes[service]?.stop()

@@ -33,6 +33,7 @@ public final class FakeTelnyx: Sendable {
         var received: [Received] = []
         var answers: [Answer] = []
         var delay: Duration = .zero
+        var owned: Set<String> = []
     }
     private let state = Mutex(State())
     private let task = Mutex<Task<Void, any Error>?>(nil)
@@ -45,6 +46,8 @@ public final class FakeTelnyx: Sendable {
     /// The next answers, used once each in order; after them every request succeeds.
     public func enqueue(_ answers: Answer...) { state.withLock { $0.answers += answers } }
     public func setDelay(_ delay: Duration) { state.withLock { $0.delay = delay } }
+    /// Numbers this account owns, as `GET /v2/phone_numbers` lists them.
+    public func own(_ numbers: String...) { state.withLock { $0.owned.formUnion(numbers) } }
 
     public func start() async throws {
         let router = Router()
@@ -71,6 +74,21 @@ public final class FakeTelnyx: Sendable {
                 "from": ["phone_number": body["from"] ?? .null], "text": body["text"] ?? .null,
                 "to": [["phone_number": .string(to), "status": "queued"]],
             ]]))
+        }
+        // Telnyx's number list: `filter[phone_number]` matches on digits; answers `{data: [...], meta: {...}}`.
+        router.get("/v2/phone_numbers") { [self] request, _ -> Response in
+            guard request.headers[.authorization] == "Bearer \(apiKey)" else {
+                return Self.response(Answer(status: 401, body: ["errors": [["code": "10009", "title": "Authentication failed"]]]))
+            }
+            let digits = request.uri.queryParameters["filter[phone_number]"].map(String.init) ?? ""
+            let owned = state.withLock { $0.owned }.filter { digits.isEmpty || $0.filter(\.isNumber).contains(digits) }
+            let data = owned.sorted().map { number -> JSONValue in
+                ["record_type": "phone_number", "id": .string(UUID().uuidString), "phone_number": .string(number), "status": "active"]
+            }
+            return Self.response(Answer(status: 200, body: [
+                "data": .array(data),
+                "meta": ["total_results": JSONValue(data.count), "page_number": 1, "page_size": 250, "total_pages": 1],
+            ]))
         }
         let (ready, signal) = AsyncStream<Int>.makeStream()
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),

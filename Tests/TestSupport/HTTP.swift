@@ -18,7 +18,7 @@ public struct TestResponse: Sendable {
 
 public enum TestHTTP {
     public static func request(_ method: HTTPMethod, _ url: String, json: JSONValue? = nil, body: String? = nil,
-                               headers: [(String, String)] = [], token: String? = nil,
+                               bytes: [UInt8]? = nil, headers: [(String, String)] = [], token: String? = nil,
                                timeout: Int64 = 15) async throws -> TestResponse
     {
         var request = HTTPClientRequest(url: url)
@@ -31,6 +31,9 @@ public enum TestHTTP {
         } else if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))
+        } else if let bytes {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: bytes))
         }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeout))
         let bytes = try await response.body.collect(upTo: 32 << 20)

@@ -67,7 +67,8 @@ struct CRMRoutes: Sendable {
         var lead = Lead(id: ResourceID.make(.lead), businessID: businessID, name: fields.string("name", maxLength: 200),
                         phone: fields.phone("phone", defaultCountryCode: config.defaultCountryCode), email: fields.email("email"),
                         source: fields.oneOf("source", Self.sources) ?? "web",
-                        status: fields.oneOf("status", Self.leadStatuses) ?? "new", notes: fields.string("notes", maxLength: 5000),
+                        status: fields.oneOf("status", Self.leadStatuses) ?? "new",
+                        notes: fields.string("notes", maxLength: 5000, multiline: true),
                         qualificationScore: nil, qualification: nil, createdAt: now, updatedAt: now)
         if !fields.has("phone") && !fields.has("email") { fields.fail("phone", "phone or email is required") }
         try fields.finish()
@@ -109,7 +110,7 @@ struct CRMRoutes: Sendable {
         if fields.has("name") { lead.name = fields.string("name", maxLength: 200) }
         if fields.has("phone") { lead.phone = fields.phone("phone", defaultCountryCode: config.defaultCountryCode) }
         if fields.has("email") { lead.email = fields.email("email") }
-        if fields.has("notes") { lead.notes = fields.string("notes", maxLength: 5000) }
+        if fields.has("notes") { lead.notes = fields.string("notes", maxLength: 5000, multiline: true) }
         if fields.has("status") { lead.status = fields.oneOf("status", Self.leadStatuses, required: true) ?? lead.status }
         if fields.has("source") { lead.source = fields.oneOf("source", Self.sources, required: true) ?? lead.source }
         if lead.phone == nil && lead.email == nil { fields.fail("phone", "a lead keeps a phone or an email") }
@@ -143,14 +144,15 @@ struct CRMRoutes: Sendable {
         let criteria = Qualification.read(fields)
         try fields.finish()
         var lead = try await ownLead(context, businessID: businessID)
-        let breakdown = Qualification.breakdown(criteria!)
+        let breakdown = Qualification.breakdown(try fields.present(criteria, "criteria"))
         let score = breakdown.reduce(0) { $0 + $1.points }
+        let qualification = JSONValue.array(breakdown.map(\.json))
         lead.qualificationScore = score
-        lead.qualification = .array(breakdown.map(\.json))
+        lead.qualification = qualification
         lead.status = score >= config.int("QUALIFY_THRESHOLD", default: 60) ? "qualified" : "unqualified"
         lead.updatedAt = Date()
         try await store.updateLead(lead)
-        let data = lead.json.merging(["qualification": ["score": JSONValue(score), "breakdown": lead.qualification!]])
+        let data = lead.json.merging(["qualification": ["score": JSONValue(score), "breakdown": qualification]])
         return .envelope(data, message: "Lead qualified", context: context)
     }
 
@@ -159,25 +161,26 @@ struct CRMRoutes: Sendable {
     @Sendable func upsertLead(_ request: Request, context: AppContext) async throws -> Response {
         _ = try context.requireService()
         let fields = try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
-        let businessID = fields.string("business_id", required: true, maxLength: 64)
+        let business = fields.id("business_id", .business, required: true)
         let phone = fields.phone("phone", defaultCountryCode: config.defaultCountryCode)
         let email = fields.email("email")
         let name = fields.string("name", maxLength: 200)
         let source = fields.oneOf("source", Self.sources) ?? "web"
         if phone == nil && email == nil { fields.fail("phone", "phone or email is required") }
         try fields.finish()
-        if let existing = try await store.lead(businessID: businessID!, phone: phone, email: email) {
+        let businessID = try fields.present(business, "business_id")
+        if let existing = try await store.lead(businessID: businessID, phone: phone, email: email) {
             return .envelope(["lead": existing.json, "created": false], context: context)
         }
         let now = Date()
-        let lead = Lead(id: ResourceID.make(.lead), businessID: businessID!, name: name, phone: phone, email: email,
+        let lead = Lead(id: ResourceID.make(.lead), businessID: businessID, name: name, phone: phone, email: email,
                         source: source, status: "new", notes: nil, qualificationScore: nil, qualification: nil,
                         createdAt: now, updatedAt: now)
         do {
             try await store.insertLead(lead, on: store.db)
             return .envelope(["lead": lead.json, "created": true], status: .created, context: context)
         } catch DatabaseError.uniqueViolation {
-            guard let winner = try await store.lead(businessID: businessID!, phone: phone, email: email) else { throw APIError.internal }
+            guard let winner = try await store.lead(businessID: businessID, phone: phone, email: email) else { throw APIError.internal }
             return .envelope(["lead": winner.json, "created": false], context: context)
         }
     }
@@ -203,19 +206,21 @@ struct CRMRoutes: Sendable {
     @Sendable func createAppointment(_ request: Request, context: AppContext) async throws -> Response {
         let (_, businessID) = try context.requireBusiness()
         let fields = try await body(request, context, businessID: businessID)
-        let leadID = fields.string("lead_id", required: true, maxLength: 64)
-        let start = fields.date("scheduled_date", required: true)
+        let lead = fields.id("lead_id", .lead, required: true)
+        let scheduled = fields.date("scheduled_date", required: true)
         let duration = fields.int("duration", range: Scheduling.durationRange) ?? 30
         let status = fields.oneOf("status", ["scheduled", "confirmed"]) ?? "scheduled"
         let type = fields.string("type", maxLength: 100)
-        let notes = fields.string("notes", maxLength: 5000)
+        let notes = fields.string("notes", maxLength: 5000, multiline: true)
         let value = readValue(fields)
-        if let start, start <= Date() { fields.fail("scheduled_date", "must be in the future") }
+        if let scheduled, scheduled <= Date() { fields.fail("scheduled_date", "must be in the future") }
         try fields.finish()
-        guard try await store.lead(id: leadID!, businessID: businessID) != nil else { throw APIError.notFound(.leadNotFound, "Lead") }
+        let leadID = try fields.present(lead, "lead_id")
+        let start = try fields.present(scheduled, "scheduled_date")
+        guard try await store.lead(id: leadID, businessID: businessID) != nil else { throw APIError.notFound(.leadNotFound, "Lead") }
         let now = Date()
-        let appointment = Appointment(id: ResourceID.make(.appointment), businessID: businessID, leadID: leadID!,
-                                      scheduledAt: start!, duration: duration, status: status, type: type, notes: notes,
+        let appointment = Appointment(id: ResourceID.make(.appointment), businessID: businessID, leadID: leadID,
+                                      scheduledAt: start, duration: duration, status: status, type: type, notes: notes,
                                       valueCents: value ?? nil, createdAt: now, updatedAt: now)
         let info = try await business(businessID, context)
         try checkHours(appointment, info)
@@ -276,7 +281,7 @@ struct CRMRoutes: Sendable {
         }
         if let status = fields.oneOf("status", Scheduling.statuses, required: fields.has("status")) { appointment.status = status }
         if fields.has("type") { appointment.type = fields.string("type", maxLength: 100) }
-        if fields.has("notes") { appointment.notes = fields.string("notes", maxLength: 5000) }
+        if fields.has("notes") { appointment.notes = fields.string("notes", maxLength: 5000, multiline: true) }
         if let value = readValue(fields) { appointment.valueCents = value }
         try fields.finish()
         let moved = appointment.scheduledAt != original.scheduledAt || appointment.duration != original.duration
@@ -318,9 +323,10 @@ struct CRMRoutes: Sendable {
     @Sendable func remind(_ request: Request, context: AppContext) async throws -> Response {
         let (_, businessID) = try context.requireBusiness()
         let fields = try await body(request, context, businessID: businessID)
-        let method = fields.oneOf("method", ["sms", "email"], required: true).flatMap(Messenger.Method.init(rawValue:))
-        let message = fields.string("message", maxLength: 1600)
+        let chosen = fields.oneOf("method", ["sms", "email"], required: true).flatMap(Messenger.Method.init(rawValue:))
+        let message = fields.string("message", maxLength: 1600, multiline: true)
         try fields.finish()
+        let method = try fields.present(chosen, "method")
         let appointment = try await ownAppointment(context, businessID: businessID)
         guard let lead = try await store.lead(id: appointment.leadID, businessID: businessID) else {
             throw APIError.notFound(.leadNotFound, "Lead")
@@ -332,17 +338,17 @@ struct CRMRoutes: Sendable {
         let text = message ?? Scheduling.defaultReminder(businessName: info.name, start: appointment.scheduledAt,
                                                          timeZone: info.timeZone)
         do {
-            let sent = try await messenger.send(method!, businessID: businessID, leadID: lead.id, to: to,
+            let sent = try await messenger.send(method, businessID: businessID, leadID: lead.id, to: to,
                                                 subject: "Appointment reminder from \(info.name)", text: text,
                                                 idempotencyKey: nil, requestID: context.requestID)
-            try await store.recordManualReminder(appointment: appointment, method: method!.rawValue, status: sent.status,
+            try await store.recordManualReminder(appointment: appointment, method: method.rawValue, status: sent.status,
                                                  messageID: sent.id, error: nil, at: sent.sentAt)
-            return .envelope(["appointment_id": .string(appointment.id), "method": .string(method!.rawValue),
+            return .envelope(["appointment_id": .string(appointment.id), "method": .string(method.rawValue),
                               "status": .string(sent.status), "message_id": .string(sent.id),
                               "sent_at": JSONValue(sent.sentAt)], message: "Reminder sent", context: context)
         } catch let error as APIError where error.status >= 500 {
             // Telnyx or SMTP failed (502), or messaging is down (503): the attempt is kept as failed.
-            try await store.recordManualReminder(appointment: appointment, method: method!.rawValue, status: "failed",
+            try await store.recordManualReminder(appointment: appointment, method: method.rawValue, status: "failed",
                                                  messageID: error.details?["id"]?.stringValue, error: error.message, at: Date())
             guard error.status == 502 else { throw error }
             throw APIError(502, .externalServiceError, "The reminder could not be delivered",

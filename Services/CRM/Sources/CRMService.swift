@@ -7,8 +7,9 @@ import ServiceKit
 public enum CRMService {
     public static func application(config: ServiceConfig) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.start(config: config, migrations: CRMSchema.migrations)
+        let db = try runtime.requireDatabase()
         let router = runtime.makeRouter()
-        let store = CRMStore(db: runtime.db)
+        let store = CRMStore(db: db)
         let businesses = BusinessDirectory(client: runtime.clients)
         let messenger = Messenger(clients: runtime.clients)
         CRMRoutes(runtime: runtime, store: store, businesses: businesses, messenger: messenger).register(on: router)

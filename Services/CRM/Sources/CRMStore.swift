@@ -68,11 +68,12 @@ struct Lead: Sendable, JSONRepresentable {
 }
 
 extension Lead {
-    init(row: SQLRow) {
-        self.init(id: row.string("id")!, businessID: row.string("business_id")!, name: row.string("name"),
-                  phone: row.string("phone"), email: row.string("email"), source: row.string("source")!,
-                  status: row.string("status")!, notes: row.string("notes"), qualificationScore: row.int("qualification_score"),
-                  qualification: row.json("qualification"), createdAt: row.date("created_at")!, updatedAt: row.date("updated_at")!)
+    init(row: SQLRow) throws {
+        self.init(id: try row.required("id"), businessID: try row.required("business_id"), name: row.string("name"),
+                  phone: row.string("phone"), email: row.string("email"), source: try row.required("source"),
+                  status: try row.required("status"), notes: row.string("notes"), qualificationScore: row.int("qualification_score"),
+                  qualification: row.json("qualification"), createdAt: try row.requiredDate("created_at"),
+                  updatedAt: try row.requiredDate("updated_at"))
     }
 }
 
@@ -103,11 +104,12 @@ struct Appointment: Sendable, JSONRepresentable {
 }
 
 extension Appointment {
-    init(row: SQLRow) {
-        self.init(id: row.string("id")!, businessID: row.string("business_id")!, leadID: row.string("lead_id")!,
-                  scheduledAt: row.date("scheduled_at")!, duration: row.int("duration")!, status: row.string("status")!,
-                  type: row.string("type"), notes: row.string("notes"), valueCents: row.int("value_cents"),
-                  createdAt: row.date("created_at")!, updatedAt: row.date("updated_at")!)
+    init(row: SQLRow) throws {
+        self.init(id: try row.required("id"), businessID: try row.required("business_id"), leadID: try row.required("lead_id"),
+                  scheduledAt: try row.requiredDate("scheduled_at"), duration: row.int("duration") ?? 30,
+                  status: try row.required("status"), type: row.string("type"), notes: row.string("notes"),
+                  valueCents: row.int("value_cents"), createdAt: try row.requiredDate("created_at"),
+                  updatedAt: try row.requiredDate("updated_at"))
     }
 }
 
@@ -173,7 +175,7 @@ struct CRMStore: Sendable {
         sql.add("(LOWER(name) LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\')",
                 filter.search.map { .text("%\($0.lowercased().likeEscaped)%") })
         let (rows, total) = try await db.page("leads", where: sql, orderBy: "created_at DESC, id DESC", page)
-        return Listing(items: rows.map(Lead.init(row:)), total: total)
+        return Listing(items: try rows.map(Lead.init(row:)), total: total)
     }
 
     /// Erases the lead and its personal data: its appointments' notes and pending reminders go too.
@@ -187,7 +189,7 @@ struct CRMStore: Sendable {
                     + "notes = NULL, updated_at = $1 WHERE lead_id = $2 AND business_id = $3 RETURNING id",
                 [SQLValue(Date()), .text(id), .text(businessID)])
             for row in appointments {
-                try await cancelPendingReminders(appointmentID: row.string("id")!, on: db)
+                try await cancelPendingReminders(appointmentID: try row.required("id"), on: db)
             }
             return true
         }
@@ -212,7 +214,7 @@ struct CRMStore: Sendable {
         sql.add("scheduled_at >= ?", filter.start.map { SQLValue($0) })
         sql.add("scheduled_at < ?", filter.end.map { SQLValue($0) })
         let (rows, total) = try await db.page("appointments", where: sql, orderBy: "scheduled_at, id", page)
-        return Listing(items: rows.map(Appointment.init(row:)), total: total)
+        return Listing(items: try rows.map(Appointment.init(row:)), total: total)
     }
 
     /// Serialises bookings of one business until the transaction ends. SQLite's single writer
@@ -332,11 +334,11 @@ struct CRMStore: Sendable {
                     """
                     UPDATE reminders SET status = 'sending', claimed_until = $1, attempts = attempts + 1
                     WHERE id = $2 RETURNING id, business_id, appointment_id, hours_before, due_at
-                    """, [SQLValue(now.addingTimeInterval(lease)), .text(row.string("id")!)])
+                    """, [SQLValue(now.addingTimeInterval(lease)), .text(try row.required("id"))])
                 else { continue }
-                claimed.append(DueReminder(id: updated.string("id")!, businessID: updated.string("business_id")!,
-                                           appointmentID: updated.string("appointment_id")!,
-                                           hoursBefore: updated.int("hours_before") ?? 0, dueAt: updated.date("due_at")!))
+                claimed.append(DueReminder(id: try updated.required("id"), businessID: try updated.required("business_id"),
+                                           appointmentID: try updated.required("appointment_id"),
+                                           hoursBefore: updated.int("hours_before") ?? 0, dueAt: try updated.requiredDate("due_at")))
             }
             return claimed
         }

@@ -32,7 +32,10 @@ struct Messenger: Sendable {
         }
         let data = try await clients.call(.messaging, .POST, path, body: .object(body), as: .service(.crm),
                                           requestID: requestID, timeout: 60).data()
-        return Sent(id: data["id"]?.stringValue ?? "", status: data["status"]?.stringValue ?? "sent",
-                    sentAt: data["updated_at"]?.stringValue.flatMap(Timestamp.parse) ?? Date())
+        // A partial answer is not a sent message.
+        guard let id = data["id"]?.stringValue, let status = data["status"]?.stringValue else {
+            throw APIError.unavailable("messaging answered without a message")
+        }
+        return Sent(id: id, status: status, sentAt: data["updated_at"]?.stringValue.flatMap(Timestamp.parse) ?? Date())
     }
 }

@@ -23,7 +23,7 @@ enum Scheduling {
 
         init?(settings: JSONValue) {
             guard let hours = settings["business_hours"]?.objectValue, !hours.isEmpty else { return nil }
-            timeZone = settings["timezone"]?.stringValue.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "America/New_York")!
+            timeZone = settings["timezone"]?.stringValue.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "America/New_York") ?? .gmt
             var days: [String: (Int, Int)] = [:]
             for (day, value) in hours {
                 guard let open = value["open"]?.stringValue.flatMap(Self.minutes),

@@ -2,9 +2,10 @@ import CloudGreetCore
 import Foundation
 import ServiceClients
 
-/// Turns the credentials of a request into a `Caller`: an HS256 JWT signed with `JWT_SECRET`, or an
-/// API key (`Authorization: Bearer cg_...` or `X-API-Key`) that identity vouches for. Keys are
-/// cached for 30 s, so a revoked key stops working within the contract's 60 s.
+/// Turns the credentials of a request into a `Caller`: an HS256 JWT signed with `JWT_SECRET` for
+/// `cloudgreet-api`, or an API key (`Authorization: Bearer cg_...` or `X-API-Key`) that identity
+/// vouches for. Identity's answers (keys, and which of a user's tokens still count after a reset
+/// or a logout) are cached for `API_KEY_CACHE_SECONDS` (30 s), inside the contract's 60 s.
 struct Authenticator: Sendable {
     enum Outcome: Sendable, Equatable {
         case none
@@ -12,76 +13,95 @@ struct Authenticator: Sendable {
         case invalid
     }
 
-    let tokens: TokenSigner
-    let keys: APIKeyCache
-    let clients: InternalClient
+    enum Credential: Sendable, Equatable {
+        case none
+        case malformed
+        case jwt(String)
+        case apiKey(String)
+    }
 
-    func authenticate(authorization: String?, apiKey: String?, requestID: String) async throws -> Outcome {
+    enum KeyAnswer: Sendable {
+        case owner(Caller)
+        case refused
+    }
+
+    let tokens: TokenSigner
+    let identity: IdentityClient
+    /// By key hash; refusals are kept too, so guessing keys does not become a stream of calls to identity.
+    let keys: TTLCache<String, KeyAnswer>
+    /// By user id.
+    let sessions: TTLCache<String, IdentityClient.TokenState>
+
+    init(tokens: TokenSigner, identity: IdentityClient, cacheSeconds: TimeInterval = 30, capacity: Int = 10_000) {
+        self.tokens = tokens
+        self.identity = identity
+        keys = TTLCache(ttl: cacheSeconds, capacity: capacity)
+        sessions = TTLCache(ttl: cacheSeconds, capacity: capacity)
+    }
+
+    static func credential(authorization: String?, apiKey: String?) -> Credential {
         var credential = apiKey?.trimmingCharacters(in: .whitespaces)
         if credential == nil, let authorization {
             let parts = authorization.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return .invalid }
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return .malformed }
             credential = parts[1].trimmingCharacters(in: .whitespaces)
         }
         guard let credential, !credential.isEmpty else { return .none }
-        if credential.hasPrefix("cg_") { return try await apiKeyCaller(credential, requestID: requestID) }
-        return jwtCaller(credential)
+        return credential.hasPrefix("cg_") ? .apiKey(credential) : .jwt(credential)
     }
 
-    func jwtCaller(_ token: String) -> Outcome {
+    /// `mayAskIdentity` is consulted before a key that is not cached costs a call to identity.
+    func authenticate(_ credential: Credential, requestID: String,
+                      mayAskIdentity: @Sendable () async -> Bool = { true }) async throws -> Outcome
+    {
+        switch credential {
+        case .none: return .none
+        case .malformed: return .invalid
+        case .jwt(let token): return try await userCaller(token, requestID: requestID)
+        case .apiKey(let key): return try await keyCaller(key, requestID: requestID, mayAskIdentity: mayAskIdentity)
+        }
+    }
+
+    func authenticate(authorization: String?, apiKey: String?, requestID: String) async throws -> Outcome {
+        try await authenticate(Self.credential(authorization: authorization, apiKey: apiKey), requestID: requestID)
+    }
+
+    private func userCaller(_ token: String, requestID: String) async throws -> Outcome {
         guard let claims = try? tokens.verify(token),
+              claims["iss"]?.stringValue == UserToken.issuer, claims["aud"]?.stringValue == UserToken.audience,
               let subject = claims["sub"]?.stringValue, let business = claims["business_id"]?.stringValue,
               let role = claims["role"]?.stringValue.flatMap(Role.init(rawValue:))
         else { return .invalid }
-        return .valid(Caller(kind: .user, subject: subject, businessID: business, role: role))
-    }
-
-    private func apiKeyCaller(_ key: String, requestID: String) async throws -> Outcome {
-        guard key.utf8.count <= 200 else { return .invalid }
-        let hash = Secrets.sha256Hex(key)
-        switch await keys.lookup(hash) {
-        case .known(let caller): return .valid(caller)
-        case .refused: return .invalid
-        case .unknown: break
+        let tokenID = claims["jti"]?.stringValue
+        let state: IdentityClient.TokenState
+        if let cached = await sessions.value(subject) {
+            state = cached
+        } else {
+            guard let fetched = try await identity.tokenState(subject, requestID) else { return .invalid }
+            await sessions.store(subject, fetched)
+            state = fetched
         }
-        let response = try await clients.call(.identity, .POST, "/internal/api-keys/verify", body: ["key": .string(key)],
-                                              as: .service(.gateway), requestID: requestID)
-        guard response.status == 200, let data = response.body["data"],
-              let id = data["key_id"]?.stringValue, let business = data["business_id"]?.stringValue,
-              let role = data["role"]?.stringValue.flatMap(Role.init(rawValue:))
-        else {
-            if response.status >= 500 { throw APIError.unavailable("identity is unavailable") }
-            await keys.store(hash, nil)
+        guard (claims["ver"]?.intValue ?? 0) >= state.version, !(tokenID.map(state.revoked.contains) ?? false) else {
             return .invalid
         }
-        let caller = Caller(kind: .apiKey, subject: id, businessID: business, role: role)
-        await keys.store(hash, caller)
-        return .valid(caller)
+        return .valid(Caller(kind: .user, subject: subject, businessID: business, role: role, tokenID: tokenID,
+                             tokenExpires: claims["exp"]?.intValue))
     }
-}
 
-/// Identity's answers about API keys, by key hash, for `ttl` seconds. Refusals are kept too, so
-/// that guessing keys does not turn into a stream of calls to identity.
-actor APIKeyCache {
-    enum Entry: Equatable { case known(Caller), refused, unknown }
-
-    private var entries: [String: (caller: Caller?, expires: Date)] = [:]
-    private let ttl: TimeInterval
-
-    init(ttl: TimeInterval = 30) { self.ttl = ttl }
-
-    func lookup(_ hash: String, now: Date = Date()) -> Entry {
-        guard let entry = entries[hash] else { return .unknown }
-        if entry.expires <= now {
-            entries[hash] = nil
-            return .unknown
+    private func keyCaller(_ key: String, requestID: String, mayAskIdentity: @Sendable () async -> Bool) async throws -> Outcome {
+        guard key.utf8.count <= 200 else { return .invalid }
+        let hash = Secrets.sha256Hex(key)
+        switch await keys.value(hash) {
+        case .owner(let caller)?: return .valid(caller)
+        case .refused?: return .invalid
+        case nil: break
         }
-        return entry.caller.map { .known($0) } ?? .refused
-    }
-
-    /// `caller` nil records that identity refused the key.
-    func store(_ hash: String, _ caller: Caller?, now: Date = Date()) {
-        if entries.count > 10_000 { entries = entries.filter { $0.value.expires > now } }
-        entries[hash] = (caller, now.addingTimeInterval(ttl))
+        guard await mayAskIdentity() else { return .invalid }
+        guard let caller = try await identity.verifyAPIKey(key, requestID) else {
+            await keys.store(hash, .refused)
+            return .invalid
+        }
+        await keys.store(hash, .owner(caller))
+        return .valid(caller)
     }
 }

@@ -5,8 +5,8 @@ import Hummingbird
 import ServiceKit
 
 /// The gateway's checks on every request: who the caller is, the rate limit (headers on every
-/// answer, errors included), and whether the route needs credentials. `/health` and `/metrics`
-/// of the gateway itself stay outside, for probes and scrapers.
+/// answer, errors included), and whether the route needs credentials. The gateway's own `/health`
+/// and `/metrics` are registered before it and so stay outside (see `MetricsAccess`).
 struct FrontDoor: RouterMiddleware {
     typealias Context = AppContext
 
@@ -14,6 +14,8 @@ struct FrontDoor: RouterMiddleware {
         let authenticated: Int
         let anonymous: Int
         let webhook: Int
+        /// `/api/health`, per address: monitors poll it, and must not eat the anonymous budget.
+        let health: Int
     }
 
     let authenticator: Authenticator
@@ -26,58 +28,17 @@ struct FrontDoor: RouterMiddleware {
                 next: (Request, AppContext) async throws -> Response) async throws -> Response
     {
         let path = request.uri.path
-        if path == "/health" || path == "/metrics" { return try await next(request, context) }
         var context = context
         let clientIP = clientAddress.resolve(peer: context.remoteAddress?.ipAddress,
                                              forwardedFor: request.header("X-Forwarded-For"))
+        context.clientAddress = clientIP
         context.logger[metadataKey: "client_ip"] = .string(clientIP)
         let route = path.hasPrefix("/api/") ? Routing.route(String(path.dropFirst(4))) : nil
 
-        var outcome = Authenticator.Outcome.none
-        var failure: APIError?
-        do {
-            outcome = try await authenticator.authenticate(
-                authorization: request.header("Authorization"), apiKey: request.header("X-API-Key"),
-                requestID: context.requestID)
-        } catch {
-            failure = error as? APIError ?? .unavailable()
-        }
-
-        let bucket: String
-        let limit: Int
-        if route?.access == .webhook {
-            (bucket, limit) = ("webhook:\(clientIP)", limits.webhook)
-        } else if case .valid(let caller) = outcome {
-            (bucket, limit) = ("\(caller.kind.rawValue):\(caller.subject)", limits.authenticated)
-        } else {
-            (bucket, limit) = ("ip:\(clientIP)", limits.anonymous)
-        }
-        let decision: RateLimitDecision
-        do {
-            decision = try await limiter.check(bucket, limit: limit)
-        } catch {
-            // A broken counter store must not take the API down: let the request through.
-            context.logger.error("rate limit store failed; request allowed")
-            decision = RateLimitDecision(limit: limit, count: 0, windowStart: Int(Date().timeIntervalSince1970), window: limiter.window)
-        }
-
-        if !decision.allowed {
-            await metrics.increment("rate_limit_rejections_total", labels: ["bucket": String(bucket.prefix { $0 != ":" })])
-            let retryAfter = max(1, decision.reset - Int(Date().timeIntervalSince1970))
-            failure = APIError(429, .rateLimitExceeded, "Rate limit exceeded", headers: [("Retry-After", String(retryAfter))])
-        } else if failure == nil, route?.access == .authenticated {
-            switch outcome {
-            case .none: failure = .authRequired
-            case .invalid: failure = .invalidToken
-            case .valid: break
-            }
-        }
-        if case .valid(let caller) = outcome, route?.access == .authenticated || route == nil {
-            context.caller = caller
-        }
-
+        let admission = await admit(request, path: path, route: route, clientIP: clientIP, context: context)
+        if case .valid(let caller) = admission.outcome { context.caller = caller }
         var response: Response
-        if let failure {
+        if let failure = admission.failure {
             response = ErrorMiddleware.response(for: failure, context: context)
         } else {
             do {
@@ -86,8 +47,76 @@ struct FrontDoor: RouterMiddleware {
                 response = ErrorMiddleware.response(for: error, context: context)
             }
         }
-        for (name, value) in decision.headers { response.headers[HTTPField.Name(name)!] = value }
+        for (name, value) in admission.decision.headers {
+            if let field = HTTPField.Name(name) { response.headers[field] = value }
+        }
         return response
+    }
+
+    struct Admission {
+        var outcome = Authenticator.Outcome.none
+        var decision: RateLimitDecision
+        var failure: APIError?
+    }
+
+    /// Counts the request against its bucket and decides whether it passes. Routes that need no
+    /// credentials (login, the password routes, webhooks, health) always count against the address,
+    /// whatever credential comes along, so a token cannot lift the anonymous limit there.
+    private func admit(_ request: Request, path: String, route: Routing.Route?, clientIP: String,
+                       context: AppContext) async -> Admission
+    {
+        if path == "/api/health" { return await count("health:\(clientIP)", limit: limits.health, context: context) }
+        switch route?.access {
+        case .webhook?: return await count("webhook:\(clientIP)", limit: limits.webhook, context: context)
+        case .anonymous?: return await count("ip:\(clientIP)", limit: limits.anonymous, context: context)
+        case .authenticated?, nil: break
+        }
+        let addressBucket = "ip:\(clientIP)"
+        var outcome = Authenticator.Outcome.none
+        var failure: APIError?
+        do {
+            // A key that is not cached costs a call to identity: only while the address has room,
+            // so guessing keys is limited like any anonymous request.
+            outcome = try await authenticator.authenticate(
+                Authenticator.credential(authorization: request.header("Authorization"), apiKey: request.header("X-API-Key")),
+                requestID: context.requestID,
+                mayAskIdentity: { [limiter, limits] in (try? await limiter.hasRoom(addressBucket, limit: limits.anonymous)) ?? true })
+        } catch {
+            failure = error as? APIError ?? .unavailable()
+        }
+        var admission: Admission
+        if case .valid(let caller) = outcome {
+            admission = await count("\(caller.kind.rawValue):\(caller.subject)", limit: limits.authenticated, context: context)
+        } else {
+            admission = await count(addressBucket, limit: limits.anonymous, context: context)
+        }
+        admission.outcome = outcome
+        // Unknown paths go on to the router's 404 whatever their credentials.
+        if admission.failure == nil, route != nil {
+            switch outcome {
+            case _ where failure != nil: admission.failure = failure
+            case .none: admission.failure = .authRequired
+            case .invalid: admission.failure = .invalidToken
+            case .valid: break
+            }
+        }
+        return admission
+    }
+
+    private func count(_ bucket: String, limit: Int, context: AppContext) async -> Admission {
+        let decision: RateLimitDecision
+        do {
+            decision = try await limiter.check(bucket, limit: limit)
+        } catch {
+            // A broken counter store must not take the API down: let the request through.
+            context.logger.error("rate limit store failed; request allowed")
+            decision = RateLimitDecision(limit: limit, count: 0, windowStart: Int(Date().timeIntervalSince1970), window: limiter.window)
+        }
+        guard !decision.allowed else { return Admission(decision: decision) }
+        await metrics.increment("rate_limit_rejections_total", labels: ["bucket": String(bucket.prefix { $0 != ":" })])
+        let retryAfter = max(1, decision.reset - Int(Date().timeIntervalSince1970))
+        return Admission(decision: decision,
+                         failure: APIError(429, .rateLimitExceeded, "Rate limit exceeded", headers: [("Retry-After", String(retryAfter))]))
     }
 }
 
@@ -105,21 +134,20 @@ struct CORSMiddleware: RouterMiddleware {
         if request.method == .options, request.header("Access-Control-Request-Method") != nil {
             var response = Response(status: .noContent)
             if allows(origin) {
-                response.headers[HTTPField.Name("Access-Control-Allow-Origin")!] = origin
-                response.headers[HTTPField.Name("Access-Control-Allow-Methods")!] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-                response.headers[HTTPField.Name("Access-Control-Allow-Headers")!] =
-                    "Authorization, Content-Type, X-API-Key, X-Request-Id"
-                response.headers[HTTPField.Name("Access-Control-Max-Age")!] = "600"
-                response.headers[HTTPField.Name("Vary")!] = "Origin"
+                response.headers[.accessControlAllowOrigin] = origin
+                response.headers[.accessControlAllowMethods] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+                response.headers[.accessControlAllowHeaders] = "Authorization, Content-Type, X-API-Key, X-Request-Id"
+                response.headers[.accessControlMaxAge] = "600"
+                response.headers[.vary] = "Origin"
             }
             return response
         }
         var response = try await next(request, context)
         if allows(origin) {
-            response.headers[HTTPField.Name("Access-Control-Allow-Origin")!] = origin
-            response.headers[HTTPField.Name("Access-Control-Expose-Headers")!] =
+            response.headers[.accessControlAllowOrigin] = origin
+            response.headers[.accessControlExposeHeaders] =
                 "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After"
-            response.headers[HTTPField.Name("Vary")!] = "Origin"
+            response.headers[.vary] = "Origin"
         }
         return response
     }

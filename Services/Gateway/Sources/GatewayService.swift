@@ -20,19 +20,24 @@ public enum GatewayService {
         let store: any RateLimitStore = runtime.database.map { SQLRateLimitStore(db: $0) } ?? MemoryRateLimitStore()
 
         let http = InternalClient.pooledHTTP
+        let limiter = RateLimiter(store: store, window: max(1, config.int("RATE_LIMIT_WINDOW_SECONDS", default: 3600)))
 
-        let router = runtime.makeRouter(internalAuth: false)
+        let router = runtime.makeRouter(
+            internalAuth: false, metricsAccess: MetricsAccess(token: config.string("METRICS_TOKEN"), credential: config.internalCredential))
         router.middlewares.add(CORSMiddleware(allowed: config.list("CORS_ALLOWED_ORIGINS")))
         router.middlewares.add(FrontDoor(
             authenticator: Authenticator(tokens: TokenSigner(secret: config.jwtSecret),
-                                         keys: APIKeyCache(ttl: config.double("API_KEY_CACHE_SECONDS", default: 30)),
-                                         clients: runtime.clients),
-            limiter: RateLimiter(store: store, window: max(1, config.int("RATE_LIMIT_WINDOW_SECONDS", default: 3600))),
+                                         identity: .live(runtime.clients, as: .gateway),
+                                         cacheSeconds: config.double("API_KEY_CACHE_SECONDS", default: 30)),
+            limiter: limiter,
             limits: .init(authenticated: config.int("RATE_LIMIT_AUTHENTICATED", default: 1000),
                           anonymous: config.int("RATE_LIMIT_ANONYMOUS", default: 100),
-                          webhook: config.int("RATE_LIMIT_WEBHOOK", default: 10000)),
+                          webhook: config.int("RATE_LIMIT_WEBHOOK", default: 10000),
+                          health: config.int("RATE_LIMIT_HEALTH", default: 3600)),
             clientAddress: ClientAddress(trustedProxies: config.list("TRUSTED_PROXIES")),
             metrics: runtime.metrics))
+        // After the front door, so that this 422 carries the rate-limit headers like every answer.
+        router.middlewares.add(RepeatedQueryMiddleware())
 
         let health = HealthAggregator(config: config, http: http)
         router.get("/api/health") { request, context in
@@ -41,16 +46,21 @@ public enum GatewayService {
             return Response.envelope(data, status: report.overall == "unhealthy" ? .serviceUnavailable : .ok, context: context)
         }
 
-        let proxy = Proxy(config: config, http: http, metrics: runtime.metrics)
+        let proxy = Proxy(config: config, http: http, metrics: runtime.metrics, bodyTimeout: config.requestBodyTimeout)
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("/api/**", method: method) { request, context in
                 let path = String(request.uri.path.dropFirst(4))
                 guard let route = Routing.route(path) else { throw APIError.notFound() }
-                return try await proxy.forward(request, path: path, to: route.service, caller: context.caller ?? .anonymous,
-                                               clientIP: context.logger[metadataKey: "client_ip"]?.description ?? "unknown",
-                                               context: context)
+                // Anonymous routes go on anonymously, whatever credential came along.
+                let caller = route.access == .authenticated ? context.caller ?? .anonymous : .anonymous
+                return try await proxy.forward(request, path: path, to: route.service, caller: caller,
+                                               clientIP: context.clientAddress ?? "unknown", context: context)
             }
         }
-        return runtime.makeApplication(router: router)
+        // Counters of finished windows are dropped, so the shared table stays the size of one window.
+        let pruning = PollingService(every: .seconds(60)) {
+            do { try await limiter.prune() } catch { runtime.logger.warning("could not prune rate limit counters") }
+        }
+        return runtime.makeApplication(router: router, services: [pruning])
     }
 }

@@ -65,7 +65,7 @@ actor HealthAggregator {
         var unhealthy = false
         var degraded = false
         for service in services {
-            let probe = results[service]!
+            let probe = results[service] ?? ServiceProbe(reachable: false, message: "Not checked", milliseconds: 0, database: nil)
             checks.append(HealthCheck(name: service.rawValue, healthy: probe.reachable, message: probe.message,
                                       durationMilliseconds: probe.milliseconds).json())
             if !probe.reachable {

@@ -25,6 +25,10 @@ struct RateLimitDecision: Sendable, Equatable {
 protocol RateLimitStore: Sendable {
     /// Counts a hit for `bucket` in the current window and returns the count so far.
     func hit(_ bucket: String, windowStart: Int) async throws -> Int
+    /// The count so far, without adding a hit.
+    func hits(_ bucket: String, windowStart: Int) async throws -> Int
+    /// Forgets counters of windows that started before `windowStart`.
+    func prune(before windowStart: Int) async throws
 }
 
 struct RateLimiter: Sendable {
@@ -32,10 +36,24 @@ struct RateLimiter: Sendable {
     let window: Int
 
     func check(_ bucket: String, limit: Int, now: Date = Date()) async throws -> RateLimitDecision {
-        let seconds = Int(now.timeIntervalSince1970)
-        let windowStart = seconds - seconds % window
+        let windowStart = windowStart(now)
         let count = try await store.hit(bucket, windowStart: windowStart)
         return RateLimitDecision(limit: limit, count: count, windowStart: windowStart, window: window)
+    }
+
+    /// Whether one more hit would still be allowed, without counting one.
+    func hasRoom(_ bucket: String, limit: Int, now: Date = Date()) async throws -> Bool {
+        try await store.hits(bucket, windowStart: windowStart(now)) < limit
+    }
+
+    /// Drops the counters of finished windows.
+    func prune(now: Date = Date()) async throws {
+        try await store.prune(before: windowStart(now))
+    }
+
+    private func windowStart(_ now: Date) -> Int {
+        let seconds = Int(now.timeIntervalSince1970)
+        return seconds - seconds % window
     }
 }
 
@@ -55,6 +73,15 @@ actor MemoryRateLimitStore: RateLimitStore {
         counts[bucket] = entry
         return entry.count
     }
+
+    func hits(_ bucket: String, windowStart: Int) -> Int {
+        guard let entry = counts[bucket], entry.windowStart == windowStart else { return 0 }
+        return entry.count
+    }
+
+    func prune(before windowStart: Int) {
+        counts = counts.filter { $0.value.windowStart >= windowStart }
+    }
 }
 
 /// Counters in the database, shared by every gateway replica: one atomic upsert per request.
@@ -64,6 +91,9 @@ struct SQLRateLimitStore: RateLimitStore {
     static let migrations = [
         Migration(1, "rate_limits", [
             "CREATE TABLE rate_limits (bucket TEXT PRIMARY KEY, window_start BIGINT NOT NULL, hits BIGINT NOT NULL)",
+        ]),
+        Migration(2, "rate_limits by window, for pruning", [
+            "CREATE INDEX rate_limits_window ON rate_limits (window_start)",
         ]),
     ]
 
@@ -77,5 +107,15 @@ struct SQLRateLimitStore: RateLimitStore {
             RETURNING hits
             """, [.text(bucket), .int(Int64(windowStart))])
         return row?.int("hits") ?? 1
+    }
+
+    func hits(_ bucket: String, windowStart: Int) async throws -> Int {
+        let row = try await db.first("SELECT hits FROM rate_limits WHERE bucket = $1 AND window_start = $2",
+                                     [.text(bucket), .int(Int64(windowStart))])
+        return row?.int("hits") ?? 0
+    }
+
+    func prune(before windowStart: Int) async throws {
+        try await db.query("DELETE FROM rate_limits WHERE window_start < $1", [.int(Int64(windowStart))])
     }
 }

@@ -1,4 +1,9 @@
 import CloudGreetCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Which service owns a public path (DESIGN.md section 1), and which paths need no credentials.
 enum Routing {
@@ -51,45 +56,43 @@ struct ClientAddress {
     func isTrusted(_ address: String) -> Bool { trusted.contains { $0.contains(address) } }
 }
 
-/// An IPv4 CIDR block (`10.0.0.0/8`), a single IPv4 address, or an exact IPv6 address.
+/// A CIDR block or a single address, IPv4 (`10.0.0.0/8`) or IPv6 (`fd00::/8`). Addresses are
+/// compared as 128 bits, IPv4 as IPv4-mapped IPv6, so `::ffff:10.1.2.3` is inside `10.0.0.0/8`.
 struct IPRange {
-    private let network: UInt32?
-    private let mask: UInt32
-    private let exact: String?
+    private let network: [UInt8]
+    private let prefixLength: Int
 
     init?(_ text: String) {
-        let parts = text.split(separator: "/")
-        if let base = IPRange.ipv4(String(parts[0])) {
-            let bits = parts.count > 1 ? Int(parts[1]) ?? -1 : 32
-            guard (0...32).contains(bits) else { return nil }
-            mask = bits == 0 ? 0 : UInt32.max << (32 - bits)
-            network = base & mask
-            exact = nil
-        } else if text.contains(":") {
-            network = nil
-            mask = 0
-            exact = text.lowercased()
-        } else {
-            return nil
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let first = parts.first, let address = IPRange.bytes(String(first)) else { return nil }
+        let isV4 = !first.contains(":")
+        var bits = isV4 ? 32 : 128
+        if parts.count > 1 {
+            guard let given = Int(parts[1]), (0...bits).contains(given) else { return nil }
+            bits = given
         }
+        prefixLength = isV4 ? 96 + bits : bits
+        network = IPRange.masked(address, prefixLength)
     }
 
     func contains(_ address: String) -> Bool {
-        if let network {
-            guard let value = IPRange.ipv4(address) else { return false }
-            return value & mask == network
-        }
-        return exact == address.lowercased()
+        guard let bytes = IPRange.bytes(address) else { return false }
+        return IPRange.masked(bytes, prefixLength) == network
     }
 
-    static func ipv4(_ text: String) -> UInt32? {
-        let octets = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard octets.count == 4 else { return nil }
-        var value: UInt32 = 0
-        for octet in octets {
-            guard let byte = UInt8(octet) else { return nil }
-            value = value << 8 | UInt32(byte)
+    /// The 16 bytes of an IPv6 address, or of an IPv4 address mapped into IPv6.
+    static func bytes(_ text: String) -> [UInt8]? {
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
+        var v4 = in_addr()
+        guard inet_pton(AF_INET, text, &v4) == 1 else { return nil }
+        return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] + withUnsafeBytes(of: &v4) { Array($0) }
+    }
+
+    private static func masked(_ bytes: [UInt8], _ prefix: Int) -> [UInt8] {
+        bytes.enumerated().map { index, byte in
+            let keep = min(8, max(0, prefix - index * 8))
+            return keep == 8 ? byte : keep == 0 ? 0 : byte & ~(UInt8.max >> keep)
         }
-        return value
     }
 }

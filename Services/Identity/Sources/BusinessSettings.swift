@@ -44,7 +44,7 @@ enum BusinessSettings {
         if settings.has("sms_auto_reply") {
             if settings.object["sms_auto_reply"] == .null {
                 result["sms_auto_reply"] = .null
-            } else if let text = settings.string("sms_auto_reply", required: true, maxLength: 1600) {
+            } else if let text = settings.string("sms_auto_reply", required: true, maxLength: 1600, multiline: true) {
                 result["sms_auto_reply"] = .string(text)
             }
         }

@@ -2,6 +2,7 @@ import CloudGreetCore
 import Foundation
 import Hummingbird
 import Persistence
+import Providers
 import ServiceKit
 
 /// Identity's HTTP surface: `/auth/*`, `/businesses*`, and the internal routes the gateway and
@@ -11,6 +12,8 @@ struct IdentityRoutes: Sendable {
     let store: IdentityStore
     let hasher: PasswordHasher
     let tokens: TokenSigner
+    /// When set, a business may only claim a phone number this Telnyx account owns.
+    let telnyx: TelnyxClient?
 
     var config: ServiceConfig { runtime.config }
     static let resetTokenLifetime: TimeInterval = 3600
@@ -20,6 +23,7 @@ struct IdentityRoutes: Sendable {
         router.post("/auth/login", use: login)
         router.post("/auth/forgot-password", use: forgotPassword)
         router.post("/auth/reset-password", use: resetPassword)
+        router.post("/auth/logout", use: logout)
         router.get("/businesses", use: listBusinesses)
         router.post("/businesses", use: createBusiness)
         router.get("/businesses/{id}", use: getBusiness)
@@ -32,18 +36,36 @@ struct IdentityRoutes: Sendable {
         router.post("/internal/api-keys/verify", use: verifyKey)
         router.get("/internal/businesses/{id}", use: internalBusiness)
         router.get("/internal/business-by-phone", use: businessByPhone)
+        router.get("/internal/users/{id}/token-state", use: tokenState)
     }
 
     private func body(_ request: Request, _ context: AppContext) async throws -> FieldReader {
         try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
     }
 
-    private func issueToken(userID: String, businessID: String, role: Role) -> String {
+    /// `jti` lets one token be logged out; `ver` lets a password reset refuse every older token.
+    private func issueToken(user: User, businessID: String, role: Role) -> String {
         let now = Int(Date().timeIntervalSince1970)
         return tokens.sign([
-            "sub": .string(userID), "business_id": .string(businessID), "role": .string(role.rawValue),
-            "iat": JSONValue(now), "exp": JSONValue(now + config.jwtTTLSeconds),
+            "iss": .string(UserToken.issuer), "aud": .string(UserToken.audience), "jti": .string(Secrets.randomToken(bytes: 16)),
+            "sub": .string(user.id), "business_id": .string(businessID), "role": .string(role.rawValue),
+            "ver": JSONValue(user.tokenVersion), "iat": JSONValue(now), "exp": JSONValue(now + config.jwtTTLSeconds),
         ])
+    }
+
+    static let phoneNumberTaken = APIError.conflict("This phone number is not available", details: ["field": "settings.phone_number"])
+
+    /// With Telnyx configured, a number the account does not own is refused exactly like one another
+    /// business has, so the answer never tells whether a number is in use.
+    private func checkClaim(_ settings: [String: JSONValue]?, current: String?) async throws {
+        guard let telnyx, let number = settings?["phone_number"]?.stringValue, number != current else { return }
+        let owned: Bool
+        do {
+            owned = try await telnyx.ownsNumber(number)
+        } catch {
+            throw APIError(502, .externalServiceError, "Telnyx could not confirm the phone number")
+        }
+        guard owned else { throw Self.phoneNumberTaken }
     }
 
     // MARK: auth
@@ -59,10 +81,11 @@ struct IdentityRoutes: Sendable {
         try fields.finish()
 
         let now = Date()
-        let user = User(id: ResourceID.make(.user), email: email!, passwordHash: try await hasher.hash(password!),
+        let user = User(id: ResourceID.make(.user), email: try fields.present(email, "email"),
+                        passwordHash: try await hasher.hash(try fields.present(password, "password")),
                         firstName: firstName, lastName: lastName, createdAt: now)
-        let business = Business(id: ResourceID.make(.business), name: businessName!, settings: BusinessSettings.defaults,
-                                createdAt: now, updatedAt: now)
+        let business = Business(id: ResourceID.make(.business), name: try fields.present(businessName, "business_name"),
+                                settings: BusinessSettings.defaults, createdAt: now, updatedAt: now)
         do {
             try await store.db.transaction { db in
                 try await store.insertUser(user, on: db)
@@ -73,7 +96,7 @@ struct IdentityRoutes: Sendable {
             throw APIError.conflict("A user with this email already exists", details: ["field": "email"])
         }
         let data: JSONValue = [
-            "token": .string(issueToken(userID: user.id, businessID: business.id, role: .admin)),
+            "token": .string(issueToken(user: user, businessID: business.id, role: .admin)),
             "user": user.json(businessID: business.id, role: .admin), "business": business.json,
             "expires_in": JSONValue(config.jwtTTLSeconds),
         ]
@@ -87,9 +110,9 @@ struct IdentityRoutes: Sendable {
         let businessID = fields.string("business_id", maxLength: 64)
         try fields.finish()
 
-        let user = try await Contact.normalizeEmail(email!).asyncFlatMap { try await store.user(email: $0) }
+        let user = try await Contact.normalizeEmail(try fields.present(email, "email")).asyncFlatMap { try await store.user(email: $0) }
         // Always run bcrypt, so an unknown email takes as long as a wrong password.
-        guard try await hasher.verify(password!, hash: user?.passwordHash), let user else {
+        guard try await hasher.verify(try fields.present(password, "password"), hash: user?.passwordHash), let user else {
             throw APIError(401, .authInvalidCredentials, "Invalid email or password")
         }
         let membership: (businessID: String, role: Role)
@@ -101,7 +124,7 @@ struct IdentityRoutes: Sendable {
             membership = first
         }
         let data: JSONValue = [
-            "token": .string(issueToken(userID: user.id, businessID: membership.businessID, role: membership.role)),
+            "token": .string(issueToken(user: user, businessID: membership.businessID, role: membership.role)),
             "user": user.json(businessID: membership.businessID, role: membership.role),
             "expires_in": JSONValue(config.jwtTTLSeconds),
         ]
@@ -110,14 +133,14 @@ struct IdentityRoutes: Sendable {
 
     @Sendable func forgotPassword(_ request: Request, context: AppContext) async throws -> Response {
         let fields = try await body(request, context)
-        let email = fields.email("email", required: true)
+        let email = try fields.present(fields.email("email", required: true), "email")
         try fields.finish()
         // The answer never depends on whether the email exists; the lookup and the email happen after it.
         let requestID = context.requestID
         let logger = context.logger
         Task { [self] in
             do {
-                guard let user = try await store.user(email: email!) else { return }
+                guard let user = try await store.user(email: email) else { return }
                 let token = Secrets.randomToken()
                 let tokenHash = Secrets.sha256Hex(token)
                 try await store.insertResetToken(hash: tokenHash, userID: user.id,
@@ -157,11 +180,21 @@ struct IdentityRoutes: Sendable {
         let password = fields.secret("password", required: true)
         PasswordHasher.validate(password, field: "password", in: fields)
         try fields.finish()
-        let newHash = try await hasher.hash(password!)
-        guard try await store.resetPassword(tokenHash: Secrets.sha256Hex(token!), newHash: newHash) else {
+        let newHash = try await hasher.hash(try fields.present(password, "password"))
+        guard try await store.resetPassword(tokenHash: Secrets.sha256Hex(try fields.present(token, "token")), newHash: newHash) else {
             throw APIError(400, .authInvalidToken, "Reset token is invalid, used or expired")
         }
         return .envelope(nil, message: "Password has been reset", context: context)
+    }
+
+    /// Logs out the token this request came with: the gateway refuses it within its cache time.
+    @Sendable func logout(_ request: Request, context: AppContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        guard caller.kind == .user, let tokenID = caller.tokenID, let expires = caller.tokenExpires else {
+            throw APIError.validation(field: "authorization", "only a user token can be logged out; revoke API keys instead")
+        }
+        try await store.revokeToken(id: tokenID, userID: caller.subject, expiresAt: Date(timeIntervalSince1970: Double(expires)))
+        return .envelope(nil, message: "Logged out", context: context)
     }
 
     // MARK: businesses
@@ -202,8 +235,9 @@ struct IdentityRoutes: Sendable {
         let name = fields.string("name", required: true, maxLength: 200)
         let settings = fields.nested("settings").map { BusinessSettings.validate($0, defaultCountryCode: config.defaultCountryCode) }
         try fields.finish()
+        try await checkClaim(settings, current: nil)
         let now = Date()
-        let business = Business(id: ResourceID.make(.business), name: name!,
+        let business = Business(id: ResourceID.make(.business), name: try fields.present(name, "name"),
                                 settings: BusinessSettings.defaults.merging(.object(settings ?? [:])),
                                 createdAt: now, updatedAt: now)
         do {
@@ -212,7 +246,7 @@ struct IdentityRoutes: Sendable {
                 try await store.addMember(userID: caller.subject, businessID: business.id, role: .admin, on: db)
             }
         } catch DatabaseError.uniqueViolation {
-            throw APIError.conflict("Another business already uses this phone number", details: ["field": "settings.phone_number"])
+            throw Self.phoneNumberTaken
         }
         return .envelope(business.json, status: .created, message: "Business created", context: context)
     }
@@ -231,13 +265,14 @@ struct IdentityRoutes: Sendable {
         let settings = fields.nested("settings").map { BusinessSettings.validate($0, defaultCountryCode: config.defaultCountryCode) }
         try fields.finish()
         guard var business = try await store.business(id: businessID) else { throw APIError.notFound(.businessNotFound, "Business") }
+        try await checkClaim(settings, current: business.settings["phone_number"]?.stringValue)
         if let name { business.name = name }
         if let settings { business.settings = business.settings.merging(.object(settings)) }
         business.updatedAt = Date()
         do {
             try await store.updateBusiness(business)
         } catch DatabaseError.uniqueViolation {
-            throw APIError.conflict("Another business already uses this phone number", details: ["field": "settings.phone_number"])
+            throw Self.phoneNumberTaken
         }
         return .envelope(business.json, message: "Business updated", context: context)
     }
@@ -262,12 +297,14 @@ struct IdentityRoutes: Sendable {
         let firstName = fields.string("first_name", maxLength: 100)
         let lastName = fields.string("last_name", maxLength: 100)
         try fields.finish()
-        let user = User(id: ResourceID.make(.user), email: email!, passwordHash: try await hasher.hash(password!),
+        let memberRole = try fields.present(role, "role")
+        let user = User(id: ResourceID.make(.user), email: try fields.present(email, "email"),
+                        passwordHash: try await hasher.hash(try fields.present(password, "password")),
                         firstName: firstName, lastName: lastName, createdAt: Date())
         do {
             try await store.db.transaction { db in
                 try await store.insertUser(user, on: db)
-                try await store.addMember(userID: user.id, businessID: businessID, role: role!, on: db)
+                try await store.addMember(userID: user.id, businessID: businessID, role: memberRole, on: db)
             }
         } catch DatabaseError.uniqueViolation {
             throw APIError.conflict("A user with this email already exists", details: ["field": "email"])
@@ -294,7 +331,8 @@ struct IdentityRoutes: Sendable {
         try fields.finish()
         let secret = "cg_" + Secrets.randomToken()
         let record = try await store.insertKey(
-            id: ResourceID.make(.key), businessID: businessID, name: name!, role: role!,
+            id: ResourceID.make(.key), businessID: businessID, name: try fields.present(name, "name"),
+            role: try fields.present(role, "role"),
             hash: Secrets.sha256Hex(secret), prefix: String(secret.prefix(10)), createdBy: caller.subject)
         // The secret is shown here once; only its hash is kept.
         return .envelope(record.json.merging(["key": .string(secret)]), status: .created,
@@ -319,7 +357,7 @@ struct IdentityRoutes: Sendable {
         let fields = try await body(request, context)
         let key = fields.secret("key", required: true, maxLength: 200)
         try fields.finish()
-        guard let record = try await store.activeKey(hash: Secrets.sha256Hex(key!)) else {
+        guard let record = try await store.activeKey(hash: Secrets.sha256Hex(try fields.present(key, "key"))) else {
             throw APIError.invalidToken
         }
         return .envelope(["key_id": .string(record.id), "business_id": .string(record.businessID),
@@ -336,6 +374,15 @@ struct IdentityRoutes: Sendable {
 }
 
 extension IdentityRoutes {
+    /// For the gateway: which of the user's tokens still count (see `IdentityClient.TokenState`).
+    @Sendable func tokenState(_ request: Request, context: AppContext) async throws -> Response {
+        _ = try context.requireService()
+        let id = try context.parameters.require("id", context: context)
+        guard let state = try await store.tokenState(userID: id) else { throw APIError.notFound(.resourceNotFound, "User") }
+        return .envelope(["token_version": JSONValue(state.version), "revoked_token_ids": .array(state.revoked.map { .string($0) })],
+                         context: context)
+    }
+
     /// For the webhooks: the business whose `settings.phone_number` Telnyx delivered to.
     @Sendable func businessByPhone(_ request: Request, context: AppContext) async throws -> Response {
         _ = try context.requireService()

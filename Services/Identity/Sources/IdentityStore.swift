@@ -35,6 +35,14 @@ enum IdentitySchema {
             """,
             "CREATE INDEX reset_tokens_user ON reset_tokens (user_id)",
         ]),
+        Migration(2, "token revocation", [
+            "ALTER TABLE users ADD COLUMN token_version BIGINT NOT NULL DEFAULT 0",
+            """
+            CREATE TABLE revoked_tokens (
+                token_id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), expires_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX revoked_tokens_user ON revoked_tokens (user_id, expires_at)",
+        ]),
     ]
 }
 
@@ -44,6 +52,8 @@ struct User: Sendable {
     var passwordHash: String
     var firstName: String?
     var lastName: String?
+    /// Tokens carrying an older version were issued before a password reset and are refused.
+    var tokenVersion: Int = 0
     var createdAt: Date
 
     func json(businessID: String?, role: Role?) -> JSONValue {
@@ -56,9 +66,10 @@ struct User: Sendable {
 }
 
 extension User {
-    init(row: SQLRow) {
-        self.init(id: row.string("id")!, email: row.string("email")!, passwordHash: row.string("password_hash")!,
-                  firstName: row.string("first_name"), lastName: row.string("last_name"), createdAt: row.date("created_at")!)
+    init(row: SQLRow) throws {
+        self.init(id: try row.required("id"), email: try row.required("email"), passwordHash: try row.required("password_hash"),
+                  firstName: row.string("first_name"), lastName: row.string("last_name"),
+                  tokenVersion: row.int("token_version") ?? 0, createdAt: try row.requiredDate("created_at"))
     }
 }
 
@@ -77,9 +88,9 @@ struct Business: Sendable, JSONRepresentable {
 }
 
 extension Business {
-    init(row: SQLRow) {
-        self.init(id: row.string("id")!, name: row.string("name")!, settings: row.json("settings") ?? [:],
-                  createdAt: row.date("created_at")!, updatedAt: row.date("updated_at")!)
+    init(row: SQLRow) throws {
+        self.init(id: try row.required("id"), name: try row.required("name"), settings: row.json("settings") ?? [:],
+                  createdAt: try row.requiredDate("created_at"), updatedAt: try row.requiredDate("updated_at"))
     }
 }
 
@@ -97,13 +108,13 @@ struct APIKeyRecord: Sendable, JSONRepresentable {
          "prefix": .string(prefix), "created_at": JSONValue(createdAt), "revoked_at": JSONValue(revokedAt)]
     }
 
-    init(row: SQLRow) {
-        id = row.string("id")!
-        businessID = row.string("business_id")!
-        name = row.string("name")!
+    init(row: SQLRow) throws {
+        id = try row.required("id")
+        businessID = try row.required("business_id")
+        name = try row.required("name")
         role = Role(rawValue: row.string("role") ?? "") ?? .agent
-        prefix = row.string("prefix")!
-        createdAt = row.date("created_at")!
+        prefix = try row.required("prefix")
+        createdAt = try row.requiredDate("created_at")
         revokedAt = row.date("revoked_at")
     }
 }
@@ -177,9 +188,9 @@ struct IdentityStore: Sendable {
         guard let row = try await db.first(
             "SELECT business_id, role FROM memberships WHERE user_id = $1 ORDER BY created_at, business_id LIMIT 1",
             [.text(userID)]),
-            let role = row.string("role").flatMap(Role.init(rawValue:))
+            let role = row.string("role").flatMap(Role.init(rawValue:)), let businessID = row.string("business_id")
         else { return nil }
-        return (row.string("business_id")!, role)
+        return (businessID, role)
     }
 
     func businesses(userID: String, search: String?, page: Page) async throws -> (items: [Business], total: Int) {
@@ -196,7 +207,7 @@ struct IdentityStore: Sendable {
             SELECT b.* FROM businesses b JOIN memberships m ON m.business_id = b.id WHERE \(filter)
             ORDER BY b.created_at DESC, b.id DESC LIMIT \(page.limit) OFFSET \(page.offset)
             """, binds)
-        return (rows.map(Business.init(row:)), total)
+        return (try rows.map(Business.init(row:)), total)
     }
 
     func members(businessID: String, page: Page) async throws -> (items: [JSONValue], total: Int) {
@@ -207,8 +218,8 @@ struct IdentityStore: Sendable {
             JOIN users u ON u.id = m.user_id WHERE m.business_id = $1
             ORDER BY m.created_at DESC, u.id DESC LIMIT \(page.limit) OFFSET \(page.offset)
             """, [.text(businessID)])
-        let items = rows.map { row -> JSONValue in
-            var json = User(row: row).json(businessID: businessID, role: row.string("member_role").flatMap(Role.init(rawValue:)))
+        let items = try rows.map { row -> JSONValue in
+            var json = try User(row: row).json(businessID: businessID, role: row.string("member_role").flatMap(Role.init(rawValue:)))
             json = json.merging(["joined_at": JSONValue(row.date("joined_at"))])
             return json
         }
@@ -227,13 +238,14 @@ struct IdentityStore: Sendable {
             """,
             [.text(id), .text(businessID), .text(name), .text(role.rawValue), .text(hash), .text(prefix),
              .text(createdBy), SQLValue(Date())])
-        return APIKeyRecord(row: rows[0])
+        guard let row = rows.first else { throw DatabaseError.missingColumn("id") }
+        return try APIKeyRecord(row: row)
     }
 
     func keys(businessID: String, page: Page) async throws -> (items: [APIKeyRecord], total: Int) {
         let (rows, total) = try await db.page("api_keys", where: SQLFilter("business_id = ?", .text(businessID)),
                                               orderBy: "created_at DESC, id DESC", page)
-        return (rows.map(APIKeyRecord.init(row:)), total)
+        return (try rows.map(APIKeyRecord.init(row:)), total)
     }
 
     /// Revokes (once; repeating keeps the first time) and returns the key, or nil if it is not the business's.
@@ -249,7 +261,7 @@ struct IdentityStore: Sendable {
         guard let row = try await db.first("SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", [.text(hash)]),
               let stored = row.string("key_hash"), Secrets.constantTimeEquals(Array(stored.utf8), Array(hash.utf8))
         else { return nil }
-        return APIKeyRecord(row: row)
+        return try APIKeyRecord(row: row)
     }
 
     // MARK: password resets
@@ -271,11 +283,33 @@ struct IdentityStore: Sendable {
                 """, [SQLValue(now), .text(tokenHash)]),
                 let userID = row.string("user_id")
             else { return false }
-            try await db.query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3",
-                               [.text(newHash), SQLValue(now), .text(userID)])
+            // A new token version: every token issued before the reset stops working.
+            try await db.query(
+                "UPDATE users SET password_hash = $1, updated_at = $2, token_version = token_version + 1 WHERE id = $3",
+                [.text(newHash), SQLValue(now), .text(userID)])
             try await db.query("UPDATE reset_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",
                                [SQLValue(now), .text(userID)])
             return true
         }
+    }
+
+    // MARK: token revocation
+
+    /// Logs one token out until it would have expired anyway; tokens already past that are forgotten.
+    func revokeToken(id: String, userID: String, expiresAt: Date, now: Date = Date()) async throws {
+        try await db.transaction { db in
+            try await db.query("DELETE FROM revoked_tokens WHERE user_id = $1 AND expires_at <= $2", [.text(userID), SQLValue(now)])
+            try await db.query(
+                "INSERT INTO revoked_tokens (token_id, user_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (token_id) DO NOTHING",
+                [.text(id), .text(userID), SQLValue(expiresAt)])
+        }
+    }
+
+    /// The user's token version and the ids of logged-out tokens that have not expired; nil for no such user.
+    func tokenState(userID: String, now: Date = Date()) async throws -> (version: Int, revoked: [String])? {
+        guard let user = try await db.first("SELECT token_version FROM users WHERE id = $1", [.text(userID)]) else { return nil }
+        let rows = try await db.query("SELECT token_id FROM revoked_tokens WHERE user_id = $1 AND expires_at > $2",
+                                      [.text(userID), SQLValue(now)])
+        return (user.int("token_version") ?? 0, rows.compactMap { $0.string("token_id") })
     }
 }

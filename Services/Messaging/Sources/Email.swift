@@ -43,12 +43,12 @@ struct EmailRecord: Sendable, JSONRepresentable {
 }
 
 extension EmailRecord {
-    init(row: SQLRow) {
-        self.init(id: row.string("id")!, businessID: row.string("business_id"), leadID: row.string("lead_id"),
-                  to: row.string("to_address")!, subject: row.string("subject")!, content: row.string("content")!,
+    init(row: SQLRow) throws {
+        self.init(id: try row.required("id"), businessID: row.string("business_id"), leadID: row.string("lead_id"),
+                  to: try row.required("to_address"), subject: try row.required("subject"), content: try row.required("content"),
                   status: Status(rawValue: row.string("status") ?? "") ?? .failed, providerMessageID: row.string("provider_message_id"),
-                  error: row.string("error"), sandbox: row.bool("sandbox"), createdAt: row.date("created_at")!,
-                  updatedAt: row.date("updated_at")!)
+                  error: row.string("error"), sandbox: row.bool("sandbox"), createdAt: try row.requiredDate("created_at"),
+                  updatedAt: try row.requiredDate("updated_at"))
     }
 }
 
@@ -86,8 +86,9 @@ struct EmailOutbox: Sendable {
             record.status = .sent
         } catch {
             record.status = .failed
-            record.error = (error as? ProviderError)?.description ?? "SMTP delivery failed"
-            logger.warning("email delivery failed", metadata: ["email_id": .string(record.id), "error": .string(record.error!)])
+            let reason = (error as? ProviderError)?.description ?? "SMTP delivery failed"
+            record.error = reason
+            logger.warning("email delivery failed", metadata: ["email_id": .string(record.id), "error": .string(reason)])
         }
         await metrics.increment("provider_requests_total", labels: ["provider": "smtp", "outcome": record.status.rawValue])
         try await store.updateStatus(&record)

@@ -34,7 +34,23 @@ struct TelnyxEvent: Equatable, Sendable {
     var deliveryStatus: String?
 
     static func parse(_ json: JSONValue, rawBody: [UInt8]) -> TelnyxEvent? {
-        if let data = json["data"], let type = data["event_type"]?.stringValue, let payload = data["payload"] {
+        let event = read(json, rawBody: rawBody)
+        // Nothing Telnyx sends has a NUL, and PostgreSQL could not store one.
+        let texts: [String?] = [event?.id, event?.from, event?.to, event?.text, event?.messageID, event?.deliveryStatus]
+        guard let event, isEventType(event.type), event.id.utf8.count <= 200, !texts.contains(where: { $0?.contains("\u{0}") == true })
+        else { return nil }
+        return event
+    }
+
+    /// Telnyx's event types are dotted lower-case words (`message.received`, `message.finalized`).
+    static func isEventType(_ type: String) -> Bool {
+        let parts = type.split(separator: ".", omittingEmptySubsequences: false)
+        return type.utf8.count <= 100 && parts.count >= 2
+            && parts.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || $0 == 95 } }
+    }
+
+    private static func read(_ json: JSONValue, rawBody: [UInt8]) -> TelnyxEvent? {
+        if let data = json["data"], let type = data["event_type"]?.stringValue, let payload = data["payload"]?.objectValue.map(JSONValue.object) {
             let recipient = payload["to"]?.arrayValue?.first ?? payload["to"]
             return TelnyxEvent(
                 id: data["id"]?.stringValue ?? "sha256:" + Secrets.sha256Hex(String(decoding: rawBody, as: UTF8.self)),
@@ -42,7 +58,7 @@ struct TelnyxEvent: Equatable, Sendable {
                 to: recipient?["phone_number"]?.stringValue ?? recipient?.stringValue, text: payload["text"]?.stringValue,
                 messageID: payload["id"]?.stringValue, deliveryStatus: recipient?["status"]?.stringValue)
         }
-        if let type = json["event_type"]?.stringValue, let data = json["data"] {
+        if let type = json["event_type"]?.stringValue, let data = json["data"]?.objectValue.map(JSONValue.object) {
             return TelnyxEvent(
                 id: "sha256:" + Secrets.sha256Hex(String(decoding: rawBody, as: UTF8.self)), type: type,
                 from: data["from"]?.stringValue, to: data["to"]?.stringValue, text: data["text"]?.stringValue,

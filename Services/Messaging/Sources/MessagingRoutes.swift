@@ -67,25 +67,29 @@ struct MessagingRoutes: Sendable {
 
     /// The lead named by `lead_id`, asked of crm on the caller's behalf (so crm's tenancy applies).
     private func lead(_ id: String, context: AppContext) async throws -> JSONValue {
-        try await clients.call(.crm, .GET, "/leads/\(id)", as: try context.requireCaller(), requestID: context.requestID).data()
+        try await clients.call(.crm, .GET, "/leads/" + InternalClient.pathSegment(id), as: try context.requireCaller(), requestID: context.requestID).data()
     }
 
     @Sendable func sendPublicSMS(_ request: Request, context: AppContext) async throws -> Response {
         let (_, businessID) = try context.requireBusiness()
         let fields = try await body(request, context)
         try context.checkBusinessField(fields, businessID: businessID)
-        let leadID = fields.string("lead_id", maxLength: 64)
+        let leadID = fields.id("lead_id", .lead)
         var phone = fields.phone("phone", defaultCountryCode: config.defaultCountryCode)
-        let text = fields.string("message", required: true, maxLength: 1600)
-        if leadID == nil && !fields.has("phone") { fields.fail("phone", "phone or lead_id is required") }
+        let text = fields.string("message", required: true, maxLength: 1600, multiline: true)
+        if leadID == nil && phone == nil && fields.errors["phone"] == nil && fields.errors["lead_id"] == nil {
+            fields.fail("phone", "phone or lead_id is required")
+        }
         try fields.finish()
         if let leadID {
             let lead = try await lead(leadID, context: context)
             phone = phone ?? lead["phone"]?.stringValue
             guard phone != nil else { throw APIError.validation(field: "phone", "the lead has no phone number") }
         }
-        let sms = try await texts.send(OutgoingSMS(businessID: businessID, leadID: leadID, to: phone!, text: text!),
-                                       requestID: context.requestID, logger: context.logger)
+        let sms = try await texts.send(
+            OutgoingSMS(businessID: businessID, leadID: leadID, to: try fields.present(phone, "phone"),
+                        text: try fields.present(text, "message")),
+            requestID: context.requestID, logger: context.logger)
         if sms.status == .failed {
             throw APIError(502, .externalServiceError, "SMS could not be sent", details: ["id": .string(sms.id)])
         }
@@ -96,14 +100,16 @@ struct MessagingRoutes: Sendable {
         let (_, businessID) = try context.requireBusiness()
         let fields = try await body(request, context)
         try context.checkBusinessField(fields, businessID: businessID)
-        let leadID = fields.string("lead_id", maxLength: 64)
+        let leadID = fields.id("lead_id", .lead)
         let to = fields.email("to", required: true)
         let subject = fields.string("subject", required: true, maxLength: 998)
-        let content = fields.string("content", required: true, maxLength: 100_000)
+        let content = fields.string("content", required: true, maxLength: 100_000, multiline: true)
         try fields.finish()
         if let leadID { _ = try await lead(leadID, context: context) }
         let email = try await emails.send(
-            OutgoingEmail(businessID: businessID, leadID: leadID, to: to!, subject: subject!, content: content!, sensitive: false),
+            OutgoingEmail(businessID: businessID, leadID: leadID, to: try fields.present(to, "to"),
+                          subject: try fields.present(subject, "subject"), content: try fields.present(content, "content"),
+                          sensitive: false),
             logger: context.logger)
         if email.status == .failed {
             throw APIError(502, .externalServiceError, "Email could not be sent", details: ["id": .string(email.id)])
@@ -140,14 +146,15 @@ struct MessagingRoutes: Sendable {
         let fields = try await body(request, context)
         let to = fields.email("to", required: true)
         let subject = fields.string("subject", required: true, maxLength: 998)
-        let content = fields.string("content", required: true, maxLength: 100_000)
-        let businessID = fields.string("business_id", maxLength: 64)
-        let leadID = fields.string("lead_id", maxLength: 64)
+        let content = fields.string("content", required: true, maxLength: 100_000, multiline: true)
+        let businessID = fields.id("business_id", .business)
+        let leadID = fields.id("lead_id", .lead)
         let sensitive = fields.bool("sensitive") ?? false
         let key = fields.string("idempotency_key", maxLength: 200)
         try fields.finish()
         let email = try await emails.send(
-            OutgoingEmail(businessID: businessID, leadID: leadID, to: to!, subject: subject!, content: content!,
+            OutgoingEmail(businessID: businessID, leadID: leadID, to: try fields.present(to, "to"),
+                          subject: try fields.present(subject, "subject"), content: try fields.present(content, "content"),
                           sensitive: sensitive, idempotencyKey: key),
             logger: context.logger)
         if email.status == .failed {
@@ -159,14 +166,16 @@ struct MessagingRoutes: Sendable {
     @Sendable func sendSMS(_ request: Request, context: AppContext) async throws -> Response {
         _ = try context.requireService()
         let fields = try await body(request, context)
-        let businessID = fields.string("business_id", required: true, maxLength: 64)
+        let businessID = fields.id("business_id", .business, required: true)
         let to = fields.phone("to", required: true, defaultCountryCode: config.defaultCountryCode)
-        let text = fields.string("message", required: true, maxLength: 1600)
-        let leadID = fields.string("lead_id", maxLength: 64)
+        let text = fields.string("message", required: true, maxLength: 1600, multiline: true)
+        let leadID = fields.id("lead_id", .lead)
         let key = fields.string("idempotency_key", maxLength: 200)
         try fields.finish()
-        let sms = try await texts.send(OutgoingSMS(businessID: businessID!, leadID: leadID, to: to!, text: text!, idempotencyKey: key),
-                                       requestID: context.requestID, logger: context.logger)
+        let sms = try await texts.send(
+            OutgoingSMS(businessID: try fields.present(businessID, "business_id"), leadID: leadID, to: try fields.present(to, "to"),
+                        text: try fields.present(text, "message"), idempotencyKey: key),
+            requestID: context.requestID, logger: context.logger)
         if sms.status == .failed {
             throw APIError(502, .externalServiceError, "SMS could not be sent", details: ["id": .string(sms.id)])
         }

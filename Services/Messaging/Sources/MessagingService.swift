@@ -8,26 +8,23 @@ import ServiceKit
 public enum MessagingService {
     public static func application(config: ServiceConfig) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.start(config: config, migrations: MessagingSchema.migrations)
+        let db = try runtime.requireDatabase()
         let router = runtime.makeRouter()
-        let emails = EmailOutbox(store: EmailStore(db: runtime.db), mailer: Mailer.fromConfig(config),
+        let emails = EmailOutbox(store: EmailStore(db: db), mailer: Mailer.fromConfig(config),
                                  sandboxAllowed: config.isDevelopment, metrics: runtime.metrics)
         if emails.mailer == nil {
             runtime.logger.warning(config.isDevelopment
                 ? "SMTP_URL is not set: emails are recorded in the development sandbox, not sent"
                 : "SMTP_URL is not set: sending email will fail with 503")
         }
-        let telnyx = config.string("TELNYX_API_KEY").map {
-            TelnyxClient(settings: .init(apiKey: $0, baseURL: config.string("TELNYX_API_BASE", default: "https://api.telnyx.com/v2"),
-                                         messagingProfileID: config.string("TELNYX_MESSAGING_PROFILE_ID"),
-                                         timeout: .milliseconds(Int(config.double("TELNYX_TIMEOUT_SECONDS", default: 15) * 1000))))
-        }
+        let telnyx = TelnyxClient.fromConfig(config)
         if telnyx == nil {
             runtime.logger.warning(config.isDevelopment
                 ? "TELNYX_API_KEY is not set: texts are recorded in the development sandbox, not sent"
                 : "TELNYX_API_KEY is not set: sending SMS will fail with 503")
         }
         let businesses = BusinessDirectory(client: runtime.clients)
-        let sms = SMSStore(db: runtime.db)
+        let sms = SMSStore(db: db)
         let texts = SMSOutbox(store: sms, telnyx: telnyx, businesses: businesses, sandboxAllowed: config.isDevelopment,
                               metrics: runtime.metrics)
         let signatures = try config.string("TELNYX_PUBLIC_KEY").map { key in
@@ -41,7 +38,7 @@ public enum MessagingService {
                 ? "TELNYX_PUBLIC_KEY is not set: /sms/webhook accepts unsigned requests (development only)"
                 : "TELNYX_PUBLIC_KEY is not set: /sms/webhook refuses every request")
         }
-        let inboxStore = InboxStore(db: runtime.db)
+        let inboxStore = InboxStore(db: db)
         MessagingRoutes(emails: emails, texts: texts, inbox: inboxStore, signatures: signatures, clients: runtime.clients,
                         config: config).register(on: router)
         let inbox = WebhookInbox(store: inboxStore, sms: sms, outbox: texts, businesses: businesses, clients: runtime.clients,

@@ -87,7 +87,7 @@ struct SMSStore: Sendable {
         sql.add("status = ?", filter.status.map { .text($0) })
         sql.add("direction = ?", filter.direction.map { .text($0) })
         let (rows, total) = try await db.page("sms", where: sql, orderBy: "created_at DESC, id DESC", page)
-        return (rows.map(SMSRecord.init(row:)), total)
+        return (try rows.map(SMSRecord.init(row:)), total)
     }
 
     /// Stores an inbound text once, however often its event is worked.
@@ -150,7 +150,7 @@ struct EmailStore: Sendable {
         sql.add("lead_id = ?", filter.leadID.map { .text($0) })
         sql.add("status = ?", filter.status.map { .text($0) })
         let (rows, total) = try await db.page("emails", where: sql, orderBy: "created_at DESC, id DESC", page)
-        return (rows.map(EmailRecord.init(row:)), total)
+        return (try rows.map(EmailRecord.init(row:)), total)
     }
 
     func email(idempotencyKey: String) async throws -> EmailRecord? {

@@ -43,12 +43,12 @@ struct SMSRecord: Sendable, JSONRepresentable {
 }
 
 extension SMSRecord {
-    init(row: SQLRow) {
-        self.init(id: row.string("id")!, businessID: row.string("business_id")!, leadID: row.string("lead_id"),
-                  phone: row.string("phone")!, message: row.string("message")!, direction: row.string("direction")!,
+    init(row: SQLRow) throws {
+        self.init(id: try row.required("id"), businessID: try row.required("business_id"), leadID: row.string("lead_id"),
+                  phone: try row.required("phone"), message: try row.required("message"), direction: try row.required("direction"),
                   status: Status(rawValue: row.string("status") ?? "") ?? .failed, providerMessageID: row.string("provider_message_id"),
                   error: row.string("error"), sandbox: row.bool("sandbox"), idempotencyKey: row.string("idempotency_key"),
-                  createdAt: row.date("created_at")!, updatedAt: row.date("updated_at")!)
+                  createdAt: try row.requiredDate("created_at"), updatedAt: try row.requiredDate("updated_at"))
     }
 }
 
@@ -92,8 +92,9 @@ struct SMSOutbox: Sendable {
             record.status = .sent
         } catch {
             record.status = .failed
-            record.error = (error as? ProviderError)?.description ?? "Telnyx request failed"
-            logger.warning("SMS delivery failed", metadata: ["sms_id": .string(record.id), "error": .string(record.error!)])
+            let reason = (error as? ProviderError)?.description ?? "Telnyx request failed"
+            record.error = reason
+            logger.warning("SMS delivery failed", metadata: ["sms_id": .string(record.id), "error": .string(reason)])
         }
         await metrics.increment("provider_requests_total", labels: ["provider": "telnyx", "outcome": record.status.rawValue])
         try await store.update(&record)

@@ -137,16 +137,21 @@ struct InboxStore: Sendable {
                 """, [SQLValue(now)])
             var claimed: [Claimed] = []
             for row in rows {
-                guard let updated = try await db.first(
+                guard let id = row.string("id"), let updated = try await db.first(
                     """
                     UPDATE webhook_events SET status = 'processing', attempts = attempts + 1, claimed_until = $1
                     WHERE id = $2 RETURNING payload, attempts
-                    """, [SQLValue(now.addingTimeInterval(lease)), .text(row.string("id")!)]),
-                    let payload = updated.string("payload"),
-                    let json = try? JSONValue.decode(Array(payload.utf8)),
-                    var event = TelnyxEvent.parse(json, rawBody: Array(payload.utf8))
+                    """, [SQLValue(now.addingTimeInterval(lease)), .text(id)])
                 else { continue }
-                event.id = row.string("id")!  // the id it was stored under, whatever the body
+                guard let payload = updated.string("payload"), let json = try? JSONValue.decode(Array(payload.utf8)),
+                      var event = TelnyxEvent.parse(json, rawBody: Array(payload.utf8))
+                else {
+                    // Stored events were parsed once already; one that no longer parses is parked, not retried forever.
+                    try await db.query("UPDATE webhook_events SET status = 'failed', error = 'unreadable payload', claimed_until = NULL "
+                                       + "WHERE id = $1", [.text(id)])
+                    continue
+                }
+                event.id = id  // the id it was stored under, whatever the body
                 claimed.append(Claimed(event: event, attempts: updated.int("attempts") ?? 1))
             }
             return claimed
