@@ -73,6 +73,7 @@ let package = Package(
         ], path: "Shared/ServiceClients", swiftSettings: strict),
         .target(name: "ServiceKit", dependencies: [
             "CloudGreetCore", "Persistence", "ServiceClients", hummingbird,
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),

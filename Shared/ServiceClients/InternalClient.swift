@@ -24,14 +24,14 @@ public final class InternalClient: Sendable {
     private let breakers: CircuitBreakers
     private let http: HTTPClient
 
-    /// Pooled connections to the other services for the life of the process. Connecting gets 300 ms
-    /// (the pool reports even a refused connection only when that runs out): a service that cannot
-    /// be reached by then is down, and callers retry where that is safe.
+    /// Pooled connections to the other services for the life of the process. A refused connection
+    /// fails at once (no retries inside the pool); one that does not connect within 1 s counts as
+    /// down; callers retry where that is safe.
     public static let pooledHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: poolConfiguration)
 
     static var poolConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .milliseconds(300))
+        configuration.timeout = .init(connect: .seconds(1))
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         // After the pool settings, which would reset it: a refused connection is reported at once.
         configuration.connectionPool.retryConnectionEstablishment = false

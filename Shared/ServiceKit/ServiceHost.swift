@@ -1,6 +1,7 @@
 import CloudGreetCore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import NIOCore
 import Logging
 import Persistence
@@ -79,15 +80,19 @@ public struct ServiceRuntime: Sendable {
         return router
     }
 
-    /// The service's application; `services` (background workers) start and stop with it.
-    public func makeApplication(router: Router<AppContext>, services: [any Service] = []) -> some ApplicationProtocol {
+    /// The service's application; `services` (background workers) start and stop with it. A public
+    /// server (the gateway) passes a `connectionCap`.
+    public func makeApplication(router: Router<AppContext>, services: [any Service] = [],
+                                connectionCap: ConnectionCap? = nil) -> some ApplicationProtocol
+    {
         // A connection that sends no complete request part (half a header, say) for `IDLE_TIMEOUT_SECONDS`
         // is closed, so slow clients cannot hold connections open forever.
-        Application(router: router,
-                     server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000)))),
-                     configuration: .init(address: .hostname(config.host, port: config.port),
-                                          serverName: "cloudgreet-\(service.rawValue)"),
-                     services: services, logger: logger)
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: connectionCap.map { [$0.handler()] } ?? [],
+                                               idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000)))
+        return Application(router: router, server: .http1(configuration: http1),
+                           configuration: .init(address: .hostname(config.host, port: config.port),
+                                                serverName: "cloudgreet-\(service.rawValue)"),
+                           services: services, logger: logger)
     }
 }
 

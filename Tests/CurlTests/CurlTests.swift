@@ -101,17 +101,18 @@ import Testing
 
     /// Transfers block curl's own threads, never the event loops: with every curl thread stuck on
     /// a hanging server, the (event-loop driven) server still answers, long before the hanging
-    /// transfers give up (which is when a blocked loop would answer).
+    /// transfers give up (which is when a blocked loop would answer). The margin is wide because
+    /// the whole suite shares two cores with several stacks of processes.
     @Test func transfersDoNotBlockEventLoops() async throws {
         try await withServer { base in
             let hanging = (0..<4).map { _ in
-                Task { try? await curl.perform(CurlRequest(url: base + "/hang", timeout: .seconds(3))) }
+                Task { try? await curl.perform(CurlRequest(url: base + "/hang", timeout: .seconds(10))) }
             }
             try await Task.sleep(for: .milliseconds(200))
             let start = ContinuousClock.now
             let fast = try await TestHTTP.request(.GET, base + "/fast")
             #expect(fast.status == 200)
-            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(ContinuousClock.now - start < .seconds(5))
             for task in hanging { task.cancel() }
         }
     }

@@ -141,6 +141,12 @@ import Testing
         for phone: JSONValue in [nil, "", "   "] {
             check(try await stack.call(.POST, "/sms", ["phone": phone, "message": "hello"], token: owner.token), "POST /sms phone \(phone)")
         }
+        // An id is checked where it enters, never pasted into another service's URL.
+        for id: JSONValue in ["?status=new", "../leads", "lead_%2F..", ""] {
+            let reply = try await stack.call(.POST, "/sms", ["lead_id": id, "message": "hello"], token: owner.token)
+            check(reply, "POST /sms lead_id \(id)")
+            if id != "" { #expect(reply.body["details"]?["lead_id"] != nil, "\(id): \(reply.text)") }
+        }
         // A burst of malformed posts at once, so that upstream connections are opened and retried under load.
         let burst = try await withThrowingTaskGroup(of: Int.self) { group in
             for index in 0..<64 {
@@ -163,7 +169,7 @@ import Testing
             aborted.close()
             let slow = try RawConnection(port: port)
             slow.send(head)
-            let answer = slow.receive(seconds: 4).text
+            let answer = await slow.receive(seconds: 4).text
             if !answer.hasPrefix("HTTP/1.1 408") { failures.append("slow body to \(route.path) -> \(answer.prefix(80))") }
             slow.close()
         }

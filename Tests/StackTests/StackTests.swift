@@ -92,7 +92,32 @@ import Testing
         #expect(try await stack.call(.POST, "/auth/reset-password", ["token": .string(resetToken), "password": "again-new-pass"])
             .code == "AUTH_INVALID_TOKEN")
         #expect(try await stack.call(.POST, "/auth/login", ["email": "owner@example.com", "password": "password123"]).status == 401)
-        #expect(try await stack.call(.POST, "/auth/login", ["email": "owner@example.com", "password": "brand-new-pass"]).status == 200)
+        let fresh = try await stack.call(.POST, "/auth/login", ["email": "owner@example.com", "password": "brand-new-pass"])
+        #expect(fresh.status == 200)
+        let newToken = try #require(fresh.data["token"]?.stringValue)
+
+        // Tokens issued before the reset stop working within the contract's 60 s; the new one works.
+        try await expectRefusedWithin60s(token, stack: stack, businessID: owner.businessID)
+        try await expectRefusedWithin60s(owner.token, stack: stack, businessID: owner.businessID)
+        #expect(try await stack.call(.GET, "/businesses/\(owner.businessID)", token: newToken).status == 200)
+
+        // A token sent with login does not move it out of the anonymous bucket.
+        let withToken = try await stack.call(.POST, "/auth/login", ["email": "owner@example.com", "password": "brand-new-pass"],
+                                             token: newToken)
+        #expect(withToken.header("X-RateLimit-Limit") == "100")
+
+        // Search reads `+` as a space, as forms and most clients send it.
+        _ = try await stack.call(.POST, "/leads", ["name": "Alpha Plumbing", "email": "alpha@example.com"], token: newToken)
+        let plus = try await stack.call(.GET, "/leads?search=alpha+plumbing", token: newToken)
+        let percent = try await stack.call(.GET, "/leads?search=alpha%20plumbing", token: newToken)
+        #expect(plus.data["pagination"]?["total"] == 1 && plus.data["leads"] == percent.data["leads"])
+
+        // Logout: that token stops working, another session of the same user does not.
+        let other = try await stack.call(.POST, "/auth/login", ["email": "owner@example.com", "password": "brand-new-pass"])
+        let otherToken = try #require(other.data["token"]?.stringValue)
+        #expect(try await stack.call(.POST, "/auth/logout", token: newToken).status == 200)
+        try await expectRefusedWithin60s(newToken, stack: stack, businessID: owner.businessID)
+        #expect(try await stack.call(.GET, "/businesses/\(owner.businessID)", token: otherToken).status == 200)
 
         // Health through the gateway: every service and every service database.
         let health = try await stack.call(.GET, "/health?cache=false")
@@ -120,6 +145,19 @@ import Testing
             #expect(stack.processes[service]?.exitStatus == 0, "\(service)")
         }
         #expect(gatewayMetrics.contains("upstream_responses_total{service=\"gateway\",status=\"200\",upstream=\"identity\"}"))
+    }
+
+    func expectRefusedWithin60s(_ token: String, stack: Stack, businessID: String) async throws {
+        let start = Date()
+        while Date().timeIntervalSince(start) < 60 {
+            let reply = try await stack.call(.GET, "/businesses/\(businessID)", token: token)
+            if reply.status == 401 {
+                #expect(reply.code == "AUTH_INVALID_TOKEN")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        Issue.record("a revoked token still worked 60 s later")
     }
 
     @Test func forgedAndForeignCredentialsAreRefused() async throws {

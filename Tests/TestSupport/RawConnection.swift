@@ -1,7 +1,7 @@
 import Foundation
 
 /// A plain TCP connection for what an HTTP client library will not do: send half a header, abort a
-/// body mid-way, trickle bytes. Blocking POSIX calls with timeouts; for tests only.
+/// body mid-way, trickle bytes. POSIX sockets, read by polling; for tests only.
 public final class RawConnection: @unchecked Sendable {
     // @unchecked: one test owns each connection and uses it from one task.
     private let fd: Int32
@@ -29,14 +29,17 @@ public final class RawConnection: @unchecked Sendable {
     }
 
     /// What the server sends until it closes the connection or `seconds` pass; `closed` tells which.
-    public func receive(seconds: Double) -> (text: String, closed: Bool) {
+    /// Polls without blocking the thread: servers under test may need this task's thread to answer.
+    public func receive(seconds: Double) async -> (text: String, closed: Bool) {
         var received: [UInt8] = []
         let deadline = Date().addingTimeInterval(seconds)
         var buffer = [UInt8](repeating: 0, count: 4096)
         while Date() < deadline {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let wait = Int32(max(1, deadline.timeIntervalSinceNow * 1000))
-            guard poll(&poller, 1, wait) > 0 else { continue }
+            guard poll(&poller, 1, 0) > 0 else {
+                try? await Task.sleep(for: .milliseconds(10))
+                continue
+            }
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count <= 0 { return (String(decoding: received, as: UTF8.self), true) }
             received += buffer[0..<count]

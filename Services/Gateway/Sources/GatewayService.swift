@@ -20,6 +20,7 @@ public enum GatewayService {
         let store: any RateLimitStore = runtime.database.map { SQLRateLimitStore(db: $0) } ?? MemoryRateLimitStore()
 
         let http = InternalClient.pooledHTTP
+        let clientAddress = ClientAddress(trustedProxies: config.list("TRUSTED_PROXIES"))
         let limiter = RateLimiter(store: store, window: max(1, config.int("RATE_LIMIT_WINDOW_SECONDS", default: 3600)))
 
         let router = runtime.makeRouter(
@@ -34,7 +35,7 @@ public enum GatewayService {
                           anonymous: config.int("RATE_LIMIT_ANONYMOUS", default: 100),
                           webhook: config.int("RATE_LIMIT_WEBHOOK", default: 10000),
                           health: config.int("RATE_LIMIT_HEALTH", default: 3600)),
-            clientAddress: ClientAddress(trustedProxies: config.list("TRUSTED_PROXIES")),
+            clientAddress: clientAddress,
             metrics: runtime.metrics))
         // After the front door, so that this 422 carries the rate-limit headers like every answer.
         router.middlewares.add(RepeatedQueryMiddleware())
@@ -61,6 +62,8 @@ public enum GatewayService {
         let pruning = PollingService(every: .seconds(60)) {
             do { try await limiter.prune() } catch { runtime.logger.warning("could not prune rate limit counters") }
         }
-        return runtime.makeApplication(router: router, services: [pruning])
+        let cap = ConnectionCap(perClient: config.int("MAX_CONNECTIONS_PER_CLIENT", default: 256),
+                                isExempt: { clientAddress.isTrusted($0) })
+        return runtime.makeApplication(router: router, services: [pruning], connectionCap: cap)
     }
 }
