@@ -57,6 +57,19 @@ public final class InternalClient: Sendable {
     {
         let breaker = breakers[service]
         guard await breaker.allowRequest() else { throw APIError.unavailable("\(service.rawValue) is unavailable") }
+        do {
+            return try await send(service, method, path, body: body, as: caller, requestID: requestID, timeout: timeout,
+                                  breaker: breaker)
+        } catch {
+            // Whatever ended the call (a cancelled wait between attempts, say), a half-open trial is freed.
+            await breaker.release()
+            throw error
+        }
+    }
+
+    private func send(_ service: ServiceName, _ method: HTTPMethod, _ path: String, body: JSONValue?, as caller: Caller,
+                      requestID: String, timeout: Double, breaker: CircuitBreaker) async throws -> InternalResponse
+    {
         let idempotent = method == .GET || method == .PUT || method == .DELETE
         var attempt = 0
         while true {
@@ -81,10 +94,7 @@ public final class InternalClient: Sendable {
                 let json = (try? JSONValue.decode(Array(buffer: bytes))) ?? .null
                 return InternalResponse(status: status, body: json)
             } catch {
-                if error is CancellationError {
-                    await breaker.release()
-                    throw error
-                }
+                if error is CancellationError { throw error }
                 if idempotent, attempt < 3 {
                     try await Task.sleep(for: .milliseconds(50 * attempt * attempt))
                     continue

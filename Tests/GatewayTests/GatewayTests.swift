@@ -224,6 +224,11 @@ actor Counter {
         }
     }
 
+    /// Identity's answer about the test token is cached first, so that only the upstream is timed.
+    func warmUp(_ client: any TestClientProtocol) async throws {
+        try await client.execute(uri: "/api/nowhere", method: .get, headers: [.authorization: "Bearer \(token())"]) { _ in }
+    }
+
     static func json(_ status: Int, _ body: JSONValue) -> Response {
         Response(status: .init(code: status), headers: [.contentType: "application/json"],
                  body: .init(byteBuffer: ByteBuffer(bytes: body.encoded())))
@@ -256,8 +261,7 @@ actor Counter {
 
     @Test func aDownUpstreamIsA503Quickly() async throws {
         try await withGateway { client in
-            // Identity's answer about the token is cached first, so that only the down upstream is timed.
-            try await client.execute(uri: "/api/nowhere", method: .get, headers: [.authorization: "Bearer \(token())"]) { _ in }
+            try await warmUp(client)
             let start = ContinuousClock.now
             try await client.execute(uri: "/api/leads", method: .get, headers: [.authorization: "Bearer \(token())"]) { response in
                 #expect(response.status == .serviceUnavailable)
@@ -278,6 +282,7 @@ actor Counter {
         let slowCRM = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await slowCRM.test(.live) { crm in
             try await withGateway(["CRM_URL": "http://127.0.0.1:\(crm.port!)", "UPSTREAM_TIMEOUT_SECONDS": "1"]) { client in
+                try await warmUp(client)
                 let start = ContinuousClock.now
                 try await client.execute(uri: "/api/leads", method: .get, headers: [.authorization: "Bearer \(token())"]) { response in
                     #expect(response.status == .serviceUnavailable)
@@ -509,6 +514,17 @@ actor Counter {
 }
 
 @Suite struct InternalHTTPTests {
+    @Test func anAbandonedTrialDoesNotKeepTheBreakerOpen() async throws {
+        let breaker = CircuitBreaker(threshold: 1, cooldown: 0.05)
+        await breaker.recordFailure()
+        #expect(await !breaker.allowRequest())
+        try await Task.sleep(for: .milliseconds(80))
+        #expect(await breaker.allowRequest())  // the half-open trial
+        #expect(await !breaker.allowRequest())
+        await breaker.release()  // that request was cancelled or refused before reaching the upstream
+        #expect(await breaker.allowRequest())
+    }
+
     @Test func aRefusedConnectionIsNotRetriedInsideThePool() {
         #expect(InternalClient.poolConfiguration.connectionPool.retryConnectionEstablishment == false)
         #expect(InternalClient.pathSegment("lead_1/../x?y=1#z") == "lead_1%2F..%2Fx%3Fy%3D1%23z")

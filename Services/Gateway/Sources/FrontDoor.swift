@@ -94,9 +94,8 @@ struct FrontDoor: RouterMiddleware {
         // Unknown paths go on to the router's 404 whatever their credentials.
         if admission.failure == nil, route != nil {
             switch outcome {
-            case _ where failure != nil: admission.failure = failure
-            case .none: admission.failure = .authRequired
-            case .invalid: admission.failure = .invalidToken
+            case .none: admission.failure = failure ?? .authRequired
+            case .invalid: admission.failure = failure ?? .invalidToken
             case .valid: break
             }
         }
