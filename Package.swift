@@ -118,6 +118,9 @@ let package = Package(
                     path: "Tests/CRMTests", swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Providers", .product(name: "Crypto", package: "swift-crypto")],
                     path: "Tests/MessagingTests", swiftSettings: strict),
+        .testTarget(name: "ServiceClientsTests", dependencies: ["ServiceClients", "TestSupport",
+                    .product(name: "HummingbirdTesting", package: "hummingbird")],
+                    path: "Tests/ServiceClientsTests", swiftSettings: strict),
         .testTarget(name: "DeploymentTests", dependencies: ["CloudGreetCore", .product(name: "Yams", package: "Yams")],
                     path: "Tests/DeploymentTests", swiftSettings: strict),
         .target(name: "TestSupport", dependencies: [

@@ -81,11 +81,4 @@ public enum Envelope {
         body["details"] = .object(error.details?.objectValue ?? [:])
         return .object(body)
     }
-
-    /// Rebuilds an APIError from an envelope another service returned, so it can be passed on as is.
-    public static func error(from body: JSONValue, status: Int) -> APIError? {
-        guard body["success"]?.boolValue == false, let code = body["code"]?.stringValue.flatMap(ErrorCode.init(rawValue:))
-        else { return nil }
-        return APIError(status, code, body["error"]?.stringValue ?? "Error", details: body["details"]?.objectValue.map { .object($0) })
-    }
 }

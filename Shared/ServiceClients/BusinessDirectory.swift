@@ -1,12 +1,23 @@
 import CloudGreetCore
 import Foundation
 
-/// A business as other services see it (from identity's `GET /internal/businesses/{id}`), cached
-/// briefly so that bookings and messages do not ask identity every time.
+/// A business as other services see it (identity's `GET /internal/businesses/{id}`).
 public struct BusinessInfo: Sendable {
     public let id: String
     public let name: String
     public let settings: JSONValue
+
+    public init(id: String, name: String, settings: JSONValue) {
+        self.id = id
+        self.name = name
+        self.settings = settings
+    }
+
+    init(_ json: JSONValue) throws {
+        guard let id = json["id"]?.stringValue, let name = json["name"]?.stringValue, let settings = json["settings"]?.objectValue
+        else { throw ServiceCallError.malformed(.identity) }
+        self.init(id: id, name: name, settings: .object(settings))
+    }
 
     public var timeZone: TimeZone {
         settings["timezone"]?.stringValue.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "America/New_York") ?? .gmt
@@ -19,37 +30,28 @@ public struct BusinessInfo: Sendable {
     }
 }
 
+/// Businesses by id, from identity, cached briefly so that bookings and messages do not ask
+/// identity every time.
 public struct BusinessDirectory: Sendable {
-    private let client: InternalClient
+    private let identity: IdentityClient
     private let cache: TTLCache<String, BusinessInfo>
 
-    public init(client: InternalClient, ttl: TimeInterval = 30) {
-        self.client = client
+    public init(identity: IdentityClient, ttl: TimeInterval = 30) {
+        self.identity = identity
         cache = TTLCache(ttl: ttl)
     }
 
-    public func business(_ id: String, as service: ServiceName, requestID: String) async throws -> BusinessInfo {
+    public func business(_ id: String, requestID: String) async throws -> BusinessInfo {
         if let info = await cache.value(id) { return info }
-        return try await fetch("/internal/businesses/" + InternalClient.pathSegment(id), as: service, requestID: requestID)
+        let info = try await identity.business(id, requestID)
+        await cache.store(info.id, info)
+        return info
     }
 
     /// The business that owns `phoneNumber` (E.164), or nil when none does.
-    public func business(phoneNumber: String, as service: ServiceName, requestID: String) async throws -> BusinessInfo? {
-        let encoded = phoneNumber.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? phoneNumber
-        do {
-            return try await fetch("/internal/business-by-phone?phone_number=\(encoded)", as: service, requestID: requestID)
-        } catch let error as APIError where error.status == 404 {
-            return nil
-        }
-    }
-
-    private func fetch(_ path: String, as service: ServiceName, requestID: String) async throws -> BusinessInfo {
-        let data = try await client.call(.identity, .GET, path, as: .service(service), requestID: requestID).data()
-        guard let id = data["id"]?.stringValue, let name = data["name"]?.stringValue else {
-            throw APIError.unavailable("identity answered without a business")
-        }
-        let info = BusinessInfo(id: id, name: name, settings: data["settings"] ?? [:])
-        await cache.store(id, info)
+    public func business(phoneNumber: String, requestID: String) async throws -> BusinessInfo? {
+        guard let info = try await identity.businessByPhone(phoneNumber, requestID) else { return nil }
+        await cache.store(info.id, info)
         return info
     }
 }

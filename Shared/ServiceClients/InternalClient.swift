@@ -4,15 +4,10 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
+/// Another service's answer as it came: typed clients read it through `ServiceCallError.data(from:of:)`.
 public struct InternalResponse: Sendable {
     public var status: Int
     public var body: JSONValue
-
-    /// The `data` of a success envelope, or the service's own error passed on unchanged.
-    public func data() throws -> JSONValue {
-        if (200..<300).contains(status) { return body["data"] ?? .null }
-        throw Envelope.error(from: body, status: status) ?? APIError.unavailable()
-    }
 }
 
 /// Typed calls to other services' `/internal/...` routes over AsyncHTTPClient, carrying the
@@ -52,14 +47,31 @@ public final class InternalClient: Sendable {
         self.http = http
     }
 
+    /// The `data` of the service's answer; every failure is a `ServiceCallError` (or cancellation).
+    public func data(_ service: ServiceName, _ method: HTTPMethod, _ path: String, body: JSONValue? = nil,
+                     as caller: Caller, requestID: String, timeout: Double = 5, idempotencyKey: String? = nil) async throws -> JSONValue
+    {
+        let response: InternalResponse
+        do {
+            response = try await call(service, method, path, body: body, as: caller, requestID: requestID, timeout: timeout,
+                                      idempotencyKey: idempotencyKey)
+        } catch is APIError {
+            throw ServiceCallError.unavailable(service)
+        }
+        return try ServiceCallError.data(from: response, of: service)
+    }
+
+    /// GET, PUT and DELETE are retried on failure; a POST only when it carries an idempotency key
+    /// (sent as `Idempotency-Key`), since only then can a retry not do the work twice.
     public func call(_ service: ServiceName, _ method: HTTPMethod, _ path: String, body: JSONValue? = nil,
-                     as caller: Caller, requestID: String, timeout: Double = 5) async throws -> InternalResponse
+                     as caller: Caller, requestID: String, timeout: Double = 5, idempotencyKey: String? = nil) async throws
+        -> InternalResponse
     {
         let breaker = breakers[service]
         guard await breaker.allowRequest() else { throw APIError.unavailable("\(service.rawValue) is unavailable") }
         do {
             return try await send(service, method, path, body: body, as: caller, requestID: requestID, timeout: timeout,
-                                  breaker: breaker)
+                                  idempotencyKey: idempotencyKey, breaker: breaker)
         } catch {
             // Whatever ended the call (a cancelled wait between attempts, say), a half-open trial is freed.
             await breaker.release()
@@ -68,9 +80,10 @@ public final class InternalClient: Sendable {
     }
 
     private func send(_ service: ServiceName, _ method: HTTPMethod, _ path: String, body: JSONValue?, as caller: Caller,
-                      requestID: String, timeout: Double, breaker: CircuitBreaker) async throws -> InternalResponse
+                      requestID: String, timeout: Double, idempotencyKey: String?, breaker: CircuitBreaker) async throws
+        -> InternalResponse
     {
-        let idempotent = method == .GET || method == .PUT || method == .DELETE
+        let idempotent = method == .GET || method == .PUT || method == .DELETE || idempotencyKey != nil
         var attempt = 0
         while true {
             attempt += 1
@@ -79,6 +92,7 @@ public final class InternalClient: Sendable {
                 request.method = method
                 request.headers.add(name: InternalCredential.header, value: credential.mint(for: caller, requestID: requestID))
                 request.headers.add(name: "X-Request-Id", value: requestID)
+                if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
                 if let body {
                     request.headers.add(name: "Content-Type", value: "application/json")
                     request.body = .bytes(ByteBuffer(bytes: body.encoded()))
@@ -86,7 +100,8 @@ public final class InternalClient: Sendable {
                 let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
                 let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
                 let status = Int(response.status.code)
-                if status >= 500, idempotent, attempt < 3 {
+                // 502 is the contract's "the provider failed after its own retries": final.
+                if status >= 500, status != 502, idempotent, attempt < 3 {
                     try await Task.sleep(for: .milliseconds(50 * attempt * attempt))
                     continue
                 }

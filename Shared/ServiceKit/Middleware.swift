@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import ServiceClients
 
 extension HTTPField.Name {
     /// `X-Request-Id`: a valid field name, so the fallback is never taken.
@@ -64,6 +65,8 @@ public struct ErrorMiddleware: RouterMiddleware {
         switch error {
         case let error as APIError:
             return error
+        case let error as ServiceCallError:
+            return error.apiError
         case let error as HTTPError:
             switch error.status {
             case .notFound: return .notFound()

@@ -242,14 +242,6 @@ import Testing
             #expect(body["details"] == [:], "\(String(describing: details))")
         }
     }
-
-    @Test func relayedErrorsKeepTheirDetails() throws {
-        let sent = Envelope.failure(.validation(field: "phone", "is required"), requestID: "r")
-        let relayed = try #require(Envelope.error(from: sent, status: 422))
-        #expect(Envelope.failure(relayed, requestID: "r2")["details"] == ["phone": ["is required"]])
-        let bare = try #require(Envelope.error(from: ["success": false, "code": "LEAD_NOT_FOUND", "details": nil], status: 404))
-        #expect(Envelope.failure(bare, requestID: "r")["details"] == [:])
-    }
 }
 
 @Suite struct SecretSeparationTests {

@@ -39,7 +39,7 @@ struct CRMRoutes: Sendable {
     }
 
     private func business(_ id: String, _ context: AppContext) async throws -> BusinessInfo {
-        try await businesses.business(id, as: .crm, requestID: context.requestID)
+        try await businesses.business(id, requestID: context.requestID)
     }
 
     // MARK: leads
@@ -346,17 +346,24 @@ struct CRMRoutes: Sendable {
             return .envelope(["appointment_id": .string(appointment.id), "method": .string(method.rawValue),
                               "status": .string(sent.status), "message_id": .string(sent.id),
                               "sent_at": JSONValue(sent.sentAt)], message: "Reminder sent", context: context)
-        } catch let error as APIError where error.status >= 500 {
-            // Telnyx or SMTP failed (502), or messaging is down (503): the attempt is kept as failed.
-            try await store.recordManualReminder(appointment: appointment, method: method.rawValue, status: "failed",
-                                                 messageID: error.details?["id"]?.stringValue, error: error.message, at: Date())
-            guard error.status == 502 else { throw error }
-            throw APIError(502, .externalServiceError, "The reminder could not be delivered",
-                           details: ["message_id": error.details?["id"] ?? .null, "appointment_id": .string(appointment.id)])
-        } catch let error as APIError where error.status == 422 {
-            // Messaging refused the recipient (an opted-out number): name the field the client sent.
-            throw APIError.validation(field: "method", error.details?.objectValue?.values.first?.arrayValue?.first?.stringValue
-                                        ?? "the lead cannot receive this message")
+        } catch let failure as ServiceCallError {
+            switch failure {
+            case .optedOut:
+                throw APIError.validation(field: "method", "the lead has opted out of text messages")
+            case .validation(let fields):
+                // Messaging refused the recipient: name the field the client sent.
+                throw APIError.validation(field: "method", fields.values.first?.first ?? "the lead cannot receive this message")
+            case .providerFailed(let messageID):
+                // Telnyx or SMTP failed: the attempt is kept as failed.
+                try await store.recordManualReminder(appointment: appointment, method: method.rawValue, status: "failed",
+                                                     messageID: messageID, error: "provider failed", at: Date())
+                throw APIError(502, .externalServiceError, "The reminder could not be delivered",
+                               details: ["message_id": JSONValue(messageID), "appointment_id": .string(appointment.id)])
+            default:
+                try await store.recordManualReminder(appointment: appointment, method: method.rawValue, status: "failed",
+                                                     messageID: nil, error: "messaging unavailable", at: Date())
+                throw failure
+            }
         }
     }
 }

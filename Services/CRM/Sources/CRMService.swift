@@ -10,8 +10,8 @@ public enum CRMService {
         let db = try runtime.requireDatabase()
         let router = runtime.makeRouter()
         let store = CRMStore(db: db)
-        let businesses = BusinessDirectory(client: runtime.clients)
-        let messenger = Messenger(clients: runtime.clients)
+        let businesses = BusinessDirectory(identity: .live(runtime.clients, as: .crm))
+        let messenger = Messenger(messaging: .live(runtime.clients, as: .crm))
         CRMRoutes(runtime: runtime, store: store, businesses: businesses, messenger: messenger).register(on: router)
         let reminders = ReminderWorker(store: store, businesses: businesses, messenger: messenger, logger: runtime.logger)
         let poller = PollingService(every: .seconds(config.double("REMINDER_POLL_SECONDS", default: 30))) {

@@ -47,7 +47,7 @@ actor ReminderWorker {
                 try await store.finishReminder(id: reminder.id, status: "cancelled", method: nil, messageID: nil, error: "lead deleted")
                 return
             }
-            let info = try await businesses.business(reminder.businessID, as: .crm, requestID: requestID)
+            let info = try await businesses.business(reminder.businessID, requestID: requestID)
             let text = Scheduling.defaultReminder(businessName: info.name, start: appointment.scheduledAt, timeZone: info.timeZone)
             var attempts: [(Messenger.Method, String)] = []
             if let phone = lead.phone { attempts.append((.sms, phone)) }
@@ -62,8 +62,12 @@ actor ReminderWorker {
                                                    messageID: sent.id, error: nil)
                     logger.info("reminder sent", metadata: ["reminder_id": .string(reminder.id), "method": .string(method.rawValue)])
                     return
-                } catch let error as APIError where error.status == 422 || error.status == 502 {
-                    lastError = error.message  // opted out, or the provider failed for good: try the next way
+                } catch ServiceCallError.optedOut {
+                    lastError = "opted out"  // try the next way
+                } catch ServiceCallError.validation {
+                    lastError = "refused by messaging"
+                } catch ServiceCallError.providerFailed {
+                    lastError = "the provider failed"
                 }
             }
             try await store.finishReminder(id: reminder.id, status: "failed", method: nil, messageID: nil, error: lastError)

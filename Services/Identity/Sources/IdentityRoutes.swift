@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Persistence
 import Providers
+import ServiceClients
 import ServiceKit
 
 /// Identity's HTTP surface: `/auth/*`, `/businesses*`, and the internal routes the gateway and
@@ -12,6 +13,7 @@ struct IdentityRoutes: Sendable {
     let store: IdentityStore
     let hasher: PasswordHasher
     let tokens: TokenSigner
+    let messaging: MessagingClient
     /// When set, a business may only claim a phone number this Telnyx account owns.
     let telnyx: TelnyxClient?
 
@@ -155,15 +157,13 @@ struct IdentityRoutes: Sendable {
                     If it was not you, ignore this email: your password stays as it is.
                     """
                 // Messaging may be briefly down: try a few times; the key keeps a retry from sending twice.
-                let body: JSONValue = ["to": .string(user.email), "subject": "Reset your CloudGreet password",
-                                       "content": .string(content), "sensitive": true,
-                                       "idempotency_key": .string("reset:" + tokenHash)]
+                let email = MessagingClient.Email(to: user.email, subject: "Reset your CloudGreet password", content: content,
+                                                  sensitive: true, idempotencyKey: "reset:" + tokenHash)
                 for attempt in 1...3 {
                     do {
-                        _ = try await runtime.clients.call(.messaging, .POST, "/internal/emails", body: body,
-                                                           as: .service(.identity), requestID: requestID, timeout: 60).data()
+                        _ = try await messaging.sendEmail(email, requestID)
                         break
-                    } catch let error as APIError where error.status == 503 && attempt < 3 {
+                    } catch ServiceCallError.unavailable where attempt < 3 {
                         try await Task.sleep(for: .seconds(attempt * 2))
                     }
                 }

@@ -12,7 +12,8 @@ public enum IdentityService {
         let routes = IdentityRoutes(
             runtime: runtime, store: IdentityStore(db: db),
             hasher: try await PasswordHasher(cost: config.int("BCRYPT_COST", default: 12)),
-            tokens: TokenSigner(secret: config.jwtSecret), telnyx: TelnyxClient.fromConfig(config))
+            tokens: TokenSigner(secret: config.jwtSecret), messaging: .live(runtime.clients, as: .identity),
+            telnyx: TelnyxClient.fromConfig(config))
         routes.register(on: router)
         return runtime.makeApplication(router: router)
     }

@@ -13,7 +13,7 @@ struct MessagingRoutes: Sendable {
     let texts: SMSOutbox
     let inbox: InboxStore
     let signatures: TelnyxSignatureVerifier?
-    let clients: InternalClient
+    let crm: CRMClient
     let config: ServiceConfig
 
     static let smsStatuses = ["queued", "sent", "delivered", "failed", "received"]
@@ -66,8 +66,8 @@ struct MessagingRoutes: Sendable {
     }
 
     /// The lead named by `lead_id`, asked of crm on the caller's behalf (so crm's tenancy applies).
-    private func lead(_ id: String, context: AppContext) async throws -> JSONValue {
-        try await clients.call(.crm, .GET, "/leads/" + InternalClient.pathSegment(id), as: try context.requireCaller(), requestID: context.requestID).data()
+    private func lead(_ id: String, context: AppContext) async throws -> CRMClient.Lead {
+        try await crm.lead(id, try context.requireCaller(), context.requestID)
     }
 
     @Sendable func sendPublicSMS(_ request: Request, context: AppContext) async throws -> Response {
@@ -83,7 +83,7 @@ struct MessagingRoutes: Sendable {
         try fields.finish()
         if let leadID {
             let lead = try await lead(leadID, context: context)
-            phone = phone ?? lead["phone"]?.stringValue
+            phone = phone ?? lead.phone
             guard phone != nil else { throw APIError.validation(field: "phone", "the lead has no phone number") }
         }
         let sms = try await texts.send(
@@ -172,10 +172,18 @@ struct MessagingRoutes: Sendable {
         let leadID = fields.id("lead_id", .lead)
         let key = fields.string("idempotency_key", maxLength: 200)
         try fields.finish()
-        let sms = try await texts.send(
-            OutgoingSMS(businessID: try fields.present(businessID, "business_id"), leadID: leadID, to: try fields.present(to, "to"),
-                        text: try fields.present(text, "message"), idempotencyKey: key),
-            requestID: context.requestID, logger: context.logger)
+        let sms: SMSRecord
+        do {
+            sms = try await texts.send(
+                OutgoingSMS(businessID: try fields.present(businessID, "business_id"), leadID: leadID,
+                            to: try fields.present(to, "to"), text: try fields.present(text, "message"), idempotencyKey: key),
+                requestID: context.requestID, logger: context.logger)
+        } catch ServiceCallError.optedOut {
+            // Marked for `MessagingClient`, which turns it back into `.optedOut` for the caller.
+            var refusal = ServiceCallError.optedOut.apiError
+            refusal.details = refusal.details?.merging(["reason": .string(ServiceCallError.optedOutReason)])
+            throw refusal
+        }
         if sms.status == .failed {
             throw APIError(502, .externalServiceError, "SMS could not be sent", details: ["id": .string(sms.id)])
         }

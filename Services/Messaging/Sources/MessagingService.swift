@@ -23,7 +23,8 @@ public enum MessagingService {
                 ? "TELNYX_API_KEY is not set: texts are recorded in the development sandbox, not sent"
                 : "TELNYX_API_KEY is not set: sending SMS will fail with 503")
         }
-        let businesses = BusinessDirectory(client: runtime.clients)
+        let businesses = BusinessDirectory(identity: .live(runtime.clients, as: .messaging))
+        let crm = CRMClient.live(runtime.clients, as: .messaging)
         let sms = SMSStore(db: db)
         let texts = SMSOutbox(store: sms, telnyx: telnyx, businesses: businesses, sandboxAllowed: config.isDevelopment,
                               metrics: runtime.metrics)
@@ -39,9 +40,8 @@ public enum MessagingService {
                 : "TELNYX_PUBLIC_KEY is not set: /sms/webhook refuses every request")
         }
         let inboxStore = InboxStore(db: db)
-        MessagingRoutes(emails: emails, texts: texts, inbox: inboxStore, signatures: signatures, clients: runtime.clients,
-                        config: config).register(on: router)
-        let inbox = WebhookInbox(store: inboxStore, sms: sms, outbox: texts, businesses: businesses, clients: runtime.clients,
+        MessagingRoutes(emails: emails, texts: texts, inbox: inboxStore, signatures: signatures, crm: crm, config: config).register(on: router)
+        let inbox = WebhookInbox(store: inboxStore, sms: sms, outbox: texts, businesses: businesses, crm: crm,
                                  logger: runtime.logger)
         let poller = PollingService(every: .milliseconds(250)) { await inbox.drain() }
         return runtime.makeApplication(router: router, services: [poller])

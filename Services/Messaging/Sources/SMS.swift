@@ -64,11 +64,9 @@ struct SMSOutbox: Sendable {
 
     func send(_ sms: OutgoingSMS, requestID: String, logger: Logger) async throws -> SMSRecord {
         if let key = sms.idempotencyKey, let existing = try await store.sms(idempotencyKey: key) { return existing }
-        if try await store.isOptedOut(businessID: sms.businessID, phone: sms.to) {
-            throw APIError.validation(field: "phone", "this number has opted out of text messages")
-        }
+        if try await store.isOptedOut(businessID: sms.businessID, phone: sms.to) { throw ServiceCallError.optedOut }
         guard telnyx != nil || sandboxAllowed else { throw APIError.unavailable("SMS sending is not configured") }
-        let from = try await businesses.business(sms.businessID, as: .messaging, requestID: requestID).phoneNumber
+        let from = try await businesses.business(sms.businessID, requestID: requestID).phoneNumber
         let now = Date()
         var record = SMSRecord(id: ResourceID.make(.sms), businessID: sms.businessID, leadID: sms.leadID, phone: sms.to,
                                message: sms.text, direction: "outbound", status: .queued, providerMessageID: nil, error: nil,

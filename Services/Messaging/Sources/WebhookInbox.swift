@@ -13,18 +13,17 @@ actor WebhookInbox {
     private let sms: SMSStore
     private let outbox: SMSOutbox
     private let businesses: BusinessDirectory
-    private let clients: InternalClient
+    private let crm: CRMClient
     private let logger: Logger
     static let maxAttempts = 8
 
-    init(store: InboxStore, sms: SMSStore, outbox: SMSOutbox, businesses: BusinessDirectory, clients: InternalClient,
-         logger: Logger)
+    init(store: InboxStore, sms: SMSStore, outbox: SMSOutbox, businesses: BusinessDirectory, crm: CRMClient, logger: Logger)
     {
         self.store = store
         self.sms = sms
         self.outbox = outbox
         self.businesses = businesses
-        self.clients = clients
+        self.crm = crm
         self.logger = logger
     }
 
@@ -65,14 +64,11 @@ actor WebhookInbox {
     private func received(_ event: TelnyxEvent, requestID: String) async throws {
         guard let to = event.to.flatMap({ Contact.normalizePhone($0) }), let from = event.from.flatMap({ Contact.normalizePhone($0) })
         else { return }
-        guard let business = try await businesses.business(phoneNumber: to, as: .messaging, requestID: requestID) else {
+        guard let business = try await businesses.business(phoneNumber: to, requestID: requestID) else {
             logger.notice("inbound text for a number no business owns", metadata: ["to": .string(Contact.maskPhone(to))])
             return
         }
-        let lead = try await clients.call(.crm, .POST, "/internal/leads/upsert",
-                                          body: ["business_id": .string(business.id), "phone": .string(from), "source": "sms"],
-                                          as: .service(.messaging), requestID: requestID).data()
-        let leadID = lead["lead"]?["id"]?.stringValue
+        let leadID = try await crm.upsertLead(business.id, from, "sms", requestID).lead.id
         let text = event.text ?? ""
         try await sms.insertInbound(businessID: business.id, leadID: leadID, phone: from, text: text,
                                     providerMessageID: event.messageID, key: "in:" + event.id)
