@@ -137,8 +137,10 @@ public struct RetryPolicy: Sendable {
     /// `Retry-After` in seconds (the form Telnyx and Retell use), capped at `maxDelay`.
     func retryAfter(_ response: CurlResponse) -> Duration? {
         guard let value = response.header("Retry-After"), let seconds = Double(value.trimmingCharacters(in: .whitespaces)),
-              seconds >= 0
+              seconds.isFinite, seconds >= 0
         else { return nil }
-        return min(.milliseconds(Int(seconds * 1000)), maxDelay)
+        // Clamped before converting: a provider's `1e20` must not overflow into a crash.
+        let capped = min(seconds, Double(maxDelay.components.seconds) + 1)
+        return min(.milliseconds(Int(capped * 1000)), maxDelay)
     }
 }

@@ -2,8 +2,12 @@ import CloudGreetCore
 import Foundation
 
 /// Fails fast while an upstream is down: after `threshold` failures in a row it opens for
-/// `cooldown`, then lets one trial request through (half-open) before closing again.
+/// `cooldown`, then lets one trial request through (half-open) before closing again. Only the
+/// holder of the trial frees it, on every way its request ends.
 public actor CircuitBreaker {
+    /// What `allowRequest` granted: an ordinary request, or the one half-open trial.
+    public enum Permit: Sendable, Equatable { case normal, trial }
+
     private let threshold: Int
     private let cooldown: TimeInterval
     private var consecutiveFailures = 0
@@ -15,29 +19,31 @@ public actor CircuitBreaker {
         self.cooldown = cooldown
     }
 
-    public func allowRequest(now: Date = Date()) -> Bool {
-        guard let openUntil else { return true }
-        if now < openUntil || trialInFlight { return false }
+    /// nil while open (or while another request holds the trial).
+    public func allowRequest(now: Date = Date()) -> Permit? {
+        guard let openUntil else { return .normal }
+        if now < openUntil || trialInFlight { return nil }
         trialInFlight = true
-        return true
+        return .trial
     }
 
-    public func recordSuccess() {
+    /// The upstream answered: it is up, whoever asked.
+    public func recordSuccess(_ permit: Permit) {
         consecutiveFailures = 0
         openUntil = nil
         trialInFlight = false
     }
 
-    public func recordFailure(now: Date = Date()) {
+    public func recordFailure(_ permit: Permit, now: Date = Date()) {
         consecutiveFailures += 1
-        trialInFlight = false
+        if permit == .trial { trialInFlight = false }
         if consecutiveFailures >= threshold { openUntil = now.addingTimeInterval(cooldown) }
     }
 
     /// The request ended for a reason that says nothing about the upstream (the client went away,
-    /// the task was cancelled): frees the half-open trial without counting a success or a failure.
-    public func release() {
-        trialInFlight = false
+    /// the task was cancelled): a trial is freed without counting a success or a failure.
+    public func release(_ permit: Permit) {
+        if permit == .trial { trialInFlight = false }
     }
 
     public var isOpen: Bool { openUntil.map { Date() < $0 } ?? false }

@@ -27,7 +27,9 @@ public final class InternalClient: Sendable {
     static var poolConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(1))
-        configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        // Idle connections are dropped well before the servers' own idle timeout (IDLE_TIMEOUT_SECONDS,
+        // 30 s by default), so a request never picks a connection the server is closing.
+        configuration.connectionPool = .init(idleTimeout: .seconds(10), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         // After the pool settings, which would reset it: a refused connection is reported at once.
         configuration.connectionPool.retryConnectionEstablishment = false
         return configuration
@@ -68,20 +70,25 @@ public final class InternalClient: Sendable {
         -> InternalResponse
     {
         let breaker = breakers[service]
-        guard await breaker.allowRequest() else { throw APIError.unavailable("\(service.rawValue) is unavailable") }
+        guard let permit = await breaker.allowRequest() else { throw APIError.unavailable("\(service.rawValue) is unavailable") }
         do {
-            return try await send(service, method, path, body: body, as: caller, requestID: requestID, timeout: timeout,
-                                  idempotencyKey: idempotencyKey, breaker: breaker)
-        } catch {
-            // Whatever ended the call (a cancelled wait between attempts, say), a half-open trial is freed.
-            await breaker.release()
+            let (response, upstreamFault) = try await send(service, method, path, body: body, as: caller, requestID: requestID,
+                                                           timeout: timeout, idempotencyKey: idempotencyKey)
+            await upstreamFault ? breaker.recordFailure(permit) : breaker.recordSuccess(permit)
+            return response
+        } catch let error where error is CancellationError || Task.isCancelled {
+            await breaker.release(permit)  // the caller went away: says nothing about the upstream
             throw error
+        } catch {
+            await breaker.recordFailure(permit)
+            throw APIError.unavailable("\(service.rawValue) is unavailable")
         }
     }
 
+    /// The answer, and whether it blames the upstream (a 5xx other than 502, which says the
+    /// upstream is up and its provider failed).
     private func send(_ service: ServiceName, _ method: HTTPMethod, _ path: String, body: JSONValue?, as caller: Caller,
-                      requestID: String, timeout: Double, idempotencyKey: String?, breaker: CircuitBreaker) async throws
-        -> InternalResponse
+                      requestID: String, timeout: Double, idempotencyKey: String?) async throws -> (InternalResponse, Bool)
     {
         let idempotent = method == .GET || method == .PUT || method == .DELETE || idempotencyKey != nil
         var attempt = 0
@@ -100,22 +107,16 @@ public final class InternalClient: Sendable {
                 let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
                 let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
                 let status = Int(response.status.code)
-                // 502 is the contract's "the provider failed after its own retries": final.
-                if status >= 500, status != 502, idempotent, attempt < 3 {
+                let upstreamFault = status >= 500 && status != 502
+                if upstreamFault, idempotent, attempt < 3 {
                     try await Task.sleep(for: .milliseconds(50 * attempt * attempt))
                     continue
                 }
-                await status >= 500 ? breaker.recordFailure() : breaker.recordSuccess()
                 let json = (try? JSONValue.decode(Array(buffer: bytes))) ?? .null
-                return InternalResponse(status: status, body: json)
+                return (InternalResponse(status: status, body: json), upstreamFault)
             } catch {
-                if error is CancellationError { throw error }
-                if idempotent, attempt < 3 {
-                    try await Task.sleep(for: .milliseconds(50 * attempt * attempt))
-                    continue
-                }
-                await breaker.recordFailure()
-                throw APIError.unavailable("\(service.rawValue) is unavailable")
+                guard !(error is CancellationError || Task.isCancelled), idempotent, attempt < 3 else { throw error }
+                try await Task.sleep(for: .milliseconds(50 * attempt * attempt))
             }
         }
     }

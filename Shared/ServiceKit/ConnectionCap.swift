@@ -1,43 +1,50 @@
 import NIOCore
 import Synchronization
 
-/// How many connections one address may hold open at once, so that one client (stalled headers,
-/// slow uploads, idle keep-alives) cannot take every connection of a public server. Addresses for
-/// which `isExempt` holds (trusted proxies, which carry many clients) are not counted.
+/// How many connections one client may hold open at once, so that one client (stalled headers,
+/// slow uploads, idle keep-alives) cannot take every connection of a public server. `clientKey`
+/// says which addresses are one client (an IPv6 /64, say); addresses for which `isExempt` holds
+/// (trusted proxies, which carry many clients) are not counted.
 public final class ConnectionCap: Sendable {
     private let limit: Int
     private let isExempt: @Sendable (String) -> Bool
+    private let clientKey: @Sendable (String) -> String
     private let open = Mutex<[String: Int]>([:])
 
-    public init(perClient limit: Int, isExempt: @escaping @Sendable (String) -> Bool = { _ in false }) {
+    public init(perClient limit: Int, clientKey: @escaping @Sendable (String) -> String = { $0 },
+                isExempt: @escaping @Sendable (String) -> Bool = { _ in false })
+    {
         self.limit = max(1, limit)
+        self.clientKey = clientKey
         self.isExempt = isExempt
     }
 
     /// A handler for one new connection's pipeline.
     public func handler() -> any RemovableChannelHandler { Handler(cap: self) }
 
-    func admit(_ address: String) -> Bool {
-        if isExempt(address) { return true }
+    /// The key counted for a new connection from `address`, or nil when it is refused.
+    func admit(_ address: String) -> String? {
+        if isExempt(address) { return "" }
+        let key = clientKey(address)
         return open.withLock { counts in
-            guard counts[address, default: 0] < limit else { return false }
-            counts[address, default: 0] += 1
-            return true
+            guard counts[key, default: 0] < limit else { return nil }
+            counts[key, default: 0] += 1
+            return key
         }
     }
 
-    func release(_ address: String) {
-        if isExempt(address) { return }
+    func release(_ key: String) {
+        guard !key.isEmpty else { return }
         open.withLock { counts in
-            let left = counts[address, default: 1] - 1
-            counts[address] = left > 0 ? left : nil
+            let left = counts[key, default: 1] - 1
+            counts[key] = left > 0 ? left : nil
         }
     }
 
     final class Handler: ChannelInboundHandler, RemovableChannelHandler {
         typealias InboundIn = NIOAny
         private let cap: ConnectionCap
-        /// The address counted for this connection, once it was admitted.
+        /// The key counted for this connection, once it was admitted ("" when exempt).
         private var counted: String?
         private var checked = false
 
@@ -64,7 +71,8 @@ public final class ConnectionCap: Sendable {
             guard !checked else { return }
             checked = true
             let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
-            if cap.admit(address) { counted = address } else { context.close(promise: nil) }
+            counted = cap.admit(address)
+            if counted == nil { context.close(promise: nil) }
         }
     }
 }

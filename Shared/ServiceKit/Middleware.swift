@@ -119,17 +119,21 @@ public struct InternalAuthMiddleware: RouterMiddleware {
 
 /// Every parameter of this API takes one value, so a repeated one is a 422 naming it: otherwise a
 /// check could read the first value while a handler reads another (`?business_id=own&business_id=other`).
-public struct RepeatedQueryMiddleware: RouterMiddleware {
+/// Control characters in a value are a 422 too (NUL cannot even reach PostgreSQL).
+public struct QueryCheckMiddleware: RouterMiddleware {
     public typealias Context = AppContext
     public init() {}
 
     public func handle(_ request: Request, context: AppContext,
                        next: (Request, AppContext) async throws -> Response) async throws -> Response
     {
-        let repeated = FormQuery.parse(request.uri.query).repeated
-        guard repeated.isEmpty else {
-            throw APIError.validation(Dictionary(uniqueKeysWithValues: repeated.map { ($0, ["must be given only once"]) }))
+        let query = FormQuery.parse(request.uri.query)
+        var errors: [String: [String]] = [:]
+        for name in query.repeated { errors[name, default: []].append("must be given only once") }
+        for (name, value) in query.values where value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            errors[name, default: []].append("must not contain control characters")
         }
+        guard errors.isEmpty else { throw APIError.validation(errors) }
         return try await next(request, context)
     }
 }

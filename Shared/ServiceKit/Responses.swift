@@ -45,7 +45,7 @@ extension Request {
     }
 
     /// The query string read as a form (`+` is a space). A repeated name never reaches a handler:
-    /// `RepeatedQueryMiddleware` answers 422 first.
+    /// `QueryCheckMiddleware` answers 422 first.
     public var query: [String: String] { FormQuery.parse(uri.query).values }
 
     public func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { headers[$0] } }

@@ -52,7 +52,7 @@ public struct ServiceRuntime: Sendable {
         router.middlewares.add(AccessLogMiddleware())
         router.middlewares.add(ErrorMiddleware())
         if internalAuth {
-            router.middlewares.add(RepeatedQueryMiddleware())
+            router.middlewares.add(QueryCheckMiddleware())
             router.middlewares.add(InternalAuthMiddleware(credential: config.internalCredential))
         }
         let runtime = self

@@ -191,6 +191,17 @@ import Testing
         #expect(ContinuousClock.now - start >= .seconds(1))
     }
 
+    @Test func anAbsurdRetryAfterIsCappedNotACrash() async throws {
+        let fake = FakeTelnyx()
+        try await fake.start()
+        defer { fake.stop() }
+        fake.enqueue(.init(status: 429, headers: [("Retry-After", "1e20")]), .init(status: 429, headers: [("Retry-After", "inf")]))
+        let retry = RetryPolicy(attempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(100))
+        let telnyx = TelnyxClient(settings: .init(apiKey: fake.apiKey, baseURL: fake.baseURL), retry: retry)
+        _ = try await telnyx.sendMessage(from: nil, to: "+15552013344", text: "hi")
+        #expect(fake.received.count == 3)
+    }
+
     @Test func clientErrorsAreFinalAndCarryTelnyxsDetail() async throws {
         let fake = FakeTelnyx()
         try await fake.start()

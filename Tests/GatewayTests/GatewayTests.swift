@@ -29,6 +29,11 @@ import Testing
         #expect(Routing.route("/internal/api-keys/verify") == nil)
         #expect(Routing.route("/unknown") == nil)
         #expect(Routing.route("/auth/me")?.access == .authenticated)
+        // Empty segments are dropped as the services' routers drop them, so they cannot change the access.
+        for path in ["/auth//login", "//auth/login", "/auth/login//", "/auth/forgot-password/"] {
+            #expect(Routing.route(path)?.access == .anonymous, "\(path)")
+        }
+        #expect(Routing.canonical("//leads//lead_1/") == "/leads/lead_1")
     }
 }
 
@@ -156,12 +161,15 @@ import Testing
         let auth = authenticator(identity: IdentityClient(
             verifyAPIKey: { _, _ in await calls.add(); return nil },
             tokenState: { _, _ in IdentityClient.TokenState(version: 0) }))
-        let refused = try await auth.authenticate(.apiKey("cg_guess1"), requestID: "r", mayAskIdentity: { false })
-        #expect(refused == .invalid)
+        let spent = Counter()
+        let closed = Authenticator.LookupBudget(hasRoom: { false }, spend: { await spent.add() })
+        let open = Authenticator.LookupBudget(hasRoom: { true }, spend: { await spent.add() })
+        #expect(try await auth.authenticate(.apiKey("cg_guess1"), requestID: "r", budget: closed) == .invalid)
         #expect(await calls.value == 0)
-        #expect(try await auth.authenticate(.apiKey("cg_guess2"), requestID: "r", mayAskIdentity: { true }) == .invalid)
-        #expect(try await auth.authenticate(.apiKey("cg_guess2"), requestID: "r", mayAskIdentity: { true }) == .invalid)
+        #expect(try await auth.authenticate(.apiKey("cg_guess2"), requestID: "r", budget: open) == .invalid)
+        #expect(try await auth.authenticate(.apiKey("cg_guess2"), requestID: "r", budget: open) == .invalid)
         #expect(await calls.value == 1)  // the refusal is cached
+        #expect(await spent.value == 1)
     }
 }
 
@@ -206,8 +214,12 @@ actor Counter {
         identity.get("/internal/users/{id}/token-state") { _, _ -> Response in
             Self.json(200, ["success": true, "data": ["token_version": 0, "revoked_token_ids": []]])
         }
-        identity.post("/internal/api-keys/verify") { _, _ -> Response in
+        identity.post("/internal/api-keys/verify") { request, _ -> Response in
             await keyChecks.add()
+            let body = try JSONValue.decode(try await request.body.collect(upTo: 4096).readableBytesView)
+            if body["key"] == "cg_good" {
+                return Self.json(200, ["success": true, "data": ["key_id": "key_1", "business_id": "business_1", "role": "user"]])
+            }
             return Self.json(401, ["success": false, "error": "Invalid or expired token", "code": "AUTH_INVALID_TOKEN", "details": [:]])
         }
         let stub = Application(router: identity, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
@@ -224,9 +236,16 @@ actor Counter {
         }
     }
 
-    /// Identity's answer about the test token is cached first, so that only the upstream is timed.
+    /// Identity's answer about the test token is cached first (identity stood in by a local server
+    /// may be slow to answer on a loaded machine), so that a test sees only what it is about.
     func warmUp(_ client: any TestClientProtocol) async throws {
-        try await client.execute(uri: "/api/nowhere", method: .get, headers: [.authorization: "Bearer \(token())"]) { _ in }
+        for _ in 0..<20 {
+            // `/businesses` goes to the stand-in identity, which has no such route: 404 once the token passed.
+            let status = try await client.execute(uri: "/api/businesses", method: .get,
+                                                  headers: [.authorization: "Bearer \(token())"]) { $0.status }
+            if status == .notFound { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
     }
 
     static func json(_ status: Int, _ body: JSONValue) -> Response {
@@ -363,8 +382,8 @@ actor Counter {
 
     @Test func loginWithATokenIsStillLimitedPerAddress() async throws {
         try await app.withGateway(["RATE_LIMIT_ANONYMOUS": "3"]) { client in
-            for attempt in 1...4 {
-                try await client.execute(uri: "/api/auth/login", method: .post,
+            for (attempt, path) in zip(1...4, ["/api/auth/login", "/api/auth//login", "/api//auth/login/", "/api/auth/login"]) {
+                try await client.execute(uri: path, method: .post,
                                          headers: [.authorization: "Bearer \(app.token())", .contentType: "application/json"],
                                          body: ByteBuffer(string: #"{"email":"a@example.com","password":"guess"}"#)) { response in
                     #expect(response.headers[field("X-RateLimit-Limit")] == "3")
@@ -386,6 +405,24 @@ actor Counter {
             #expect(statuses == [401, 401, 401] + Array(repeating: 429, count: 7))
         }
         #expect(await checks.value == 3)
+    }
+
+    @Test func aValidKeyIsCheckedEvenWhenItsAddressUsedItsAnonymousBudget() async throws {
+        try await app.withGateway(["RATE_LIMIT_ANONYMOUS": "2"]) { client in
+            for _ in 0..<3 { try await client.execute(uri: "/api/nowhere", method: .get) { _ in } }
+            try await client.execute(uri: "/api/leads", method: .get, headers: [field("X-API-Key"): "cg_good"]) { response in
+                #expect(response.status == .serviceUnavailable)  // authenticated, then crm is down
+                #expect(response.headers[field("X-RateLimit-Limit")] == "1000")
+            }
+        }
+    }
+
+    @Test func controlCharactersInAQueryAre422() async throws {
+        try await app.withGateway { client in
+            try await client.execute(uri: "/api/leads?search=%00", method: .get, headers: [.authorization: "Bearer \(app.token())"]) {
+                #expect($0.status == .unprocessableContent)
+            }
+        }
     }
 
     @Test func repeatedParametersAre422WithTheRateLimitHeaders() async throws {
@@ -444,6 +481,7 @@ actor Counter {
         try await withCRM { crmPort in
             try await app.withGateway(["CRM_URL": "http://127.0.0.1:\(crmPort)", "REQUEST_BODY_TIMEOUT_SECONDS": "1"],
                                       server: .live) { client in
+                try await app.warmUp(client)
                 let port = try #require(client.port)
                 let head = "POST /api/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(app.token())\r\n"
                     + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"name\":"
@@ -453,6 +491,10 @@ actor Counter {
                     try await Task.sleep(for: .milliseconds(50))
                     connection.close()
                 }
+                // At once, inside the breaker's one-second cooldown had the aborts opened it.
+                let probe = try await TestHTTP.request(.POST, "http://127.0.0.1:\(port)/api/leads", json: ["name": "Bo"],
+                                                       token: app.token())
+                #expect(probe.status == 201, "the breaker opened on aborted bodies: \(probe.text)")
                 for _ in 0..<3 {  // a trickle that never finishes is a 408, not an upstream failure
                     let connection = try RawConnection(port: port)
                     connection.send(head)
@@ -464,6 +506,38 @@ actor Counter {
                 let reply = try await TestHTTP.request(.POST, "http://127.0.0.1:\(port)/api/leads", json: ["name": "Bo"],
                                                        token: app.token())
                 #expect(reply.status == 201, "the breaker opened on client faults: \(reply.text)")
+            }
+        }
+    }
+
+    @Test func bufferedBodiesAreBoundedOverAllClientsAndChunkedOnesByTheLimit() async throws {
+        try await withCRM { crmPort in
+            try await app.withGateway(["CRM_URL": "http://127.0.0.1:\(crmPort)", "REQUEST_BODY_TIMEOUT_SECONDS": "3",
+                                       "MAX_BODY_BYTES": "1024", "MAX_BUFFERED_BODY_BYTES": "1500"], server: .live) { client in
+                try await app.warmUp(client)
+                let port = try #require(client.port)
+                let url = "http://127.0.0.1:\(port)/api/leads"
+                let holder = try RawConnection(port: port)  // holds 1000 of the 1500 bytes while it trickles
+                holder.send("POST /api/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(app.token())\r\n"
+                            + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+                var busy: TestSupport.TestResponse?
+                let deadline = ContinuousClock.now + .seconds(2)
+                while busy?.status != 503 && ContinuousClock.now < deadline {  // until the holder's reservation is in
+                    try await Task.sleep(for: .milliseconds(50))
+                    busy = try await TestHTTP.request(.POST, url, body: "{\"name\": \"" + String(repeating: "x", count: 900) + "\"}",
+                                                      token: app.token())
+                }
+                #expect(busy?.status == 503 && busy?.header("Retry-After") == "1", "\(busy?.status ?? 0) \(busy?.text ?? "")")
+                let held = await holder.receive(seconds: 6)
+                #expect(held.text.hasPrefix("HTTP/1.1 408"), "closed: \(held.closed) \(held.text.prefix(200))")
+                let after = try await TestHTTP.request(.POST, url, json: ["name": "Bo"], token: app.token())
+                #expect(after.status == 201)
+
+                let chunked = try RawConnection(port: port)
+                let chunk = String(repeating: "x", count: 700)
+                chunked.send("POST /api/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(app.token())\r\n"
+                             + "Transfer-Encoding: chunked\r\n\r\n2bc\r\n\(chunk)\r\n2bc\r\n\(chunk)\r\n0\r\n\r\n")
+                #expect(await chunked.receive(seconds: 3).text.hasPrefix("HTTP/1.1 413"))
             }
         }
     }
@@ -486,15 +560,19 @@ actor Counter {
     @Test func oneClientHoldsAtMostItsShareOfConnections() async throws {
         try await app.withGateway(["MAX_CONNECTIONS_PER_CLIENT": "2"], server: .live) { client in
             let port = try #require(client.port)
-            let first = try RawConnection(port: port)
-            let second = try RawConnection(port: port)
+            let me = "127.0.0.2"  // not the test client's own address
+            let first = try RawConnection(port: port, from: me)
+            let second = try RawConnection(port: port, from: me)
             first.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(await first.receive(seconds: 3).text.hasPrefix("HTTP/1.1 200"))
-            let third = try RawConnection(port: port)
+            let third = try RawConnection(port: port, from: me)
             #expect(await third.receive(seconds: 2).closed)  // refused while two are open
+            let other = try RawConnection(port: port, from: "127.0.0.3")  // another client is not affected
+            other.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await other.receive(seconds: 3).text.hasPrefix("HTTP/1.1 200"))
             first.close()
             try await Task.sleep(for: .milliseconds(200))
-            let fourth = try RawConnection(port: port)
+            let fourth = try RawConnection(port: port, from: me)
             fourth.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(await fourth.receive(seconds: 3).text.hasPrefix("HTTP/1.1 200"))
             second.close()
@@ -514,15 +592,48 @@ actor Counter {
 }
 
 @Suite struct InternalHTTPTests {
-    @Test func anAbandonedTrialDoesNotKeepTheBreakerOpen() async throws {
+    @Test func onlyTheTrialsHolderFreesIt() async throws {
         let breaker = CircuitBreaker(threshold: 1, cooldown: 0.05)
-        await breaker.recordFailure()
-        #expect(await !breaker.allowRequest())
+        await breaker.recordFailure(.normal)
+        #expect(await breaker.allowRequest() == nil)
         try await Task.sleep(for: .milliseconds(80))
-        #expect(await breaker.allowRequest())  // the half-open trial
-        #expect(await !breaker.allowRequest())
-        await breaker.release()  // that request was cancelled or refused before reaching the upstream
-        #expect(await breaker.allowRequest())
+        #expect(await breaker.allowRequest() == .trial)
+        #expect(await breaker.allowRequest() == nil)
+        await breaker.release(.normal)  // a request from before the breaker opened ends: the trial stays taken
+        await breaker.recordFailure(.normal)
+        #expect(await breaker.allowRequest() == nil)
+        try await Task.sleep(for: .milliseconds(80))
+        #expect(await breaker.allowRequest() == nil)  // still the first trial's
+        await breaker.release(.trial)  // that request was cancelled: nothing counted, the next may try
+        #expect(await breaker.allowRequest() == .trial)
+        await breaker.recordSuccess(.trial)
+        #expect(await breaker.allowRequest() == .normal)
+    }
+
+    @Test func aCancelledCallFreesTheTrialAndCountsNothing() async throws {
+        // An upstream that never answers; the breaker opens after one failure.
+        let router = Router()
+        router.post("/slow") { _, _ -> Response in
+            try await Task.sleep(for: .seconds(1.5))
+            return Response(status: .ok)
+        }
+        let slow = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await slow.test(.live) { upstream in
+            let config = try TestEnvironment.config(.gateway, ["CRM_URL": "http://127.0.0.1:\(upstream.port ?? 0)"])
+            let client = InternalClient(config: config)
+            for _ in 0..<10 {
+                let call = Task { try await client.call(.crm, .POST, "/slow", as: .service(.gateway), requestID: "r", timeout: 20) }
+                try await Task.sleep(for: .milliseconds(50))
+                call.cancel()
+                _ = await call.result
+            }
+            // Ten cancelled calls counted as nothing: the breaker is still closed (threshold 5).
+            let start = ContinuousClock.now
+            await #expect(throws: APIError.self) {
+                try await client.call(.crm, .POST, "/slow", as: .service(.gateway), requestID: "r", timeout: 0.3)
+            }
+            #expect(ContinuousClock.now - start >= .milliseconds(250))  // it tried (and timed out), not "circuit open" at once
+        }
     }
 
     @Test func aRefusedConnectionIsNotRetriedInsideThePool() {
@@ -541,6 +652,14 @@ actor Counter {
         #expect(resolver.resolve(peer: "2001:db8::2", forwardedFor: "1.2.3.4") == "2001:db8::2")
         #expect(resolver.resolve(peer: "fe80::1", forwardedFor: "1.2.3.4") == "fe80::1")
         #expect(resolver.resolve(peer: "11.0.0.1", forwardedFor: "1.2.3.4") == "11.0.0.1")
+    }
+
+    @Test func limitsCountIPv6ByItsSlash64() {
+        #expect(ClientAddress.limitKey("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64")
+        #expect(ClientAddress.limitKey("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64")
+        #expect(ClientAddress.limitKey("203.0.113.9") == "203.0.113.9")
+        #expect(ClientAddress.limitKey("::ffff:10.1.2.3") == "::ffff:10.1.2.3")
+        #expect(ClientAddress.limitKey("unknown") == "unknown")
     }
 
     @Test func finishedWindowsArePruned() async throws {

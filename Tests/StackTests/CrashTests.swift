@@ -65,7 +65,7 @@ import Testing
         let broken: [String] = [
             "", "{\"a\":", "[]", "\"text\"", "null", "42", "{\"x\": 1e400}", "{\"x\": 1, \"x\": [}",
             String(repeating: "[", count: 30_000) + String(repeating: "]", count: 30_000),
-            String(repeating: "{\"\(fields.first ?? "a")\":", count: 10_000) + "1" + String(repeating: "}", count: 10_000),
+            "{\"\(fields.first ?? "a")\":" + String(repeating: "{\"a\":", count: 10_000) + "1" + String(repeating: "}", count: 10_001),
         ]
         let poison: [JSONValue] = [
             nil, "", "   ", "\u{0}", "a\r\nb", [[]], ["$gt": ""], 1e300, -9.9e19, 0.5, true,
@@ -84,7 +84,8 @@ import Testing
 
     /// Malformed for the lists that read these parameters (others ignore unknown parameters).
     static func listQueries(_ path: String) -> [String] {
-        var queries = ["page=-1", "page=0", "limit=abc", "limit=0", "page=99999999999999999999", "page=%00"]
+        var queries = ["page=-1", "page=0", "limit=abc", "limit=0", "page=99999999999999999999", "page=%00", "search=%00",
+                       "search=%0D%0A", "lead_id=%00"]
         if ["/leads", "/appointments", "/sms", "/emails"].contains(path) { queries += ["status=%00", "status=unknown"] }
         if path == "/appointments" { queries += ["start_date=yesterday", "end_date=%FF"] }
         if path == "/sms" { queries.append("direction=sideways") }

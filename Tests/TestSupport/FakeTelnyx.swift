@@ -34,6 +34,7 @@ public final class FakeTelnyx: Sendable {
         var answers: [Answer] = []
         var delay: Duration = .zero
         var owned: Set<String> = []
+        var numberLookups = 0
     }
     private let state = Mutex(State())
     private let task = Mutex<Task<Void, any Error>?>(nil)
@@ -48,6 +49,8 @@ public final class FakeTelnyx: Sendable {
     public func setDelay(_ delay: Duration) { state.withLock { $0.delay = delay } }
     /// Numbers this account owns, as `GET /v2/phone_numbers` lists them.
     public func own(_ numbers: String...) { state.withLock { $0.owned.formUnion(numbers) } }
+    /// How many times `GET /v2/phone_numbers` was asked.
+    public var numberLookups: Int { state.withLock { $0.numberLookups } }
 
     public func start() async throws {
         let router = Router()
@@ -81,7 +84,10 @@ public final class FakeTelnyx: Sendable {
                 return Self.response(Answer(status: 401, body: ["errors": [["code": "10009", "title": "Authentication failed"]]]))
             }
             let digits = request.uri.queryParameters["filter[phone_number]"].map(String.init) ?? ""
-            let owned = state.withLock { $0.owned }.filter { digits.isEmpty || $0.filter(\.isNumber).contains(digits) }
+            let owned = state.withLock { state in
+                state.numberLookups += 1
+                return state.owned
+            }.filter { digits.isEmpty || $0.filter(\.isNumber).contains(digits) }
             let data = owned.sorted().map { number -> JSONValue in
                 ["record_type": "phone_number", "id": .string(UUID().uuidString), "phone_number": .string(number), "status": "active"]
             }

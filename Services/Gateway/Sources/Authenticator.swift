@@ -20,6 +20,15 @@ struct Authenticator: Sendable {
         case apiKey(String)
     }
 
+    /// Guards the calls to identity that keys not in the cache cost: asked only while there is
+    /// room, and each refusal spends some.
+    struct LookupBudget: Sendable {
+        var hasRoom: @Sendable () async -> Bool
+        var spend: @Sendable () async -> Void
+
+        static let unlimited = LookupBudget(hasRoom: { true }, spend: {})
+    }
+
     enum KeyAnswer: Sendable {
         case owner(Caller)
         case refused
@@ -50,15 +59,12 @@ struct Authenticator: Sendable {
         return credential.hasPrefix("cg_") ? .apiKey(credential) : .jwt(credential)
     }
 
-    /// `mayAskIdentity` is consulted before a key that is not cached costs a call to identity.
-    func authenticate(_ credential: Credential, requestID: String,
-                      mayAskIdentity: @Sendable () async -> Bool = { true }) async throws -> Outcome
-    {
+    func authenticate(_ credential: Credential, requestID: String, budget: LookupBudget = .unlimited) async throws -> Outcome {
         switch credential {
         case .none: return .none
         case .malformed: return .invalid
         case .jwt(let token): return try await userCaller(token, requestID: requestID)
-        case .apiKey(let key): return try await keyCaller(key, requestID: requestID, mayAskIdentity: mayAskIdentity)
+        case .apiKey(let key): return try await keyCaller(key, requestID: requestID, budget: budget)
         }
     }
 
@@ -88,7 +94,7 @@ struct Authenticator: Sendable {
                              tokenExpires: claims["exp"]?.intValue))
     }
 
-    private func keyCaller(_ key: String, requestID: String, mayAskIdentity: @Sendable () async -> Bool) async throws -> Outcome {
+    private func keyCaller(_ key: String, requestID: String, budget: LookupBudget) async throws -> Outcome {
         guard key.utf8.count <= 200 else { return .invalid }
         let hash = Secrets.sha256Hex(key)
         switch await keys.value(hash) {
@@ -96,9 +102,10 @@ struct Authenticator: Sendable {
         case .refused?: return .invalid
         case nil: break
         }
-        guard await mayAskIdentity() else { return .invalid }
+        guard await budget.hasRoom() else { return .invalid }
         guard let caller = try await identity.verifyAPIKey(key, requestID) else {
             await keys.store(hash, .refused)
+            await budget.spend()
             return .invalid
         }
         await keys.store(hash, .owner(caller))

@@ -65,22 +65,27 @@ struct FrontDoor: RouterMiddleware {
     private func admit(_ request: Request, path: String, route: Routing.Route?, clientIP: String,
                        context: AppContext) async -> Admission
     {
-        if path == "/api/health" { return await count("health:\(clientIP)", limit: limits.health, context: context) }
+        let client = ClientAddress.limitKey(clientIP)
+        if path == "/api/health" { return await count("health:\(client)", limit: limits.health, context: context) }
         switch route?.access {
-        case .webhook?: return await count("webhook:\(clientIP)", limit: limits.webhook, context: context)
-        case .anonymous?: return await count("ip:\(clientIP)", limit: limits.anonymous, context: context)
+        case .webhook?: return await count("webhook:\(client)", limit: limits.webhook, context: context)
+        case .anonymous?: return await count("ip:\(client)", limit: limits.anonymous, context: context)
         case .authenticated?, nil: break
         }
-        let addressBucket = "ip:\(clientIP)"
+        let addressBucket = "ip:\(client)"
+        // A key that is not cached costs a call to identity. Keys identity refused are counted per
+        // address, and past the anonymous limit none is asked about, so guessing keys is limited
+        // while valid keys behind a busy address (NAT, an integration platform) are still checked.
+        let refusals = "keyfail:\(client)"
+        let budget = Authenticator.LookupBudget(
+            hasRoom: { [limiter, limits] in (try? await limiter.hasRoom(refusals, limit: limits.anonymous)) ?? true },
+            spend: { [limiter, limits] in _ = try? await limiter.check(refusals, limit: limits.anonymous) })
         var outcome = Authenticator.Outcome.none
         var failure: APIError?
         do {
-            // A key that is not cached costs a call to identity: only while the address has room,
-            // so guessing keys is limited like any anonymous request.
             outcome = try await authenticator.authenticate(
                 Authenticator.credential(authorization: request.header("Authorization"), apiKey: request.header("X-API-Key")),
-                requestID: context.requestID,
-                mayAskIdentity: { [limiter, limits] in (try? await limiter.hasRoom(addressBucket, limit: limits.anonymous)) ?? true })
+                requestID: context.requestID, budget: budget)
         } catch {
             failure = error as? APIError ?? .unavailable()
         }

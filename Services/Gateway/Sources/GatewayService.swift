@@ -38,7 +38,7 @@ public enum GatewayService {
             clientAddress: clientAddress,
             metrics: runtime.metrics))
         // After the front door, so that this 422 carries the rate-limit headers like every answer.
-        router.middlewares.add(RepeatedQueryMiddleware())
+        router.middlewares.add(QueryCheckMiddleware())
 
         let health = HealthAggregator(config: config, http: http)
         router.get("/api/health") { request, context in
@@ -47,10 +47,11 @@ public enum GatewayService {
             return Response.envelope(data, status: report.overall == "unhealthy" ? .serviceUnavailable : .ok, context: context)
         }
 
-        let proxy = Proxy(config: config, http: http, metrics: runtime.metrics, bodyTimeout: config.requestBodyTimeout)
+        let proxy = Proxy(config: config, http: http, metrics: runtime.metrics, bodyTimeout: config.requestBodyTimeout,
+                          buffers: BodyBudget(bytes: config.int("MAX_BUFFERED_BODY_BYTES", default: 64 << 20)))
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("/api/**", method: method) { request, context in
-                let path = String(request.uri.path.dropFirst(4))
+                let path = Routing.canonical(String(request.uri.path.dropFirst(4)))
                 guard let route = Routing.route(path) else { throw APIError.notFound() }
                 // Anonymous routes go on anonymously, whatever credential came along.
                 let caller = route.access == .authenticated ? context.caller ?? .anonymous : .anonymous
@@ -62,8 +63,8 @@ public enum GatewayService {
         let pruning = PollingService(every: .seconds(60)) {
             do { try await limiter.prune() } catch { runtime.logger.warning("could not prune rate limit counters") }
         }
-        let cap = ConnectionCap(perClient: config.int("MAX_CONNECTIONS_PER_CLIENT", default: 256),
-                                isExempt: { clientAddress.isTrusted($0) })
+        let cap = ConnectionCap(perClient: config.int("MAX_CONNECTIONS_PER_CLIENT", default: 128),
+                                clientKey: ClientAddress.limitKey, isExempt: { clientAddress.isTrusted($0) })
         return runtime.makeApplication(router: router, services: [pruning], connectionCap: cap)
     }
 }

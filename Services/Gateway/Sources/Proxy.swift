@@ -7,6 +7,7 @@ import NIOCore
 import NIOHTTP1
 import ServiceClients
 import ServiceKit
+import Synchronization
 
 /// Forwards a request to the owning service, streaming both bodies. Only a fixed list of client
 /// headers is passed on; identity travels solely in the internal credential minted here.
@@ -18,6 +19,7 @@ struct Proxy: Sendable {
     let metrics: ServiceMetrics
     /// Seconds a client has to send the whole body.
     let bodyTimeout: Double
+    let buffers: BodyBudget
 
     static let forwardedHeaders: [String] = [
         "content-type", "accept", "accept-language", "user-agent",
@@ -27,11 +29,12 @@ struct Proxy: Sendable {
         "connection", "keep-alive", "transfer-encoding", "content-length", "x-request-id", "server", "date",
     ]
 
-    init(config: ServiceConfig, http: HTTPClient, metrics: ServiceMetrics, bodyTimeout: Double) {
+    init(config: ServiceConfig, http: HTTPClient, metrics: ServiceMetrics, bodyTimeout: Double, buffers: BodyBudget) {
         self.config = config
         self.http = http
         self.metrics = metrics
         self.bodyTimeout = bodyTimeout
+        self.buffers = buffers
         credential = config.internalCredential
         breakers = CircuitBreakers(threshold: 3, cooldown: 1)
     }
@@ -41,8 +44,15 @@ struct Proxy: Sendable {
     {
         // The whole body first, within its limit and time: a client that aborts or trickles is a
         // client fault (4xx) that never reaches the upstream or its breaker, and the bytes can be
-        // sent again if the connection to the upstream is retried.
-        let body = try await collectBody(request)
+        // sent again if the connection to the upstream is retried. What all clients' bodies may hold
+        // at once is bounded, so buffering cannot exhaust the gateway's memory.
+        let reservation = bodyReservation(request)
+        guard buffers.reserve(reservation) else {
+            await metrics.increment("upstream_failures_total", labels: ["upstream": service.rawValue, "reason": "buffers_full"])
+            throw APIError(503, .serviceUnavailable, "The gateway is busy; try again shortly", headers: [("Retry-After", "1")])
+        }
+        defer { buffers.release(reservation) }
+        let body = reservation > 0 ? try await collectBody(request) : nil
         let query = request.uri.query.map { "?" + $0 } ?? ""
         var outbound = HTTPClientRequest(url: config.url(of: service) + path + query)
         outbound.method = HTTPMethod(rawValue: request.method.rawValue)
@@ -55,7 +65,7 @@ struct Proxy: Sendable {
         if let body { outbound.body = .bytes(body) }
 
         let breaker = breakers[service]
-        guard await breaker.allowRequest() else {
+        guard let permit = await breaker.allowRequest() else {
             await metrics.increment("upstream_failures_total", labels: ["upstream": service.rawValue, "reason": "circuit_open"])
             throw APIError.unavailable("\(service.rawValue) is unavailable")
         }
@@ -64,15 +74,15 @@ struct Proxy: Sendable {
             upstream = try await http.execute(outbound, timeout: .milliseconds(Int64(config.upstreamTimeout * 1000)))
         } catch {
             if error is CancellationError || Task.isCancelled {
-                await breaker.release()  // the client went away: says nothing about the upstream
+                await breaker.release(permit)  // the client went away: says nothing about the upstream
                 throw error
             }
-            await breaker.recordFailure()
+            await breaker.recordFailure(permit)
             await metrics.increment("upstream_failures_total", labels: ["upstream": service.rawValue, "reason": "unreachable"])
             context.logger.warning("upstream unavailable", metadata: ["upstream": .string(service.rawValue)])
             throw APIError.unavailable("\(service.rawValue) is unavailable")
         }
-        await breaker.recordSuccess()
+        await breaker.recordSuccess(permit)
         await metrics.increment("upstream_responses_total", labels: ["upstream": service.rawValue,
                                                                      "status": String(upstream.status.code)])
         var headers = HTTPFields()
@@ -84,15 +94,22 @@ struct Proxy: Sendable {
                         body: ResponseBody(asyncSequence: upstream.body))
     }
 
-    /// The request body (nil when there is none): 413 past `MAX_BODY_BYTES`, 408 when it has not
-    /// all arrived within `REQUEST_BODY_TIMEOUT_SECONDS`, 400 when the client stopped sending.
-    private func collectBody(_ request: Request) async throws -> ByteBuffer? {
-        let maxBytes = config.maxBodyBytes
+    /// How many bytes the request's body may take (its declared length, else the limit); 0 without a body.
+    private func bodyReservation(_ request: Request) -> Int {
         let declaredLength = request.header("content-length").flatMap(Int.init)
-        if let declaredLength, declaredLength > maxBytes { throw APIError.payloadTooLarge }
         let hasBody = request.method == .post || request.method == .put || request.method == .patch
             || (declaredLength ?? 0) > 0 || request.header("transfer-encoding") != nil
-        guard hasBody else { return nil }
+        guard hasBody else { return 0 }
+        return min(max(0, declaredLength ?? config.maxBodyBytes), config.maxBodyBytes)
+    }
+
+    /// The request body: 413 past `MAX_BODY_BYTES`, 408 when it has not all arrived within
+    /// `REQUEST_BODY_TIMEOUT_SECONDS`, 400 when the client stopped sending.
+    private func collectBody(_ request: Request) async throws -> ByteBuffer {
+        let maxBytes = config.maxBodyBytes
+        if let declaredLength = request.header("content-length").flatMap(Int.init), declaredLength > maxBytes {
+            throw APIError.payloadTooLarge
+        }
         let stream = request.body
         do {
             return try await withTimeout(seconds: bodyTimeout) {
@@ -100,10 +117,32 @@ struct Proxy: Sendable {
             }
         } catch is TimeoutError {
             throw APIError(408, .validationError, "The request body did not arrive in time", headers: [("Connection", "close")])
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             throw APIError.payloadTooLarge
         } catch {
             throw APIError.badJSON("The request body was not completed")
         }
+    }
+}
+
+/// Bytes of request bodies the gateway holds at once, over all clients (`MAX_BUFFERED_BODY_BYTES`).
+final class BodyBudget: Sendable {
+    private let limit: Int
+    private let used = Mutex(0)
+
+    init(bytes: Int) { limit = max(0, bytes) }
+
+    func reserve(_ bytes: Int) -> Bool {
+        guard bytes > 0 else { return true }
+        return used.withLock { used in
+            guard used + bytes <= limit else { return false }
+            used += bytes
+            return true
+        }
+    }
+
+    func release(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        used.withLock { $0 -= bytes }
     }
 }

@@ -25,11 +25,17 @@ enum Routing {
         ("analytics", .analytics),
     ]
 
+    /// `path` without empty segments (`/auth//login/` is `/auth/login`): how the services' routers
+    /// read it, so it is what access is decided on and what is forwarded.
+    static func canonical(_ path: String) -> String {
+        "/" + path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
+    }
+
     /// `path` is what follows `/api`. Internal routes are never reachable from outside.
     static func route(_ path: String) -> Route? {
-        guard let first = path.split(separator: "/", omittingEmptySubsequences: true).first else { return nil }
+        let normalized = canonical(path)
+        guard let first = normalized.split(separator: "/").first else { return nil }
         guard let owner = owners.first(where: { $0.prefix == first }) else { return nil }
-        let normalized = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
         if webhooks.contains(normalized) { return Route(service: owner.service, access: .webhook) }
         if publicAuth.contains(normalized) { return Route(service: owner.service, access: .anonymous) }
         return Route(service: owner.service, access: .authenticated)
@@ -54,6 +60,16 @@ struct ClientAddress {
     }
 
     func isTrusted(_ address: String) -> Bool { trusted.contains { $0.contains(address) } }
+
+    /// What per-client limits count by: an IPv4 address, or the /64 of an IPv6 one, since a single
+    /// host is usually given a whole /64 and could otherwise take a fresh address per request.
+    static func limitKey(_ address: String) -> String {
+        guard let bytes = IPRange.bytes(address), address.contains(":"), bytes[0..<12] != IPRange.mappedPrefix[...] else {
+            return address
+        }
+        let groups = stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
+        return groups.joined(separator: ":") + "::/64"
+    }
 }
 
 /// A CIDR block or a single address, IPv4 (`10.0.0.0/8`) or IPv6 (`fd00::/8`). Addresses are
@@ -86,8 +102,11 @@ struct IPRange {
         if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
         var v4 = in_addr()
         guard inet_pton(AF_INET, text, &v4) == 1 else { return nil }
-        return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] + withUnsafeBytes(of: &v4) { Array($0) }
+        return mappedPrefix + withUnsafeBytes(of: &v4) { Array($0) }
     }
+
+    /// The first 12 bytes of an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
+    static let mappedPrefix: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]
 
     private static func masked(_ bytes: [UInt8], _ prefix: Int) -> [UInt8] {
         bytes.enumerated().map { index, byte in
