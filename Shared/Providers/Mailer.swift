@@ -36,16 +36,16 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Sends plain-text UTF-8 email over SMTP through the libcurl wrapper, retrying connection
-/// failures and time-outs a few times with backoff.
+/// failures and time-outs with the shared `RetryPolicy`.
 public struct Mailer: Sendable {
     public let settings: SMTPSettings
     private let curl: CurlClient
-    private let attempts: Int
+    private let retry: RetryPolicy
 
-    public init(settings: SMTPSettings, curl: CurlClient = .shared, attempts: Int = 3) {
+    public init(settings: SMTPSettings, curl: CurlClient = .shared, retry: RetryPolicy = RetryPolicy(attempts: 3)) {
         self.settings = settings
         self.curl = curl
-        self.attempts = attempts
+        self.retry = retry
     }
 
     /// Returns the Message-ID it gave the email.
@@ -58,25 +58,20 @@ public struct Mailer: Sendable {
         let transfer = MailTransfer(url: settings.url, from: sender, recipients: [recipient], message: message,
                                     username: settings.username, password: settings.password,
                                     security: settings.requireTLS ? .required : .opportunistic)
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                try await curl.send(transfer)
-                return messageID
-            } catch let error as CurlError {
-                switch error {
-                case .couldNotConnect, .timedOut:
-                    if attempt < attempts {
-                        try await Task.sleep(for: .milliseconds(200 * attempt * attempt))
-                        continue
-                    }
-                    throw ProviderError("SMTP server unreachable: \(error)")
-                case .tlsRequired:
-                    throw ProviderError("SMTP server does not offer TLS and SMTP_REQUIRE_TLS is set")
-                default:
-                    throw ProviderError("SMTP delivery failed: \(error)")
+        do {
+            // Only a server that cannot be reached is tried again; a refusal would be refused again.
+            try await retry.run({ try await curl.send(transfer) }) { result in
+                switch result {
+                case .failure(CurlError.couldNotConnect), .failure(CurlError.timedOut): .retry(after: nil)
+                default: .stop
                 }
+            }
+            return messageID
+        } catch let error as CurlError {
+            switch error {
+            case .couldNotConnect, .timedOut: throw ProviderError("SMTP server unreachable: \(error)")
+            case .tlsRequired: throw ProviderError("SMTP server does not offer TLS and SMTP_REQUIRE_TLS is set")
+            default: throw ProviderError("SMTP delivery failed: \(error)")
             }
         }
     }

@@ -93,54 +93,27 @@ public struct TelnyxClient: Sendable {
     }
 }
 
-/// Retries a provider call on 429, 5xx, time-outs and refused connections: `attempts` tries at
-/// most, exponential backoff from `baseDelay` with full jitter, or the provider's `Retry-After`
-/// (capped at `maxDelay`). The last answer or error is returned as is.
-public struct RetryPolicy: Sendable {
-    public var attempts: Int
-    public var baseDelay: Duration
-    public var maxDelay: Duration
-
-    public init(attempts: Int = 3, baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(10)) {
-        self.attempts = attempts
-        self.baseDelay = baseDelay
-        self.maxDelay = maxDelay
-    }
-
-    public func run(_ call: @Sendable () async throws -> CurlResponse) async throws -> CurlResponse {
-        var attempt = 0
-        while true {
-            attempt += 1
-            let delay: Duration
-            do {
-                let response = try await call()
-                guard response.status == 429 || response.status >= 500, attempt < attempts else { return response }
-                delay = retryAfter(response) ?? backoff(attempt)
-            } catch let error as CurlError {
-                switch error {
-                case .timedOut, .couldNotConnect, .transfer:
-                    guard attempt < attempts else { throw ProviderError("provider unreachable: \(error)") }
-                    delay = backoff(attempt)
-                case .cancelled, .tlsRequired:
-                    throw error
+extension RetryPolicy {
+    /// A provider call through libcurl: 429, 5xx, time-outs, refused connections and broken transfers
+    /// are tried again (waiting `Retry-After` when given); other answers are final. A transfer that
+    /// never succeeds ends as a `ProviderError`.
+    func run(_ call: @Sendable () async throws -> CurlResponse) async throws -> CurlResponse {
+        do {
+            return try await run(call) { result in
+                switch result {
+                case .success(let response):
+                    response.status == 429 || response.status >= 500 ? .retry(after: retryAfter(response.header("Retry-After"))) : .stop
+                case .failure(CurlError.timedOut), .failure(CurlError.couldNotConnect), .failure(CurlError.transfer):
+                    .retry(after: nil)
+                case .failure:
+                    .stop
                 }
             }
-            try await Task.sleep(for: delay)
+        } catch let error as CurlError {
+            switch error {
+            case .timedOut, .couldNotConnect, .transfer: throw ProviderError("provider unreachable: \(error)")
+            case .cancelled, .tlsRequired: throw error
+            }
         }
-    }
-
-    func backoff(_ attempt: Int) -> Duration {
-        let ceiling = min(baseDelay * (1 << (attempt - 1)), maxDelay)
-        return ceiling * Double.random(in: 0.5...1.0)
-    }
-
-    /// `Retry-After` in seconds (the form Telnyx and Retell use), capped at `maxDelay`.
-    func retryAfter(_ response: CurlResponse) -> Duration? {
-        guard let value = response.header("Retry-After"), let seconds = Double(value.trimmingCharacters(in: .whitespaces)),
-              seconds.isFinite, seconds >= 0
-        else { return nil }
-        // Clamped before converting: a provider's `1e20` must not overflow into a crash.
-        let capped = min(seconds, Double(maxDelay.components.seconds) + 1)
-        return min(.milliseconds(Int(capped * 1000)), maxDelay)
     }
 }

@@ -23,6 +23,7 @@ public final class InternalClient: Sendable {
     /// fails at once (no retries inside the pool); one that does not connect within 1 s counts as
     /// down; callers retry where that is safe.
     public static let pooledHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: poolConfiguration)
+    static let retry = RetryPolicy(attempts: 3, baseDelay: .milliseconds(50), maxDelay: .milliseconds(500))
 
     static var poolConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
@@ -91,32 +92,26 @@ public final class InternalClient: Sendable {
                       requestID: String, timeout: Double, idempotencyKey: String?) async throws -> (InternalResponse, Bool)
     {
         let idempotent = method == .GET || method == .PUT || method == .DELETE || idempotencyKey != nil
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                var request = HTTPClientRequest(url: config.url(of: service) + path)
-                request.method = method
-                request.headers.add(name: InternalCredential.header, value: credential.mint(for: caller, requestID: requestID))
-                request.headers.add(name: "X-Request-Id", value: requestID)
-                if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
-                if let body {
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(bytes: body.encoded()))
-                }
-                let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
-                let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
-                let status = Int(response.status.code)
-                let upstreamFault = status >= 500 && status != 502
-                if upstreamFault, idempotent, attempt < 3 {
-                    try await Task.sleep(for: .milliseconds(50 * attempt * attempt))
-                    continue
-                }
-                let json = (try? JSONValue.decode(Array(buffer: bytes))) ?? .null
-                return (InternalResponse(status: status, body: json), upstreamFault)
-            } catch {
-                guard !(error is CancellationError || Task.isCancelled), idempotent, attempt < 3 else { throw error }
-                try await Task.sleep(for: .milliseconds(50 * attempt * attempt))
+        var request = HTTPClientRequest(url: config.url(of: service) + path)
+        request.method = method
+        request.headers.add(name: InternalCredential.header, value: credential.mint(for: caller, requestID: requestID))
+        request.headers.add(name: "X-Request-Id", value: requestID)
+        if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body.encoded()))
+        }
+        let attempt = { [http, request] () async throws -> (InternalResponse, Bool) in
+            let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+            let status = Int(response.status.code)
+            let json = (try? JSONValue.decode(Array(buffer: bytes))) ?? .null
+            return (InternalResponse(status: status, body: json), status >= 500 && status != 502)
+        }
+        return try await Self.retry.run(attempt) { result in
+            switch result {
+            case .success(let (_, upstreamFault)): upstreamFault && idempotent ? .retry(after: nil) : .stop
+            case .failure: idempotent && !Task.isCancelled ? .retry(after: nil) : .stop
             }
         }
     }

@@ -4,8 +4,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 import Persistence
+import ServiceClients
 import TestSupport
 import Testing
 
@@ -195,6 +197,78 @@ import Testing
             appointment.status = "cancelled"
             try await store.scheduleReminders(for: appointment, hoursBefore: [24], now: now, on: db)
             #expect(try await pending().isEmpty)
+            await db.close()
+        }
+    }
+}
+
+/// The reminder worker against its database (both engines) with messaging and identity stood in by
+/// typed clients: deferral when messaging is down, the key a moved reminder sends under, and a
+/// `queued` answer that is not taken for sent.
+@Suite struct ReminderWorkerTests {
+    actor Messaging {
+        var keys: [String] = []
+        var answers: [Result<String, ServiceCallError>]
+
+        init(_ answers: [Result<String, ServiceCallError>]) { self.answers = answers }
+
+        func send(_ key: String?) throws -> MessagingClient.Sent {
+            keys.append(key ?? "")
+            let answer = answers.isEmpty ? .success("sent") : answers.removeFirst()
+            return MessagingClient.Sent(id: "sms_\(keys.count)", status: try answer.get(), sentAt: Date())
+        }
+    }
+
+    func worker(_ store: CRMStore, _ messaging: Messaging) -> ReminderWorker {
+        let identity = IdentityClient(business: { id, _ in BusinessInfo(id: id, name: "Acme", settings: [:]) })
+        let client = MessagingClient(sendSMS: { sms, _ in try await messaging.send(sms.idempotencyKey) },
+                                     sendEmail: { email, _ in try await messaging.send(email.idempotencyKey) })
+        return ReminderWorker(store: store, businesses: BusinessDirectory(identity: identity), messenger: Messenger(messaging: client),
+                              logger: Logger(label: "test"))
+    }
+
+    func status(_ db: any Database, _ appointment: String) async throws -> String? {
+        try await db.first("SELECT status FROM reminders WHERE appointment_id = $1", [.text(appointment)])?.string("status")
+    }
+
+    @Test func aDeferredReminderIsSentLaterAndAMovedOneUnderANewKey() async throws {
+        for url in try await TestEnvironment.databaseURLs() {
+            let db = try await DatabaseFactory.open(url: url, logLabel: "t")
+            try await Migrator.migrate(db, scope: "crm", CRMSchema.migrations)
+            let store = CRMStore(db: db)
+            let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded())
+            let business = ResourceID.make(.business)
+            let lead = Lead(id: ResourceID.make(.lead), businessID: business, name: "Bo", phone: "+15552013344", email: nil,
+                            source: "web", status: "new", notes: nil, qualificationScore: nil, qualification: nil,
+                            createdAt: now, updatedAt: now)
+            try await store.insertLead(lead, on: db)
+            var appointment = Appointment(id: ResourceID.make(.appointment), businessID: business, leadID: lead.id,
+                                          scheduledAt: now.addingTimeInterval(3 * 86400), duration: 30, status: "scheduled",
+                                          type: nil, notes: nil, valueCents: nil, createdAt: now, updatedAt: now)
+            try await store.insertAppointment(appointment, on: db)
+            try await store.scheduleReminders(for: appointment, hoursBefore: [24], now: now, on: db)
+            let due = appointment.scheduledAt - 86400
+
+            let messaging = Messaging([.failure(.unavailable(.messaging)), .success("queued"), .success("sent"), .success("sent")])
+            let worker = worker(store, messaging)
+            #expect(await worker.tick(now: due + 1) == 1)  // messaging is down: deferred, not cancelled
+            #expect(try await status(db, appointment.id) == "sending")
+            #expect(await worker.tick(now: due + 30) == 0)  // not before its retry time
+            #expect(await worker.tick(now: due + 62) == 1)  // answered `queued`: not yet sent
+            #expect(try await status(db, appointment.id) == "sending")
+            #expect(await worker.tick(now: due + 130) == 1)
+            #expect(try await status(db, appointment.id) == "sent")
+            let keys = await messaging.keys
+            #expect(keys.count == 3 && Set(keys).count == 1)  // every try of one reminder under one key
+
+            // Moved after it was sent: the new time is a new reminder, under a new key.
+            appointment.scheduledAt += 7200
+            try await store.updateAppointment(appointment, on: db)
+            try await store.scheduleReminders(for: appointment, hoursBefore: [24], now: due + 200, on: db)
+            #expect(await worker.tick(now: appointment.scheduledAt - 86400 + 1) == 1)
+            #expect(try await status(db, appointment.id) == "sent")
+            let after = await messaging.keys
+            #expect(after.count == 4 && after[3] != after[0])
             await db.close()
         }
     }

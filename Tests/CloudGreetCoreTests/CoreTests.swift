@@ -253,3 +253,60 @@ import Testing
         #expect((try? ServiceConfig(service: .gateway, environment: [:])) != nil)
     }
 }
+
+@Suite struct RetryPolicyTests {
+    struct Failure: Error {}
+
+    actor Tries {
+        var count = 0
+        func next() -> Int {
+            count += 1
+            return count
+        }
+    }
+
+    @Test func retriesUntilDoneAndReturnsTheLastAnswer() async throws {
+        let tries = Tries()
+        let policy = RetryPolicy(attempts: 5, baseDelay: .milliseconds(1))
+        let value = try await policy.run({ await tries.next() }) { (try? $0.get()) == 3 ? .stop : .retry(after: nil) }
+        #expect(value == 3)
+        let failing = Tries()
+        await #expect(throws: Failure.self) {
+            try await policy.run({ _ = await failing.next(); throw Failure() }) { _ in .retry(after: nil) }
+        }
+        #expect(await failing.count == 5)
+    }
+
+    @Test func honoursRetryAfterUpToItsCap() async throws {
+        let policy = RetryPolicy(attempts: 2, baseDelay: .milliseconds(1), maxDelay: .milliseconds(400))
+        var start = ContinuousClock.now
+        _ = try await policy.run({ 1 }) { _ in .retry(after: .milliseconds(300)) }
+        #expect(ContinuousClock.now - start >= .milliseconds(300))
+        start = ContinuousClock.now
+        _ = try await policy.run({ 1 }) { _ in .retry(after: .seconds(60)) }  // capped at 400 ms
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(policy.retryAfter("2") == .milliseconds(400))
+        #expect(policy.retryAfter("0.1") == .milliseconds(100))
+        for bad in ["1e20", "inf", "nan", "-1", "soon", nil] as [String?] {
+            #expect(policy.retryAfter(bad) == (bad == "1e20" ? .milliseconds(400) : nil), "\(bad ?? "nil")")
+        }
+    }
+
+    @Test func stopsBeforeItsDeadline() async throws {
+        let tries = Tries()
+        let policy = RetryPolicy(attempts: 50, baseDelay: .milliseconds(100), maxDelay: .milliseconds(100), deadline: .milliseconds(250))
+        let start = ContinuousClock.now
+        await #expect(throws: Failure.self) {
+            try await policy.run({ _ = await tries.next(); throw Failure() }) { _ in .retry(after: nil) }
+        }
+        #expect(ContinuousClock.now - start < .milliseconds(250) + .seconds(1))
+        #expect(await tries.count <= 6)
+    }
+
+    @Test func backoffGrowsAndStaysUnderItsCap() {
+        let policy = RetryPolicy(baseDelay: .seconds(1), maxDelay: .seconds(30))
+        #expect((.milliseconds(500)...(.seconds(1))).contains(policy.delay(after: 1)))
+        #expect((.seconds(4)...(.seconds(8))).contains(policy.delay(after: 4)))
+        #expect(policy.delay(after: 100) <= .seconds(30))
+    }
+}

@@ -157,7 +157,7 @@ import Testing
 
     @Test func reportsAnUnreachableServer() async throws {
         let mailer = Mailer(settings: SMTPSettings(url: "smtp://127.0.0.1:\(TestEnvironment.freePort())", requireTLS: false,
-                                                   from: "no-reply@cloudgreet.test"), attempts: 2)
+                                                   from: "no-reply@cloudgreet.test"), retry: RetryPolicy(attempts: 2))
         await #expect(throws: ProviderError.self) { try await mailer.send(to: "a@example.com", subject: "s", text: "t") }
     }
 }

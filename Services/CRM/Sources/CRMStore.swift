@@ -119,7 +119,8 @@ struct Listing<Item: Sendable>: Sendable {
     let total: Int
 }
 
-/// crm's SQL. Every query names the business.
+/// crm's SQL. Every query made for a request names the business; the reminder worker's queries
+/// go by the reminder's id, which it took from its own claim.
 struct CRMStore: Sendable {
     let db: any Database
 
@@ -355,10 +356,10 @@ struct CRMStore: Sendable {
             """, [.text(status), SQLValue(method), SQLValue(messageID), SQLValue(error), SQLValue(now), .text(id)])
     }
 
-    /// Puts a reminder back for another try later (messaging was down).
+    /// Puts a reminder back for another try at `date` (messaging was down). Its `due_at` stays: the
+    /// worker checks it against the appointment, and a moved one would look rescheduled.
     func retryReminder(id: String, at date: Date) async throws {
-        try await db.query("UPDATE reminders SET status = 'pending', due_at = $1, claimed_until = NULL WHERE id = $2",
-                           [SQLValue(date), .text(id)])
+        try await db.query("UPDATE reminders SET status = 'sending', claimed_until = $1 WHERE id = $2", [SQLValue(date), .text(id)])
     }
 
     func reminders(appointmentID: String, businessID: String) async throws -> [SQLRow] {

@@ -33,6 +33,8 @@ actor ReminderWorker {
         return due.count
     }
 
+    struct StillQueued: Error {}
+
     private func send(_ reminder: CRMStore.DueReminder, now: Date) async {
         let requestID = ResourceID.make(.request)
         do {
@@ -55,9 +57,15 @@ actor ReminderWorker {
             var lastError = "the lead has no phone or email"
             for (method, to) in attempts {
                 do {
+                    // The key names this reminder at this time: a retry returns the first message, a
+                    // reminder moved with its appointment is a new one.
+                    let key = "\(reminder.id)-\(Timestamp.milliseconds(reminder.dueAt))-\(method.rawValue)"
                     let sent = try await messenger.send(method, businessID: reminder.businessID, leadID: lead.id, to: to,
                                                         subject: "Appointment reminder from \(info.name)", text: text,
-                                                        idempotencyKey: "\(reminder.id)-\(method.rawValue)", requestID: requestID)
+                                                        idempotencyKey: key, requestID: requestID)
+                    // Still `queued`: messaging has not heard back from the provider yet (a retry that
+                    // outran the first call). Look again later rather than call it sent.
+                    guard sent.status != "queued" else { throw StillQueued() }
                     try await store.finishReminder(id: reminder.id, status: "sent", method: method.rawValue,
                                                    messageID: sent.id, error: nil)
                     logger.info("reminder sent", metadata: ["reminder_id": .string(reminder.id), "method": .string(method.rawValue)])

@@ -9,8 +9,9 @@ import ServiceClients
 import ServiceKit
 import Synchronization
 
-/// Forwards a request to the owning service, streaming both bodies. Only a fixed list of client
-/// headers is passed on; identity travels solely in the internal credential minted here.
+/// Forwards a request to the owning service: the request body buffered (see `forward`), the answer
+/// streamed back. Only a fixed list of client headers is passed on; identity travels solely in the
+/// internal credential minted here.
 struct Proxy: Sendable {
     let config: ServiceConfig
     let http: HTTPClient

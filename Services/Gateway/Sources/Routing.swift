@@ -5,7 +5,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Which service owns a public path (DESIGN.md section 1), and which paths need no credentials.
+/// Which service owns a public path (the design's section 1), and which paths need no credentials.
 enum Routing {
     enum Access: Equatable { case anonymous, webhook, authenticated }
 

@@ -19,6 +19,8 @@ struct IdentityRoutes: Sendable {
 
     var config: ServiceConfig { runtime.config }
     static let resetTokenLifetime: TimeInterval = 3600
+    /// Messaging may be briefly down when a reset is asked for: about 6 s of tries.
+    static let resetEmailRetry = RetryPolicy(attempts: 3, baseDelay: .seconds(2), maxDelay: .seconds(4))
 
     func register(on router: Router<AppContext>) {
         router.post("/auth/register", use: register)
@@ -159,13 +161,8 @@ struct IdentityRoutes: Sendable {
                 // Messaging may be briefly down: try a few times; the key keeps a retry from sending twice.
                 let email = MessagingClient.Email(to: user.email, subject: "Reset your CloudGreet password", content: content,
                                                   sensitive: true, idempotencyKey: "reset:" + tokenHash)
-                for attempt in 1...3 {
-                    do {
-                        _ = try await messaging.sendEmail(email, requestID)
-                        break
-                    } catch ServiceCallError.unavailable where attempt < 3 {
-                        try await Task.sleep(for: .seconds(attempt * 2))
-                    }
+                _ = try await Self.resetEmailRetry.run({ try await messaging.sendEmail(email, requestID) }) { result in
+                    if case .failure(ServiceCallError.unavailable) = result { .retry(after: nil) } else { .stop }
                 }
             } catch {
                 logger.error("password reset email failed", metadata: ["error": .string(String(describing: type(of: error)))])

@@ -6,7 +6,7 @@ import ServiceClients
 
 /// Telnyx webhooks are stored before they are answered and worked here afterwards, so the answer
 /// is quick whatever crm, identity or Telnyx are doing, and an event whose work fails is tried
-/// again (with backoff, up to `maxAttempts`) rather than lost. Every step is idempotent, keyed by
+/// again (with backoff, up to `retry.attempts`) rather than lost. Every step is idempotent, keyed by
 /// the event id, so a retry never stores or sends twice.
 actor WebhookInbox {
     private let store: InboxStore
@@ -15,7 +15,8 @@ actor WebhookInbox {
     private let businesses: BusinessDirectory
     private let crm: CRMClient
     private let logger: Logger
-    static let maxAttempts = 8
+    /// Eight tries over about eight minutes, then the event is parked as failed.
+    static let retry = RetryPolicy(attempts: 8, baseDelay: .seconds(2), maxDelay: .seconds(300))
 
     init(store: InboxStore, sms: SMSStore, outbox: SMSOutbox, businesses: BusinessDirectory, crm: CRMClient, logger: Logger)
     {
@@ -41,13 +42,13 @@ actor WebhookInbox {
                 try await handle(event.event)
                 try await store.finish(event.event.id)
             } catch {
-                let giveUp = event.attempts >= Self.maxAttempts
+                let giveUp = event.attempts >= Self.retry.attempts
                 logger.warning("webhook event failed", metadata: [
                     "event_id": .string(event.event.id), "attempt": .stringConvertible(event.attempts), "final": .stringConvertible(giveUp),
                 ])
-                let delay = min(300, 1 << min(event.attempts, 8))
+                let delay = Self.retry.delay(after: event.attempts)
                 try? await store.fail(event.event.id, error: String(describing: type(of: error)), final: giveUp,
-                                      retryAt: now.addingTimeInterval(TimeInterval(delay)))
+                                      retryAt: now.addingTimeInterval(Double(delay.components.seconds)))
             }
         }
     }
