@@ -16,7 +16,9 @@ public struct InternalResponse: Sendable {
 public final class InternalClient: Sendable {
     private let config: ServiceConfig
     private let credential: InternalCredential
-    private let breakers: CircuitBreakers
+    /// One breaker per upstream, shared with whatever else in the process talks to it (the gateway's
+    /// proxy and health check).
+    public let breakers: CircuitBreakers
     private let http: HTTPClient
 
     /// Pooled connections to the other services for the life of the process. A refused connection
@@ -43,10 +45,10 @@ public final class InternalClient: Sendable {
         return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
     }
 
-    public init(config: ServiceConfig, http: HTTPClient = InternalClient.pooledHTTP) {
+    public init(config: ServiceConfig, http: HTTPClient = InternalClient.pooledHTTP, breakers: CircuitBreakers = CircuitBreakers()) {
         self.config = config
         credential = config.internalCredential
-        breakers = CircuitBreakers()
+        self.breakers = breakers
         self.http = http
     }
 

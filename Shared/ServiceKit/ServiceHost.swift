@@ -28,7 +28,9 @@ public struct ServiceRuntime: Sendable {
     }
 
     /// Opens and migrates the service's database, if it keeps one.
-    public static func start(config: ServiceConfig, migrations: [Migration]?) async throws -> ServiceRuntime {
+    public static func start(config: ServiceConfig, migrations: [Migration]?, breakers: CircuitBreakers = CircuitBreakers())
+        async throws -> ServiceRuntime
+    {
         let logger = Logger(label: config.service.rawValue)
         var database: (any Database)?
         if let migrations {
@@ -36,7 +38,7 @@ public struct ServiceRuntime: Sendable {
             try await Migrator.migrate(opened, scope: config.service.rawValue, migrations)
             database = opened
         }
-        return ServiceRuntime(config: config, database: database, clients: InternalClient(config: config),
+        return ServiceRuntime(config: config, database: database, clients: InternalClient(config: config, breakers: breakers),
                               metrics: ServiceMetrics(service: config.service.rawValue), logger: logger, startedAt: Date())
     }
 

@@ -579,6 +579,20 @@ actor Counter {
         }
     }
 
+    @Test func theHealthCheckAndTheProxyShareOneBreakerPerUpstream() async throws {
+        try await app.withGateway(["METRICS_TOKEN": "m"]) { client in
+            try await app.warmUp(client)
+            for _ in 0..<3 { try await client.execute(uri: "/api/health?cache=false", method: .get) { _ in } }  // crm is down
+            try await client.execute(uri: "/api/leads", method: .get, headers: [.authorization: "Bearer \(app.token())"]) {
+                #expect($0.status == .serviceUnavailable)
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer m"]) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"upstream_failures_total{service="gateway",reason="circuit_open",upstream="crm"} 1"#), "\(text)")
+            }
+        }
+    }
+
     @Test func aHalfSentHeaderIsClosedAfterTheIdleTimeout() async throws {
         try await app.withGateway(["IDLE_TIMEOUT_SECONDS": "1"], server: .live) { client in
             let connection = try RawConnection(port: try #require(client.port))

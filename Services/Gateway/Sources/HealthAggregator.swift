@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import CloudGreetCore
 import Foundation
 import NIOCore
+import ServiceClients
 import ServiceKit
 
 /// `GET /api/health`: one check per service and per service database, cached for 5 s.
@@ -17,13 +18,16 @@ actor HealthAggregator {
 
     private let config: ServiceConfig
     private let http: HTTPClient
+    /// Shared with the proxy: a probe that reaches a service closes its breaker at once, a failed one counts.
+    private let breakers: CircuitBreakers
     private let startedAt = Date()
     private var cached: Report?
     private let maxAge: TimeInterval = 5
 
-    init(config: ServiceConfig, http: HTTPClient) {
+    init(config: ServiceConfig, http: HTTPClient, breakers: CircuitBreakers) {
         self.config = config
         self.http = http
+        self.breakers = breakers
     }
 
     func report(useCache: Bool) async -> Report {
@@ -51,8 +55,10 @@ actor HealthAggregator {
         let services = ServiceName.allCases.filter { $0 != .gateway }
         let results = await withTaskGroup(of: (ServiceName, ServiceProbe).self) { group in
             for service in services {
-                group.addTask { [config, http] in
-                    (service, await ServiceProbe.run(url: config.url(of: service) + "/health", http: http))
+                group.addTask { [config, http, breakers] in
+                    let probe = await ServiceProbe.run(url: config.url(of: service) + "/health", http: http)
+                    await probe.reachable ? breakers[service].recordSuccess(.normal) : breakers[service].recordFailure(.normal)
+                    return (service, probe)
                 }
             }
             var collected: [ServiceName: ServiceProbe] = [:]

@@ -30,14 +30,16 @@ struct Proxy: Sendable {
         "connection", "keep-alive", "transfer-encoding", "content-length", "x-request-id", "server", "date",
     ]
 
-    init(config: ServiceConfig, http: HTTPClient, metrics: ServiceMetrics, bodyTimeout: Double, buffers: BodyBudget) {
+    init(config: ServiceConfig, http: HTTPClient, breakers: CircuitBreakers, metrics: ServiceMetrics, bodyTimeout: Double,
+         buffers: BodyBudget)
+    {
         self.config = config
         self.http = http
+        self.breakers = breakers
         self.metrics = metrics
         self.bodyTimeout = bodyTimeout
         self.buffers = buffers
         credential = config.internalCredential
-        breakers = CircuitBreakers(threshold: 3, cooldown: 1)
     }
 
     func forward(_ request: Request, path: String, to service: ServiceName, caller: Caller, clientIP: String,
