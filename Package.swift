@@ -122,7 +122,10 @@ let package = Package(
         .testTarget(name: "ServiceClientsTests", dependencies: ["ServiceClients", "TestSupport",
                     .product(name: "HummingbirdTesting", package: "hummingbird")],
                     path: "Tests/ServiceClientsTests", swiftSettings: strict),
-        .testTarget(name: "DeploymentTests", dependencies: ["CloudGreetCore", .product(name: "Yams", package: "Yams")],
+        .testTarget(name: "DeploymentTests", dependencies: [
+            "CloudGreetCore", "Gateway", "Identity", "CRM", "Messaging", "VoiceAgent", "Analytics",
+            .product(name: "Yams", package: "Yams"),
+        ],
                     path: "Tests/DeploymentTests", swiftSettings: strict),
         .target(name: "TestSupport", dependencies: [
             "CloudGreetCore", "Persistence", "ServiceKit", hummingbird,

@@ -3,26 +3,54 @@ import Foundation
 public struct ConfigError: Error, CustomStringConvertible {
     public let description: String
     public init(description: String) { self.description = description }
+
+    /// `NAME must be ... (got 'value')`: the one line a service stops with. Secrets never reach it:
+    /// only readers of non-secret settings pass `got`.
+    public init(variable: String, _ problem: String, got value: String? = nil) {
+        description = "\(variable) \(problem)" + (value.map { " (got '\($0.prefix(80))')" } ?? "")
+    }
 }
 
-/// Configuration from the environment variables of DESIGN.md section 4.
+/// A service's own settings, read from the environment through `ServiceConfig` and checked once at
+/// start-up: a bad value stops the service with one line naming the variable.
+public protocol ServiceSettings: Sendable {
+    /// Every variable these settings read: what the deployment files are checked against.
+    static var variables: [String] { get }
+    init(_ config: ServiceConfig) throws
+}
+
+/// The environment of one service: the settings every service shares (DESIGN.md section 4), checked
+/// and stored when the service starts, and typed readers that service settings are built with.
 public struct ServiceConfig: Sendable {
     public let service: ServiceName
     public let values: [String: String]
 
-    /// Every variable the services read (DESIGN.md section 4 plus the few this project adds).
-    /// Deployment files are checked against this list by the tests.
-    public static let knownVariables: Set<String> = [
+    public let environment: String
+    public let host: String
+    public let port: Int
+    public let dataDirectory: String
+    public let databaseURL: String
+    public let jwtSecret: String
+    public let jwtTTLSeconds: Int
+    public let internalSecret: String
+    public let maxBodyBytes: Int
+    public let upstreamTimeout: Double
+    /// Seconds a connection may go without a complete request part (a header, a body chunk).
+    public let idleTimeout: Double
+    /// Seconds the gateway gives a client to send a whole request body.
+    public let requestBodyTimeout: Double
+    public let logLevel: String
+    public let logFormat: String
+    public let defaultCountryCode: String
+    public let appBaseURL: String
+    private let serviceURLs: [ServiceName: String]
+
+    /// The variables read here, by every service.
+    public static let variables = [
         "HOST", "PORT", "DATABASE_URL", "CLOUDGREET_DATA_DIR", "CLOUDGREET_ENV", "JWT_SECRET", "JWT_TTL_SECONDS",
         "INTERNAL_SECRET", "IDENTITY_URL", "CRM_URL", "VOICE_AGENT_URL", "MESSAGING_URL", "ANALYTICS_URL", "GATEWAY_URL",
-        "RATE_LIMIT_AUTHENTICATED", "RATE_LIMIT_ANONYMOUS", "RATE_LIMIT_WEBHOOK", "RATE_LIMIT_WINDOW_SECONDS",
-        "RATE_LIMIT_STORE", "TRUSTED_PROXIES", "CORS_ALLOWED_ORIGINS", "MAX_BODY_BYTES", "UPSTREAM_TIMEOUT_SECONDS",
-        "API_KEY_CACHE_SECONDS", "TELNYX_API_KEY", "TELNYX_API_BASE", "TELNYX_PUBLIC_KEY", "TELNYX_MESSAGING_PROFILE_ID",
-        "RETELL_API_KEY", "RETELL_API_BASE", "SMTP_URL", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_REQUIRE_TLS",
-        "EMAIL_FROM", "APP_BASE_URL", "DEFAULT_COUNTRY_CODE", "QUALIFY_THRESHOLD", "ANALYTICS_CACHE_SECONDS",
-        "BCRYPT_COST", "LOG_LEVEL", "LOG_FORMAT", "REMINDER_POLL_SECONDS",
-        "TELNYX_TIMEOUT_SECONDS", "IDLE_TIMEOUT_SECONDS", "REQUEST_BODY_TIMEOUT_SECONDS", "METRICS_TOKEN",
-        "RATE_LIMIT_HEALTH", "MAX_CONNECTIONS_PER_CLIENT", "MAX_BUFFERED_BODY_BYTES",
+        "MAX_BODY_BYTES", "UPSTREAM_TIMEOUT_SECONDS", "IDLE_TIMEOUT_SECONDS", "REQUEST_BODY_TIMEOUT_SECONDS", "LOG_LEVEL",
+        "LOG_FORMAT", "DEFAULT_COUNTRY_CODE", "APP_BASE_URL",
     ]
 
     public static let developmentJWTSecret = "dev-only-jwt-secret-change-me-0123456789"
@@ -31,6 +59,35 @@ public struct ServiceConfig: Sendable {
     public init(service: ServiceName, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.service = service
         values = environment
+        self.environment = try Self.oneOf("CLOUDGREET_ENV", in: environment, default: "development", ["development", "production", "test"])
+        host = Self.text("HOST", in: environment) ?? "127.0.0.1"
+        port = try Self.int("PORT", in: environment, default: service.defaultPort, 1...65535)
+        dataDirectory = Self.text("CLOUDGREET_DATA_DIR", in: environment) ?? "./.cloudgreet"
+        databaseURL = Self.text("DATABASE_URL", in: environment) ?? "sqlite://\(dataDirectory)/\(service.rawValue).sqlite"
+        guard databaseURL.hasPrefix("sqlite://") || databaseURL.hasPrefix("postgres://") || databaseURL.hasPrefix("postgresql://")
+        else { throw ConfigError(variable: "DATABASE_URL", "must start with sqlite:// or postgres://") }
+        jwtSecret = Self.text("JWT_SECRET", in: environment) ?? Self.developmentJWTSecret
+        internalSecret = Self.text("INTERNAL_SECRET", in: environment) ?? Self.developmentInternalSecret
+        jwtTTLSeconds = try Self.int("JWT_TTL_SECONDS", in: environment, default: 3600, 60...2_592_000)
+        maxBodyBytes = try Self.int("MAX_BODY_BYTES", in: environment, default: 1_048_576, 1024...(64 << 20))
+        upstreamTimeout = try Self.double("UPSTREAM_TIMEOUT_SECONDS", in: environment, default: 10, 0.1...600)
+        idleTimeout = try Self.double("IDLE_TIMEOUT_SECONDS", in: environment, default: 30, 0.1...3600)
+        requestBodyTimeout = try Self.double("REQUEST_BODY_TIMEOUT_SECONDS", in: environment, default: 30, 0.1...3600)
+        logLevel = try Self.oneOf("LOG_LEVEL", in: environment, default: "info",
+                                  ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+        logFormat = try Self.oneOf("LOG_FORMAT", in: environment, default: self.environment == "development" ? "text" : "json",
+                                   ["text", "json"])
+        defaultCountryCode = Self.text("DEFAULT_COUNTRY_CODE", in: environment) ?? "1"
+        guard (1...3).contains(defaultCountryCode.count), defaultCountryCode.allSatisfy(\.isNumber) else {
+            throw ConfigError(variable: "DEFAULT_COUNTRY_CODE", "must be a country calling code of 1 to 3 digits")
+        }
+        appBaseURL = try Self.url("APP_BASE_URL", in: environment, default: "http://localhost:8080")
+        var urls: [ServiceName: String] = [:]
+        for other in ServiceName.allCases {
+            urls[other] = try Self.url(other.urlVariable, in: environment, default: "http://127.0.0.1:\(other.defaultPort)")
+        }
+        serviceURLs = urls
+
         // User tokens and internal credentials must not be interchangeable.
         if jwtSecret == internalSecret {
             throw ConfigError(description: "JWT_SECRET and INTERNAL_SECRET must be different secrets")
@@ -45,47 +102,71 @@ public struct ServiceConfig: Sendable {
         }
     }
 
-    public func string(_ name: String) -> String? {
-        guard let value = values[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        return value
-    }
+    public var isProduction: Bool { environment == "production" }
+    public var isDevelopment: Bool { environment == "development" }
+
+    // MARK: typed readers (a value that is set but does not fit is an error naming its variable)
+
+    public func string(_ name: String) -> String? { Self.text(name, in: values) }
     public func string(_ name: String, default fallback: String) -> String { string(name) ?? fallback }
-    public func int(_ name: String, default fallback: Int) -> Int { string(name).flatMap(Int.init) ?? fallback }
-    public func double(_ name: String, default fallback: Double) -> Double { string(name).flatMap(Double.init) ?? fallback }
-    public func bool(_ name: String, default fallback: Bool) -> Bool {
-        guard let value = string(name)?.lowercased() else { return fallback }
-        return ["1", "true", "yes", "on"].contains(value)
-    }
     public func list(_ name: String) -> [String] {
         (string(name) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
-
-    public var environment: String { string("CLOUDGREET_ENV", default: "development") }
-    public var isProduction: Bool { environment == "production" }
-    public var isDevelopment: Bool { environment == "development" }
-    public var host: String { string("HOST", default: "127.0.0.1") }
-    public var port: Int { int("PORT", default: service.defaultPort) }
-    public var dataDirectory: String { string("CLOUDGREET_DATA_DIR", default: "./.cloudgreet") }
-    public var databaseURL: String {
-        string("DATABASE_URL") ?? "sqlite://\(dataDirectory)/\(service.rawValue).sqlite"
+    public func int(_ name: String, default fallback: Int, _ range: ClosedRange<Int>) throws -> Int {
+        try Self.int(name, in: values, default: fallback, range)
     }
-    public var jwtSecret: String { string("JWT_SECRET", default: Self.developmentJWTSecret) }
-    public var jwtTTLSeconds: Int { int("JWT_TTL_SECONDS", default: 3600) }
-    public var internalSecret: String { string("INTERNAL_SECRET", default: Self.developmentInternalSecret) }
-    public var maxBodyBytes: Int { int("MAX_BODY_BYTES", default: 1_048_576) }
-    public var upstreamTimeout: Double { double("UPSTREAM_TIMEOUT_SECONDS", default: 10) }
-    /// Seconds a connection may go without a complete request part (a header, a body chunk).
-    public var idleTimeout: Double { max(0.1, double("IDLE_TIMEOUT_SECONDS", default: 30)) }
-    /// Seconds the gateway gives a client to send a whole request body.
-    public var requestBodyTimeout: Double { max(0.1, double("REQUEST_BODY_TIMEOUT_SECONDS", default: 30)) }
-    public var logLevel: String { string("LOG_LEVEL", default: "info") }
-    public var logFormat: String { string("LOG_FORMAT", default: isDevelopment ? "text" : "json") }
-    public var defaultCountryCode: String { string("DEFAULT_COUNTRY_CODE", default: "1") }
-    public var appBaseURL: String { string("APP_BASE_URL", default: "http://localhost:8080") }
-
-    public func url(of other: ServiceName) -> String {
-        string(other.urlVariable) ?? "http://127.0.0.1:\(other.defaultPort)"
+    public func double(_ name: String, default fallback: Double, _ range: ClosedRange<Double>) throws -> Double {
+        try Self.double(name, in: values, default: fallback, range)
     }
+    public func bool(_ name: String, default fallback: Bool) throws -> Bool {
+        guard let value = string(name)?.lowercased() else { return fallback }
+        if ["1", "true", "yes", "on"].contains(value) { return true }
+        if ["0", "false", "no", "off"].contains(value) { return false }
+        throw ConfigError(variable: name, "must be true or false", got: value)
+    }
+    public func oneOf(_ name: String, default fallback: String, _ allowed: [String]) throws -> String {
+        try Self.oneOf(name, in: values, default: fallback, allowed)
+    }
+    public func url(_ name: String, default fallback: String) throws -> String { try Self.url(name, in: values, default: fallback) }
+
+    static func text(_ name: String, in values: [String: String]) -> String? {
+        guard let value = values[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return value
+    }
+
+    static func int(_ name: String, in values: [String: String], default fallback: Int, _ range: ClosedRange<Int>) throws -> Int {
+        guard let raw = text(name, in: values) else { return fallback }
+        guard let value = Int(raw), range.contains(value) else {
+            throw ConfigError(variable: name, "must be a whole number from \(range.lowerBound) to \(range.upperBound)", got: raw)
+        }
+        return value
+    }
+
+    static func double(_ name: String, in values: [String: String], default fallback: Double, _ range: ClosedRange<Double>) throws
+        -> Double
+    {
+        guard let raw = text(name, in: values) else { return fallback }
+        guard let value = Double(raw), value.isFinite, range.contains(value) else {
+            throw ConfigError(variable: name, "must be a number from \(range.lowerBound) to \(range.upperBound)", got: raw)
+        }
+        return value
+    }
+
+    static func oneOf(_ name: String, in values: [String: String], default fallback: String, _ allowed: [String]) throws -> String {
+        guard let raw = text(name, in: values) else { return fallback }
+        guard allowed.contains(raw) else { throw ConfigError(variable: name, "must be one of \(allowed.joined(separator: ", "))", got: raw) }
+        return raw
+    }
+
+    /// An `http://` or `https://` URL with a host; a trailing `/` is dropped.
+    static func url(_ name: String, in values: [String: String], default fallback: String) throws -> String {
+        guard let raw = text(name, in: values) else { return fallback }
+        guard let parts = URLComponents(string: raw), ["http", "https"].contains(parts.scheme ?? ""), parts.host?.isEmpty == false
+        else { throw ConfigError(variable: name, "must be an http:// or https:// URL", got: raw) }
+        return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+    }
+
+    public func url(of other: ServiceName) -> String { serviceURLs[other] ?? "http://127.0.0.1:\(other.defaultPort)" }
 
     public var internalCredential: InternalCredential { InternalCredential(secret: internalSecret, issuer: service) }
 }

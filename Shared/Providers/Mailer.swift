@@ -19,6 +19,24 @@ public struct SMTPSettings: Sendable {
         self.from = from
     }
 
+    public static let variables = ["SMTP_URL", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_REQUIRE_TLS", "EMAIL_FROM"]
+
+    /// The settings when `SMTP_URL` is set, else nil; a bad value stops the service.
+    public static func fromConfig(_ config: ServiceConfig) throws -> SMTPSettings? {
+        let requireTLS = try config.bool("SMTP_REQUIRE_TLS", default: config.isProduction)
+        let from = config.string("EMAIL_FROM", default: "CloudGreet <no-reply@cloudgreet.local>")
+        guard let url = config.string("SMTP_URL") else { return nil }
+        guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://"), URLComponents(string: url)?.host?.isEmpty == false else {
+            throw ConfigError(variable: "SMTP_URL", "must be smtp://host:port or smtps://host:port")
+        }
+        let settings = SMTPSettings(url: url, username: config.string("SMTP_USERNAME"), password: config.string("SMTP_PASSWORD"),
+                                    requireTLS: requireTLS, from: from)
+        guard Contact.normalizeEmail(settings.senderAddress) != nil else {
+            throw ConfigError(variable: "EMAIL_FROM", "must be an address, or a name and <address>", got: from)
+        }
+        return settings
+    }
+
     /// The bare address of `from` (`CloudGreet <no-reply@x>` gives `no-reply@x`): what `MAIL FROM`
     /// carries, where strict servers refuse a display name.
     public var senderAddress: String {

@@ -21,6 +21,19 @@ public struct TelnyxClient: Sendable {
             self.messagingProfileID = messagingProfileID
             self.timeout = timeout
         }
+
+        /// Read by messaging, identity and voice-agent alike (`TELNYX_PUBLIC_KEY` is the webhooks').
+        public static let variables = ["TELNYX_API_KEY", "TELNYX_API_BASE", "TELNYX_MESSAGING_PROFILE_ID", "TELNYX_TIMEOUT_SECONDS"]
+
+        /// The settings when `TELNYX_API_KEY` is set, else nil; a bad value stops the service.
+        public static func fromConfig(_ config: ServiceConfig) throws -> Settings? {
+            let base = try config.url("TELNYX_API_BASE", default: "https://api.telnyx.com/v2")
+            let seconds = try config.double("TELNYX_TIMEOUT_SECONDS", default: 15, 1...120)
+            return config.string("TELNYX_API_KEY").map {
+                Settings(apiKey: $0, baseURL: base, messagingProfileID: config.string("TELNYX_MESSAGING_PROFILE_ID"),
+                         timeout: .milliseconds(Int(seconds * 1000)))
+            }
+        }
     }
 
     public struct SentMessage: Sendable, Equatable {
@@ -77,12 +90,8 @@ public struct TelnyxClient: Sendable {
     }
 
     /// The client for `TELNYX_API_KEY` and friends, or nil when no key is configured.
-    public static func fromConfig(_ config: ServiceConfig) -> TelnyxClient? {
-        config.string("TELNYX_API_KEY").map {
-            TelnyxClient(settings: .init(apiKey: $0, baseURL: config.string("TELNYX_API_BASE", default: "https://api.telnyx.com/v2"),
-                                         messagingProfileID: config.string("TELNYX_MESSAGING_PROFILE_ID"),
-                                         timeout: .milliseconds(Int(config.double("TELNYX_TIMEOUT_SECONDS", default: 15) * 1000))))
-        }
+    public static func fromConfig(_ config: ServiceConfig) throws -> TelnyxClient? {
+        try Settings.fromConfig(config).map { TelnyxClient(settings: $0) }
     }
 
     /// Telnyx's `errors[0]` as `code title: detail`, without echoing anything else back.

@@ -1,6 +1,12 @@
+import Analytics
+import CRM
 import CloudGreetCore
 import Foundation
+import Gateway
+import Identity
+import Messaging
 import Testing
+import VoiceAgent
 import Yams
 
 /// No Docker engine runs here, so the deployment files are checked against the code instead:
@@ -43,6 +49,10 @@ import Yams
         #expect(services.filter { $0.value["ports"] != nil }.count == 1)  // the gateway is the only door
     }
 
+    /// Every variable a service reads, from the settings types themselves.
+    static let knownVariables = Set(ServiceConfig.variables + GatewayService.variables + IdentityService.variables
+        + CRMService.variables + MessagingService.variables + VoiceAgentService.variables + AnalyticsService.variables)
+
     @Test func variablesAgreeWithTheCode() throws {
         let common = try Self.envFile("deploy/common.env.example")
         let databases = Set(try Self.read("deploy/postgres-init.sql").split(separator: "\n")
@@ -52,7 +62,7 @@ import Yams
             #expect(files == ["deploy/common.env.example", "deploy/\(service.rawValue).env.example"])
             let own = try Self.envFile("deploy/\(service.rawValue).env.example")
             let values = common.merging(own) { $1 }
-            for name in values.keys { #expect(ServiceConfig.knownVariables.contains(name), "\(name) is read by nothing") }
+            for name in values.keys { #expect(Self.knownVariables.contains(name), "\(name) is read by nothing") }
             #expect(values["PORT"] == String(service.defaultPort), "\(service)")
             #expect(values["HOST"] == "0.0.0.0")
             #expect((values["INTERNAL_SECRET"] ?? "").utf8.count >= 32)
@@ -74,15 +84,44 @@ import Yams
     }
 
     @Test func everyVariableTheCodeReadsIsKnown() throws {
-        let enumerator = FileManager.default.enumerator(atPath: Self.root.appendingPathComponent("Services").path)!
         var names: Set<String> = []
-        let pattern = try Regex(#"config\.(?:string|int|double|bool|list)\("([A-Z_]+)""#)
-        for case let path as String in enumerator where path.hasSuffix(".swift") {
-            let text = try Self.read("Services/\(path)")
-            for match in text.matches(of: pattern) { names.insert(String(text[match.output[1].range!])) }
+        let pattern = try Regex(#"config\.(?:string|int|double|bool|list|url|oneOf)\("([A-Z_]+)""#)
+        for folder in ["Services", "Shared"] {
+            let enumerator = FileManager.default.enumerator(atPath: Self.root.appendingPathComponent(folder).path)
+            for case let path as String in enumerator?.allObjects ?? [] where path.hasSuffix(".swift") {
+                let text = try Self.read("\(folder)/\(path)")
+                for match in text.matches(of: pattern) { names.insert(String(text[match.output[1].range!])) }
+            }
         }
-        #expect(!names.isEmpty)
-        #expect(names.subtracting(ServiceConfig.knownVariables).isEmpty)
+        #expect(names.count > 20)
+        #expect(names.subtracting(Self.knownVariables).isEmpty, "\(names.subtracting(Self.knownVariables))")
+    }
+
+    @Test func aBadSettingIsRefusedNamingItsVariable() async throws {
+        let bad: [(ServiceName, String, String)] = [
+            (.gateway, "PORT", "eighty"), (.gateway, "RATE_LIMIT_ANONYMOUS", "-5"), (.gateway, "TRUSTED_PROXIES", "10.0.0.0/33"),
+            (.gateway, "IDENTITY_URL", "identity:8081"), (.identity, "BCRYPT_COST", "99"), (.crm, "QUALIFY_THRESHOLD", "abc"),
+            (.messaging, "TELNYX_API_BASE", "not a url"), (.messaging, "SMTP_REQUIRE_TLS", "maybe"),
+            (.voiceAgent, "RETELL_API_BASE", "ftp://retell"), (.analytics, "ANALYTICS_CACHE_SECONDS", "-1"),
+            (.crm, "LOG_LEVEL", "loud"), (.identity, "UPSTREAM_TIMEOUT_SECONDS", "inf"),
+        ]
+        let directory = NSTemporaryDirectory() + "cloudgreet-settings-" + UUID().uuidString
+        for (service, name, value) in bad {
+            do {
+                let config = try ServiceConfig(service: service, environment: [name: value, "CLOUDGREET_DATA_DIR": directory])
+                switch service {
+                case .gateway: _ = try await GatewayService.application(config: config)
+                case .identity: _ = try await IdentityService.application(config: config)
+                case .crm: _ = try await CRMService.application(config: config)
+                case .messaging: _ = try await MessagingService.application(config: config)
+                case .voiceAgent: _ = try await VoiceAgentService.application(config: config)
+                case .analytics: _ = try await AnalyticsService.application(config: config)
+                }
+                Issue.record("\(name)=\(value) was accepted by \(service.rawValue)")
+            } catch let error as ConfigError {
+                #expect(error.description.hasPrefix(name), "\(error.description)")
+            }
+        }
     }
 
     @Test func dockerfileBuildsEveryExecutableAndShipsWhatTheyNeed() throws {

@@ -147,6 +147,30 @@ import Testing
         #expect(gatewayMetrics.contains("upstream_responses_total{service=\"gateway\",status=\"200\",upstream=\"identity\"}"))
     }
 
+    @Test func aBadSettingStopsEachExecutableWithOneLineNamingIt() async throws {
+        let directory = TestEnvironment.temporaryDirectory()
+        let bad: [ServiceName: (String, String)] = [
+            .gateway: ("RATE_LIMIT_WINDOW_SECONDS", "hourly"), .identity: ("BCRYPT_COST", "2"), .crm: ("QUALIFY_THRESHOLD", "-1"),
+            .messaging: ("EMAIL_FROM", "CloudGreet"), .voiceAgent: ("PORT", "99999"), .analytics: ("CRM_URL", "crm:8082"),
+        ]
+        var processes: [(ServiceName, String, ManagedProcess)] = []
+        for (service, (name, value)) in bad {
+            var env = ["CLOUDGREET_DATA_DIR": directory, "PORT": String(TestEnvironment.freePort()), "SMTP_URL": "smtp://127.0.0.1:2525"]
+            env[name] = value
+            processes.append((service, name, try ManagedProcess(
+                name: "bad-\(service.rawValue)", executable: "\(TestEnvironment.binDirectory)/cloudgreet-\(service.rawValue)",
+                environment: env, logDirectory: directory)))
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while processes.contains(where: { $0.2.isRunning }) && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        for (service, name, process) in processes {
+            #expect(process.exitStatus == 1, "\(service.rawValue) still running or exited otherwise")
+            let lines = process.log.split(separator: "\n").filter { $0.contains("failed to start") }
+            #expect(lines.count == 1 && lines.first?.contains("failed to start: \(name) ") == true, "\(service.rawValue): \(process.log)")
+            process.kill()
+        }
+    }
+
     func expectRefusedWithin60s(_ token: String, stack: Stack, businessID: String) async throws {
         let start = Date()
         while Date().timeIntervalSince(start) < 60 {

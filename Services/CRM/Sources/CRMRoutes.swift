@@ -8,6 +8,7 @@ import ServiceKit
 /// crm's HTTP surface: `/leads*`, `/appointments*` and the internal lead upsert.
 struct CRMRoutes: Sendable {
     let runtime: ServiceRuntime
+    let settings: CRMSettings
     let store: CRMStore
     let businesses: BusinessDirectory
     let messenger: Messenger
@@ -149,7 +150,7 @@ struct CRMRoutes: Sendable {
         let qualification = JSONValue.array(breakdown.map(\.json))
         lead.qualificationScore = score
         lead.qualification = qualification
-        lead.status = score >= config.int("QUALIFY_THRESHOLD", default: 60) ? "qualified" : "unqualified"
+        lead.status = score >= settings.qualifyThreshold ? "qualified" : "unqualified"
         lead.updatedAt = Date()
         try await store.updateLead(lead)
         let data = lead.json.merging(["qualification": ["score": JSONValue(score), "breakdown": qualification]])

@@ -5,18 +5,34 @@ import ServiceClients
 import ServiceKit
 
 public enum CRMService {
+    /// The variables this service reads besides the shared ones (`ServiceConfig.variables`).
+    public static let variables = CRMSettings.variables
+
     public static func application(config: ServiceConfig) async throws -> some ApplicationProtocol {
+        let settings = try CRMSettings(config)
         let runtime = try await ServiceRuntime.start(config: config, migrations: CRMSchema.migrations)
         let db = try runtime.requireDatabase()
         let router = runtime.makeRouter()
         let store = CRMStore(db: db)
         let businesses = BusinessDirectory(identity: .live(runtime.clients, as: .crm))
         let messenger = Messenger(messaging: .live(runtime.clients, as: .crm))
-        CRMRoutes(runtime: runtime, store: store, businesses: businesses, messenger: messenger).register(on: router)
+        CRMRoutes(runtime: runtime, settings: settings, store: store, businesses: businesses, messenger: messenger).register(on: router)
         let reminders = ReminderWorker(store: store, businesses: businesses, messenger: messenger, logger: runtime.logger)
-        let poller = PollingService(every: .seconds(config.double("REMINDER_POLL_SECONDS", default: 30))) {
-            await reminders.tick()
-        }
+        let poller = PollingService(every: .seconds(settings.reminderPollSeconds)) { await reminders.tick() }
         return runtime.makeApplication(router: router, services: [poller])
+    }
+}
+
+/// crm's settings: where a qualification score turns a lead `qualified`, and how often due
+/// reminders are looked for.
+struct CRMSettings: ServiceSettings {
+    let qualifyThreshold: Int
+    let reminderPollSeconds: Double
+
+    static let variables = ["QUALIFY_THRESHOLD", "REMINDER_POLL_SECONDS"]
+
+    init(_ config: ServiceConfig) throws {
+        qualifyThreshold = try config.int("QUALIFY_THRESHOLD", default: 60, 0...100)
+        reminderPollSeconds = try config.double("REMINDER_POLL_SECONDS", default: 30, 0.1...3600)
     }
 }

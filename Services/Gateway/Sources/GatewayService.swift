@@ -7,36 +7,30 @@ import ServiceClients
 import ServiceKit
 
 public enum GatewayService {
+    /// The variables this service reads besides the shared ones (`ServiceConfig.variables`).
+    public static let variables = GatewaySettings.variables
+
     public static func application(config: ServiceConfig) async throws -> some ApplicationProtocol {
-        let storeKind = config.string("RATE_LIMIT_STORE", default: "memory")
-        guard storeKind == "memory" || storeKind == "postgres" else {
-            throw ConfigError(description: "RATE_LIMIT_STORE must be memory or postgres")
-        }
-        if storeKind == "postgres", !(config.string("DATABASE_URL") ?? "").hasPrefix("postgres") {
-            throw ConfigError(description: "RATE_LIMIT_STORE=postgres needs DATABASE_URL=postgres://...")
-        }
+        let settings = try GatewaySettings(config)
         // The gateway gives up on an upstream sooner than other callers: three failures, one second.
         let runtime = try await ServiceRuntime.start(
-            config: config, migrations: storeKind == "postgres" ? SQLRateLimitStore.migrations : nil,
+            config: config, migrations: settings.store == .postgres ? SQLRateLimitStore.migrations : nil,
             breakers: CircuitBreakers(threshold: 3, cooldown: 1))
         let store: any RateLimitStore = runtime.database.map { SQLRateLimitStore(db: $0) } ?? MemoryRateLimitStore()
 
         let http = InternalClient.pooledHTTP
-        let clientAddress = ClientAddress(trustedProxies: config.list("TRUSTED_PROXIES"))
-        let limiter = RateLimiter(store: store, window: max(1, config.int("RATE_LIMIT_WINDOW_SECONDS", default: 3600)))
+        let clientAddress = ClientAddress(trustedProxies: settings.trustedProxies)
+        let limiter = RateLimiter(store: store, window: settings.windowSeconds)
 
         let router = runtime.makeRouter(
-            internalAuth: false, metricsAccess: MetricsAccess(token: config.string("METRICS_TOKEN"), credential: config.internalCredential))
-        router.middlewares.add(CORSMiddleware(allowed: config.list("CORS_ALLOWED_ORIGINS")))
+            internalAuth: false, metricsAccess: MetricsAccess(token: settings.metricsToken, credential: config.internalCredential))
+        router.middlewares.add(CORSMiddleware(allowed: settings.corsOrigins))
         router.middlewares.add(FrontDoor(
             authenticator: Authenticator(tokens: TokenSigner(secret: config.jwtSecret),
                                          identity: .live(runtime.clients, as: .gateway),
-                                         cacheSeconds: config.double("API_KEY_CACHE_SECONDS", default: 30)),
+                                         cacheSeconds: settings.credentialCacheSeconds),
             limiter: limiter,
-            limits: .init(authenticated: config.int("RATE_LIMIT_AUTHENTICATED", default: 1000),
-                          anonymous: config.int("RATE_LIMIT_ANONYMOUS", default: 100),
-                          webhook: config.int("RATE_LIMIT_WEBHOOK", default: 10000),
-                          health: config.int("RATE_LIMIT_HEALTH", default: 3600)),
+            limits: settings.limits,
             clientAddress: clientAddress,
             metrics: runtime.metrics))
         // After the front door, so that this 422 carries the rate-limit headers like every answer.
@@ -51,7 +45,7 @@ public enum GatewayService {
 
         let proxy = Proxy(config: config, http: http, breakers: runtime.clients.breakers, metrics: runtime.metrics,
                           bodyTimeout: config.requestBodyTimeout,
-                          buffers: BodyBudget(bytes: config.int("MAX_BUFFERED_BODY_BYTES", default: 64 << 20)))
+                          buffers: BodyBudget(bytes: settings.bufferedBodyBytes))
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("/api/**", method: method) { request, context in
                 let path = Routing.canonical(String(request.uri.path.dropFirst(4)))
@@ -66,7 +60,7 @@ public enum GatewayService {
         let pruning = PollingService(every: .seconds(60)) {
             do { try await limiter.prune() } catch { runtime.logger.warning("could not prune rate limit counters") }
         }
-        let cap = ConnectionCap(perClient: config.int("MAX_CONNECTIONS_PER_CLIENT", default: 128),
+        let cap = ConnectionCap(perClient: settings.connectionsPerClient,
                                 clientKey: ClientAddress.limitKey, isExempt: { clientAddress.isTrusted($0) })
         return runtime.makeApplication(router: router, services: [pruning], connectionCap: cap)
     }

@@ -6,18 +6,22 @@ import ServiceClients
 import ServiceKit
 
 public enum MessagingService {
+    /// The variables this service reads besides the shared ones (`ServiceConfig.variables`).
+    public static let variables = MessagingSettings.variables
+
     public static func application(config: ServiceConfig) async throws -> some ApplicationProtocol {
+        let settings = try MessagingSettings(config)
         let runtime = try await ServiceRuntime.start(config: config, migrations: MessagingSchema.migrations)
         let db = try runtime.requireDatabase()
         let router = runtime.makeRouter()
-        let emails = EmailOutbox(store: EmailStore(db: db), mailer: Mailer.fromConfig(config),
+        let emails = EmailOutbox(store: EmailStore(db: db), mailer: settings.smtp.map { Mailer(settings: $0) },
                                  sandboxAllowed: config.isDevelopment, metrics: runtime.metrics)
         if emails.mailer == nil {
             runtime.logger.warning(config.isDevelopment
                 ? "SMTP_URL is not set: emails are recorded in the development sandbox, not sent"
                 : "SMTP_URL is not set: sending email will fail with 503")
         }
-        let telnyx = TelnyxClient.fromConfig(config)
+        let telnyx = settings.telnyx.map { TelnyxClient(settings: $0) }
         if telnyx == nil {
             runtime.logger.warning(config.isDevelopment
                 ? "TELNYX_API_KEY is not set: texts are recorded in the development sandbox, not sent"
@@ -28,12 +32,7 @@ public enum MessagingService {
         let sms = SMSStore(db: db)
         let texts = SMSOutbox(store: sms, telnyx: telnyx, businesses: businesses, sandboxAllowed: config.isDevelopment,
                               metrics: runtime.metrics)
-        let signatures = try config.string("TELNYX_PUBLIC_KEY").map { key in
-            guard let verifier = TelnyxSignatureVerifier(base64PublicKey: key) else {
-                throw ConfigError(description: "TELNYX_PUBLIC_KEY must be the base64 of a 32-byte Ed25519 public key")
-            }
-            return verifier
-        }
+        let signatures = settings.signatures
         if signatures == nil {
             runtime.logger.warning(config.isDevelopment
                 ? "TELNYX_PUBLIC_KEY is not set: /sms/webhook accepts unsigned requests (development only)"
@@ -48,13 +47,22 @@ public enum MessagingService {
     }
 }
 
-extension Mailer {
-    /// The SMTP mailer from `SMTP_URL` and friends, or nil when no SMTP server is configured.
-    static func fromConfig(_ config: ServiceConfig) -> Mailer? {
-        guard let url = config.string("SMTP_URL") else { return nil }
-        return Mailer(settings: SMTPSettings(
-            url: url, username: config.string("SMTP_USERNAME"), password: config.string("SMTP_PASSWORD"),
-            requireTLS: config.bool("SMTP_REQUIRE_TLS", default: config.isProduction),
-            from: config.string("EMAIL_FROM", default: "CloudGreet <no-reply@cloudgreet.local>")))
+/// Messaging's settings: how texts and emails leave, and the key webhooks are checked with.
+struct MessagingSettings: ServiceSettings {
+    let smtp: SMTPSettings?
+    let telnyx: TelnyxClient.Settings?
+    let signatures: TelnyxSignatureVerifier?
+
+    static let variables = SMTPSettings.variables + TelnyxClient.Settings.variables + ["TELNYX_PUBLIC_KEY"]
+
+    init(_ config: ServiceConfig) throws {
+        smtp = try SMTPSettings.fromConfig(config)
+        telnyx = try TelnyxClient.Settings.fromConfig(config)
+        signatures = try config.string("TELNYX_PUBLIC_KEY").map { key in
+            guard let verifier = TelnyxSignatureVerifier(base64PublicKey: key) else {
+                throw ConfigError(variable: "TELNYX_PUBLIC_KEY", "must be the base64 of a 32-byte Ed25519 public key")
+            }
+            return verifier
+        }
     }
 }
