@@ -1,7 +1,7 @@
 # What the README tells people to type.
 SWIFT ?= swift
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test lint format bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -17,6 +17,13 @@ run: build
 test: deps
 	$(SWIFT) build --build-tests
 	scripts/with-postgres.sh $(SWIFT) test --skip-build
+
+## The tree as .swift-format wants it (CI fails otherwise); `make format` rewrites it so
+lint:
+	$(SWIFT) format lint --strict --recursive Package.swift Shared Services Tests
+
+format:
+	$(SWIFT) format format --in-place --recursive Package.swift Shared Services Tests
 
 ## Gateway and identity throughput with wrk against a release build of the stack
 bench: deps

@@ -7,8 +7,9 @@ let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 func service(_ name: String, folder: String, executable: String, dependencies: [Target.Dependency]) -> [Target] {
     [
         .target(name: name, dependencies: dependencies, path: "Services/\(folder)/Sources", swiftSettings: strict),
-        .executableTarget(name: executable, dependencies: [.target(name: name), "ServiceKit"],
-                          path: "Services/\(folder)/Main", swiftSettings: strict),
+        .executableTarget(
+            name: executable, dependencies: [.target(name: name), "ServiceKit"],
+            path: "Services/\(folder)/Main", swiftSettings: strict),
     ]
 }
 
@@ -47,92 +48,140 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
-        .target(name: "CloudGreetCore", dependencies: [
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Logging", package: "swift-log"),
-        ], path: "Shared/CloudGreetCore", swiftSettings: strict),
-        .target(name: "Persistence", dependencies: [
-            "CloudGreetCore",
-            .product(name: "PostgresNIO", package: "postgres-nio"),
-            .product(name: "SQLiteNIO", package: "sqlite-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-        ], path: "Shared/Persistence", swiftSettings: strict),
-        .systemLibrary(name: "CCurl", path: "Shared/CCurl", pkgConfig: "libcurl",
-                       providers: [.apt(["libcurl4-openssl-dev"])]),
-        .target(name: "Curl", dependencies: [
-            "CCurl",
-            .product(name: "NIOPosix", package: "swift-nio"),
-        ], path: "Shared/Curl", swiftSettings: strict),
-        .target(name: "Providers", dependencies: ["Curl", "CloudGreetCore", .product(name: "Crypto", package: "swift-crypto")],
-                path: "Shared/Providers", swiftSettings: strict),
-        .target(name: "ServiceClients", dependencies: [
-            "CloudGreetCore",
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-        ], path: "Shared/ServiceClients", swiftSettings: strict),
-        .target(name: "ServiceKit", dependencies: [
-            "CloudGreetCore", "Persistence", "ServiceClients", hummingbird,
-            .product(name: "HummingbirdCore", package: "hummingbird"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "NIOCore", package: "swift-nio"),
-        ], path: "Shared/ServiceKit", swiftSettings: strict),
+        .target(
+            name: "CloudGreetCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ], path: "Shared/CloudGreetCore", swiftSettings: strict),
+        .target(
+            name: "Persistence",
+            dependencies: [
+                "CloudGreetCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ], path: "Shared/Persistence", swiftSettings: strict),
+        .systemLibrary(
+            name: "CCurl", path: "Shared/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(
+            name: "Curl",
+            dependencies: [
+                "CCurl",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ], path: "Shared/Curl", swiftSettings: strict),
+        .target(
+            name: "Providers", dependencies: ["Curl", "CloudGreetCore", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/Providers", swiftSettings: strict),
+        .target(
+            name: "ServiceClients",
+            dependencies: [
+                "CloudGreetCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ], path: "Shared/ServiceClients", swiftSettings: strict),
+        .target(
+            name: "ServiceKit",
+            dependencies: [
+                "CloudGreetCore", "Persistence", "ServiceClients", hummingbird,
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ], path: "Shared/ServiceKit", swiftSettings: strict),
     ]
-    + service("Gateway", folder: "Gateway", executable: "cloudgreet-gateway", dependencies: serviceBase + [
-        .product(name: "AsyncHTTPClient", package: "async-http-client"),
-        .product(name: "NIOHTTP1", package: "swift-nio"),
-    ])
-    + service("Identity", folder: "Identity", executable: "cloudgreet-identity", dependencies: serviceBase + [
-        .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), "Providers",
-    ])
-    + service("CRM", folder: "CRM", executable: "cloudgreet-crm", dependencies: serviceBase)
-    + service("VoiceAgent", folder: "VoiceAgent", executable: "cloudgreet-voice-agent", dependencies: serviceBase + ["Providers"])
-    + service("Messaging", folder: "Messaging", executable: "cloudgreet-messaging", dependencies: serviceBase + ["Providers"])
-    + service("Analytics", folder: "Analytics", executable: "cloudgreet-analytics", dependencies: serviceBase)
-    + [
-        .executableTarget(name: "cloudgreet", dependencies: [
-            "ServiceKit", "Gateway", "Identity", "CRM", "VoiceAgent", "Messaging", "Analytics",
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ], path: "Services/Stack", swiftSettings: strict),
-        .testTarget(name: "CloudGreetCoreTests", dependencies: ["CloudGreetCore"],
-                    path: "Tests/CloudGreetCoreTests", swiftSettings: strict),
-        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "TestSupport"],
-                    path: "Tests/PersistenceTests", swiftSettings: strict),
-        .testTarget(name: "CurlTests", dependencies: [.product(name: "HTTPTypes", package: "swift-http-types"), "Persistence", "Curl", "Providers", "TestSupport",
-                    .product(name: "HummingbirdTesting", package: "hummingbird")],
-                    path: "Tests/CurlTests", swiftSettings: strict),
-        .testTarget(name: "GatewayTests", dependencies: [.product(name: "HTTPTypes", package: "swift-http-types"), "Persistence", "Gateway", "ServiceClients", "TestSupport",
-                    .product(name: "HummingbirdTesting", package: "hummingbird")],
-                    path: "Tests/GatewayTests", swiftSettings: strict),
-        .testTarget(name: "IdentityTests", dependencies: [.product(name: "HTTPTypes", package: "swift-http-types"), "Persistence", "Identity", "TestSupport",
-                    .product(name: "HummingbirdTesting", package: "hummingbird")],
-                    path: "Tests/IdentityTests", swiftSettings: strict),
-        .testTarget(name: "StackTests", dependencies: [
-            "TestSupport", "Persistence", .product(name: "Crypto", package: "swift-crypto"), "cloudgreet-gateway", "cloudgreet-identity", "cloudgreet-crm",
-            "cloudgreet-voice-agent", "cloudgreet-messaging", "cloudgreet-analytics",
-        ], path: "Tests/StackTests", swiftSettings: strict),
-        .testTarget(name: "CRMTests", dependencies: ["CRM", "TestSupport", "Persistence", "ServiceClients",
+        + service(
+            "Gateway", folder: "Gateway", executable: "cloudgreet-gateway",
+            dependencies: serviceBase + [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ])
+        + service(
+            "Identity", folder: "Identity", executable: "cloudgreet-identity",
+            dependencies: serviceBase + [
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), "Providers",
+            ])
+        + service("CRM", folder: "CRM", executable: "cloudgreet-crm", dependencies: serviceBase)
+        + service("VoiceAgent", folder: "VoiceAgent", executable: "cloudgreet-voice-agent", dependencies: serviceBase + ["Providers"])
+        + service("Messaging", folder: "Messaging", executable: "cloudgreet-messaging", dependencies: serviceBase + ["Providers"])
+        + service("Analytics", folder: "Analytics", executable: "cloudgreet-analytics", dependencies: serviceBase)
+        + [
+            .executableTarget(
+                name: "cloudgreet",
+                dependencies: [
+                    "ServiceKit", "Gateway", "Identity", "CRM", "VoiceAgent", "Messaging", "Analytics",
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                ], path: "Services/Stack", swiftSettings: strict),
+            .testTarget(
+                name: "CloudGreetCoreTests", dependencies: ["CloudGreetCore"],
+                path: "Tests/CloudGreetCoreTests", swiftSettings: strict),
+            .testTarget(
+                name: "PersistenceTests", dependencies: ["Persistence", "TestSupport"],
+                path: "Tests/PersistenceTests", swiftSettings: strict),
+            .testTarget(
+                name: "CurlTests",
+                dependencies: [
+                    .product(name: "HTTPTypes", package: "swift-http-types"), "Persistence", "Curl", "Providers", "TestSupport",
+                    .product(name: "HummingbirdTesting", package: "hummingbird"),
+                ],
+                path: "Tests/CurlTests", swiftSettings: strict),
+            .testTarget(
+                name: "GatewayTests",
+                dependencies: [
+                    .product(name: "HTTPTypes", package: "swift-http-types"), "Persistence", "Gateway", "ServiceClients", "TestSupport",
+                    .product(name: "HummingbirdTesting", package: "hummingbird"),
+                ],
+                path: "Tests/GatewayTests", swiftSettings: strict),
+            .testTarget(
+                name: "IdentityTests",
+                dependencies: [
+                    .product(name: "HTTPTypes", package: "swift-http-types"), "Persistence", "Identity", "TestSupport",
+                    .product(name: "HummingbirdTesting", package: "hummingbird"),
+                ],
+                path: "Tests/IdentityTests", swiftSettings: strict),
+            .testTarget(
+                name: "StackTests",
+                dependencies: [
+                    "TestSupport", "Persistence", .product(name: "Crypto", package: "swift-crypto"), "cloudgreet-gateway", "cloudgreet-identity",
+                    "cloudgreet-crm",
+                    "cloudgreet-voice-agent", "cloudgreet-messaging", "cloudgreet-analytics",
+                ], path: "Tests/StackTests", swiftSettings: strict),
+            .testTarget(
+                name: "CRMTests",
+                dependencies: [
+                    "CRM", "TestSupport", "Persistence", "ServiceClients",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
-                    .product(name: "HTTPTypes", package: "swift-http-types")],
-                    path: "Tests/CRMTests", swiftSettings: strict),
-        .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Providers", .product(name: "Crypto", package: "swift-crypto")],
-                    path: "Tests/MessagingTests", swiftSettings: strict),
-        .testTarget(name: "ServiceClientsTests", dependencies: ["ServiceClients", "TestSupport",
-                    .product(name: "HummingbirdTesting", package: "hummingbird")],
-                    path: "Tests/ServiceClientsTests", swiftSettings: strict),
-        .testTarget(name: "DeploymentTests", dependencies: [
-            "CloudGreetCore", "Gateway", "Identity", "CRM", "Messaging", "VoiceAgent", "Analytics",
-            .product(name: "Yams", package: "Yams"),
-        ],
-                    path: "Tests/DeploymentTests", swiftSettings: strict),
-        .target(name: "TestSupport", dependencies: [
-            "CloudGreetCore", "Persistence", "ServiceKit", hummingbird,
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-        ], path: "Tests/TestSupport", swiftSettings: strict),
-    ]
+                    .product(name: "HTTPTypes", package: "swift-http-types"),
+                ],
+                path: "Tests/CRMTests", swiftSettings: strict),
+            .testTarget(
+                name: "MessagingTests", dependencies: ["Messaging", "Providers", .product(name: "Crypto", package: "swift-crypto")],
+                path: "Tests/MessagingTests", swiftSettings: strict),
+            .testTarget(
+                name: "ServiceClientsTests",
+                dependencies: [
+                    "ServiceClients", "TestSupport",
+                    .product(name: "HummingbirdTesting", package: "hummingbird"),
+                ],
+                path: "Tests/ServiceClientsTests", swiftSettings: strict),
+            .testTarget(
+                name: "DeploymentTests",
+                dependencies: [
+                    "CloudGreetCore", "Gateway", "Identity", "CRM", "Messaging", "VoiceAgent", "Analytics",
+                    .product(name: "Yams", package: "Yams"),
+                ],
+                path: "Tests/DeploymentTests", swiftSettings: strict),
+            .target(
+                name: "TestSupport",
+                dependencies: [
+                    "CloudGreetCore", "Persistence", "ServiceKit", hummingbird,
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                    .product(name: "HTTPTypes", package: "swift-http-types"),
+                ], path: "Tests/TestSupport", swiftSettings: strict),
+        ]
 )

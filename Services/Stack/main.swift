@@ -42,8 +42,10 @@ do {
         }
     }
     Logger(label: "cloudgreet").info("CloudGreet is starting on http://\(first.host):\(gatewayPort)")
-    let group = ServiceGroup(configuration: .init(services: applications, gracefulShutdownSignals: [.sigterm, .sigint],
-                                                  logger: Logger(label: "cloudgreet")))
+    let group = ServiceGroup(
+        configuration: .init(
+            services: applications, gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: Logger(label: "cloudgreet")))
     try await group.run()
 } catch {
     FileHandle.standardError.write(Data("cloudgreet failed to start: \(error)\n".utf8))

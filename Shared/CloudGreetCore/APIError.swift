@@ -29,9 +29,10 @@ public struct APIError: Error, Sendable {
     public var details: JSONValue?
     public var headers: [(String, String)]
 
-    public init(_ status: Int, _ code: ErrorCode, _ message: String, details: JSONValue? = nil,
-                headers: [(String, String)] = [])
-    {
+    public init(
+        _ status: Int, _ code: ErrorCode, _ message: String, details: JSONValue? = nil,
+        headers: [(String, String)] = []
+    ) {
         self.status = status
         self.code = code
         self.message = message
@@ -40,8 +41,9 @@ public struct APIError: Error, Sendable {
     }
 
     public static func validation(_ fields: [String: [String]]) -> APIError {
-        APIError(422, .validationError, "Validation failed",
-                 details: .object(fields.mapValues { .array($0.map { .string($0) }) }))
+        APIError(
+            422, .validationError, "Validation failed",
+            details: .object(fields.mapValues { .array($0.map { .string($0) }) }))
     }
     public static func validation(field: String, _ message: String) -> APIError { validation([field: [message]]) }
     public static func badJSON(_ message: String = "Request body must be a JSON object") -> APIError {

@@ -1,7 +1,9 @@
 import Foundation
 
 public enum ServiceName: String, CaseIterable, Sendable {
-    case gateway, identity, crm, voiceAgent = "voice-agent", messaging, analytics
+    case gateway, identity, crm
+    case voiceAgent = "voice-agent"
+    case messaging, analytics
 
     public var defaultPort: Int {
         switch self {
@@ -27,7 +29,9 @@ public enum Role: String, Sendable, CaseIterable {
 /// Who a request is for, as the gateway established it and passed on in the internal credential.
 public struct Caller: Sendable, Equatable {
     public enum Kind: String, Sendable {
-        case user, apiKey = "api_key", service, anonymous
+        case user
+        case apiKey = "api_key"
+        case service, anonymous
     }
 
     public var kind: Kind
@@ -39,9 +43,10 @@ public struct Caller: Sendable, Equatable {
     public var tokenID: String?
     public var tokenExpires: Int?
 
-    public init(kind: Kind, subject: String, businessID: String? = nil, role: Role? = nil, tokenID: String? = nil,
-                tokenExpires: Int? = nil)
-    {
+    public init(
+        kind: Kind, subject: String, businessID: String? = nil, role: Role? = nil, tokenID: String? = nil,
+        tokenExpires: Int? = nil
+    ) {
         self.kind = kind
         self.subject = subject
         self.businessID = businessID
@@ -88,11 +93,12 @@ public struct InternalCredential: Sendable {
 
     public func verify(_ token: String) -> Caller? {
         guard let claims = try? signer.verify(token), claims["aud"]?.stringValue == "cloudgreet-internal",
-              let kind = claims["kind"]?.stringValue.flatMap(Caller.Kind.init(rawValue:)),
-              let subject = claims["sub"]?.stringValue
+            let kind = claims["kind"]?.stringValue.flatMap(Caller.Kind.init(rawValue:)),
+            let subject = claims["sub"]?.stringValue
         else { return nil }
-        return Caller(kind: kind, subject: subject, businessID: claims["business_id"]?.stringValue,
-                      role: claims["role"]?.stringValue.flatMap(Role.init(rawValue:)), tokenID: claims["tid"]?.stringValue,
-                      tokenExpires: claims["texp"]?.intValue)
+        return Caller(
+            kind: kind, subject: subject, businessID: claims["business_id"]?.stringValue,
+            role: claims["role"]?.stringValue.flatMap(Role.init(rawValue:)), tokenID: claims["tid"]?.stringValue,
+            tokenExpires: claims["texp"]?.intValue)
     }
 }

@@ -73,10 +73,12 @@ public struct ServiceConfig: Sendable {
         upstreamTimeout = try Self.double("UPSTREAM_TIMEOUT_SECONDS", in: environment, default: 10, 0.1...600)
         idleTimeout = try Self.double("IDLE_TIMEOUT_SECONDS", in: environment, default: 30, 0.1...3600)
         requestBodyTimeout = try Self.double("REQUEST_BODY_TIMEOUT_SECONDS", in: environment, default: 30, 0.1...3600)
-        logLevel = try Self.oneOf("LOG_LEVEL", in: environment, default: "info",
-                                  ["trace", "debug", "info", "notice", "warning", "error", "critical"])
-        logFormat = try Self.oneOf("LOG_FORMAT", in: environment, default: self.environment == "development" ? "text" : "json",
-                                   ["text", "json"])
+        logLevel = try Self.oneOf(
+            "LOG_LEVEL", in: environment, default: "info",
+            ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+        logFormat = try Self.oneOf(
+            "LOG_FORMAT", in: environment, default: self.environment == "development" ? "text" : "json",
+            ["text", "json"])
         defaultCountryCode = Self.text("DEFAULT_COUNTRY_CODE", in: environment) ?? "1"
         guard (1...3).contains(defaultCountryCode.count), defaultCountryCode.allSatisfy(\.isNumber) else {
             throw ConfigError(variable: "DEFAULT_COUNTRY_CODE", "must be a country calling code of 1 to 3 digits")
@@ -142,7 +144,9 @@ public struct ServiceConfig: Sendable {
         return value
     }
 
-    static func double(_ name: String, in values: [String: String], default fallback: Double, _ range: ClosedRange<Double>) throws
+    static func double(
+        _ name: String, in values: [String: String], default fallback: Double, _ range: ClosedRange<Double>
+    ) throws
         -> Double
     {
         guard let raw = text(name, in: values) else { return fallback }

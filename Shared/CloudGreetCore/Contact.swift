@@ -9,7 +9,10 @@ public enum Contact {
         var digits = ""
         for (offset, scalar) in trimmed.unicodeScalars.enumerated() {
             if scalar == "+" && offset == 0 { continue }
-            if ("0"..."9").contains(scalar) { digits.unicodeScalars.append(scalar); continue }
+            if ("0"..."9").contains(scalar) {
+                digits.unicodeScalars.append(scalar)
+                continue
+            }
             if allowedPunctuation.contains(scalar) { continue }
             return nil
         }
@@ -35,8 +38,8 @@ public enum Contact {
         guard email.count <= 254 else { return nil }
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, let local = parts.first, let domain = parts.last,
-              !local.isEmpty, local.count <= 64, domain.contains("."),
-              !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains("..")
+            !local.isEmpty, local.count <= 64, domain.contains("."),
+            !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains("..")
         else { return nil }
         let forbidden = Set(" \t\r\n<>(),;:\\\"[]".unicodeScalars)
         guard !email.unicodeScalars.contains(where: { forbidden.contains($0) }) else { return nil }

@@ -5,7 +5,8 @@ import Synchronization
 /// so ids sort by creation time. Within one millisecond the random part is incremented, keeping order.
 public enum ResourceID {
     public enum Kind: String, Sendable, CaseIterable {
-        case user, business, agent, lead, appointment, call, sms, email, key, request = "req", reset, reminder
+        case user, business, agent, lead, appointment, call, sms, email, key, reset, reminder
+        case request = "req"
     }
 
     public static func make(_ kind: Kind) -> String { "\(kind.rawValue)_\(generator.next())" }
@@ -22,7 +23,10 @@ public enum ResourceID {
     private static let generator = Generator()
 
     private final class Generator: Sendable {
-        private struct State { var lastMillis: UInt64 = 0; var random: (UInt16, UInt64) = (0, 0) }
+        private struct State {
+            var lastMillis: UInt64 = 0
+            var random: (UInt16, UInt64) = (0, 0)
+        }
         private let state = Mutex(State())
 
         func next() -> String {

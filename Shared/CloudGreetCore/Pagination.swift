@@ -14,12 +14,16 @@ public struct Page: Sendable, Equatable {
         page = 1
         limit = 20
         if let raw = query["page"] {
-            if let value = Int(raw), value >= 1, value <= 1_000_000 { page = value } else {
+            if let value = Int(raw), value >= 1, value <= 1_000_000 {
+                page = value
+            } else {
                 errors["page"] = ["must be a whole number of at least 1"]
             }
         }
         if let raw = query["limit"] {
-            if let value = Int(raw), value >= 1 { limit = min(value, 100) } else {
+            if let value = Int(raw), value >= 1 {
+                limit = min(value, 100)
+            } else {
                 errors["limit"] = ["must be a whole number between 1 and 100"]
             }
         }

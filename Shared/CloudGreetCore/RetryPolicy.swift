@@ -10,9 +10,10 @@ public struct RetryPolicy: Sendable {
     public var maxDelay: Duration
     public var deadline: Duration?
 
-    public init(attempts: Int = 3, baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(10),
-                deadline: Duration? = nil)
-    {
+    public init(
+        attempts: Int = 3, baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(10),
+        deadline: Duration? = nil
+    ) {
         self.attempts = max(1, attempts)
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay

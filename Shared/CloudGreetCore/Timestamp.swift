@@ -27,7 +27,11 @@ public enum Timestamp {
             return true
         }
         guard let year = number(4), expect(45), let month = number(2), expect(45), let day = number(2) else { return nil }
-        var hour = 0, minute = 0, second = 0, nanos = 0, offsetSeconds = 0
+        var hour = 0
+        var minute = 0
+        var second = 0
+        var nanos = 0
+        var offsetSeconds = 0
         if index == chars.count {
             return make(year, month, day, 0, 0, 0, 0, 0)
         }
@@ -42,7 +46,10 @@ public enum Timestamp {
                 var digits = 0
                 var fraction = 0
                 while index < chars.count, chars[index] >= 48, chars[index] <= 57 {
-                    if digits < 9 { fraction = fraction * 10 + Int(chars[index] - 48); digits += 1 }
+                    if digits < 9 {
+                        fraction = fraction * 10 + Int(chars[index] - 48)
+                        digits += 1
+                    }
                     index += 1
                 }
                 guard digits > 0 else { return nil }
@@ -64,15 +71,16 @@ public enum Timestamp {
         return make(year, month, day, hour, minute, second, nanos, offsetSeconds)
     }
 
-    private static func make(_ year: Int, _ month: Int, _ day: Int, _ hour: Int, _ minute: Int, _ second: Int,
-                             _ nanos: Int, _ offset: Int) -> Date?
-    {
+    private static func make(
+        _ year: Int, _ month: Int, _ day: Int, _ hour: Int, _ minute: Int, _ second: Int,
+        _ nanos: Int, _ offset: Int
+    ) -> Date? {
         guard (1...12).contains(month), (1...31).contains(day), hour <= 23, minute <= 59, second <= 60 else { return nil }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = .gmt
         let components = DateComponents(year: year, month: month, day: day)
         guard let midnight = calendar.date(from: components),
-              calendar.component(.day, from: midnight) == day  // rejects 2024-02-31
+            calendar.component(.day, from: midnight) == day  // rejects 2024-02-31
         else { return nil }
         let seconds = Double(hour * 3600 + minute * 60 + second - offset) + Double(nanos) / 1e9
         return midnight.addingTimeInterval(seconds)

@@ -26,7 +26,7 @@ public struct TokenSigner: Sendable {
     public func verify(_ token: String, now: Date = Date()) throws(Failure) -> [String: JSONValue] {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerData = Base64URL.decode(parts[0]),
-              let header = try? JSONValue.decode(headerData)
+            let header = try? JSONValue.decode(headerData)
         else { throw .malformed }
         guard header["alg"]?.stringValue == "HS256" else { throw .algorithm }
         guard let signature = Base64URL.decode(parts[2]) else { throw .signature }
@@ -36,7 +36,7 @@ public struct TokenSigner: Sendable {
             throw .signature
         }
         guard let payloadData = Base64URL.decode(parts[1]), let payload = try? JSONValue.decode(payloadData),
-              let claims = payload.objectValue
+            let claims = payload.objectValue
         else { throw .malformed }
         guard let exp = claims["exp"]?.doubleValue, exp > now.timeIntervalSince1970 else { throw .expired }
         return claims

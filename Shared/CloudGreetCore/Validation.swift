@@ -58,10 +58,16 @@ public final class FieldReader {
                 if required { fail(key, "must not be empty") }
                 return nil
             }
-            if value.count > maxLength { fail(key, "must be at most \(maxLength) characters"); return nil }
+            if value.count > maxLength {
+                fail(key, "must be at most \(maxLength) characters")
+                return nil
+            }
             if value.unicodeScalars.contains(where: { Self.isRefusedControl($0, multiline: multiline) }) {
-                fail(key, multiline ? "must not contain control characters other than line breaks and tabs"
-                                    : "must not contain control characters or line breaks")
+                fail(
+                    key,
+                    multiline
+                        ? "must not contain control characters other than line breaks and tabs"
+                        : "must not contain control characters or line breaks")
                 return nil
             }
             return value
@@ -78,8 +84,14 @@ public final class FieldReader {
             if required { fail(key, "is required") }
             return nil
         case .string(let value)?:
-            if value.isEmpty, required { fail(key, "must not be empty"); return nil }
-            if value.count > maxLength { fail(key, "must be at most \(maxLength) characters"); return nil }
+            if value.isEmpty, required {
+                fail(key, "must not be empty")
+                return nil
+            }
+            if value.count > maxLength {
+                fail(key, "must be at most \(maxLength) characters")
+                return nil
+            }
             return value
         default:
             fail(key, "must be a string")
@@ -96,7 +108,10 @@ public final class FieldReader {
     /// path or query syntax into another service's URL.
     public func id(_ key: String, _ kind: ResourceID.Kind, required: Bool = false) -> String? {
         guard let value = string(key, required: required, maxLength: 64) else { return nil }
-        guard ResourceID.isValid(value, kind: kind) else { fail(key, "is not a valid \(kind.rawValue) id"); return nil }
+        guard ResourceID.isValid(value, kind: kind) else {
+            fail(key, "is not a valid \(kind.rawValue) id")
+            return nil
+        }
         return value
     }
 
@@ -127,7 +142,10 @@ public final class FieldReader {
             if required { fail(key, "is required") }
             return nil
         case .number?:
-            guard let value = object[key]?.intValue else { fail(key, "must be a whole number"); return nil }
+            guard let value = object[key]?.intValue else {
+                fail(key, "must be a whole number")
+                return nil
+            }
             if let range, !range.contains(value) {
                 fail(key, "must be between \(range.lowerBound) and \(range.upperBound)")
                 return nil
@@ -141,7 +159,10 @@ public final class FieldReader {
 
     public func email(_ key: String, required: Bool = false) -> String? {
         guard let raw = string(key, required: required, maxLength: 254) else { return nil }
-        guard let email = Contact.normalizeEmail(raw) else { fail(key, "must be a valid email address"); return nil }
+        guard let email = Contact.normalizeEmail(raw) else {
+            fail(key, "must be a valid email address")
+            return nil
+        }
         return email
     }
 
@@ -156,7 +177,10 @@ public final class FieldReader {
 
     public func date(_ key: String, required: Bool = false) -> Date? {
         guard let raw = string(key, required: required, maxLength: 64) else { return nil }
-        guard let date = Timestamp.parse(raw) else { fail(key, "must be an ISO 8601 date-time"); return nil }
+        guard let date = Timestamp.parse(raw) else {
+            fail(key, "must be an ISO 8601 date-time")
+            return nil
+        }
         return date
     }
 

@@ -11,9 +11,10 @@ public struct CurlRequest: Sendable {
     public var connectTimeout: Duration
     public var timeout: Duration
 
-    public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-                connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(15))
-    {
+    public init(
+        method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+        connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(15)
+    ) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -54,10 +55,11 @@ public struct MailTransfer: Sendable {
     public var connectTimeout: Duration
     public var timeout: Duration
 
-    public init(url: String, from: String, recipients: [String], message: [UInt8], username: String? = nil,
-                password: String? = nil, security: Security = .opportunistic,
-                connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(30))
-    {
+    public init(
+        url: String, from: String, recipients: [String], message: [UInt8], username: String? = nil,
+        password: String? = nil, security: Security = .opportunistic,
+        connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(30)
+    ) {
         self.url = url
         self.from = from
         self.recipients = recipients
@@ -143,9 +145,10 @@ public final class CurlClient: Sendable {
         }
     }
 
-    private func run(connectTimeout: Duration, timeout: Duration, upload: [UInt8],
-                     configure: @escaping @Sendable (EasyHandle, Transfer) throws -> Void) async throws -> CurlResponse
-    {
+    private func run(
+        connectTimeout: Duration, timeout: Duration, upload: [UInt8],
+        configure: @escaping @Sendable (EasyHandle, Transfer) throws -> Void
+    ) async throws -> CurlResponse {
         let transfer = Transfer(upload: upload)
         return try await withTaskCancellationHandler {
             try Task.checkCancellation()
@@ -233,7 +236,8 @@ final class Transfer: @unchecked Sendable {
         let context = Unmanaged.passUnretained(self).toOpaque()
         try handle.set(CG_NOSIGNAL, 1)
         try handle.set(CG_TCP_KEEPALIVE, 1)
-        try handle.set(CG_CONNECTTIMEOUT_MS, Int(connectTimeout.components.seconds * 1000) + Int(connectTimeout.components.attoseconds / 1_000_000_000_000_000))
+        try handle.set(
+            CG_CONNECTTIMEOUT_MS, Int(connectTimeout.components.seconds * 1000) + Int(connectTimeout.components.attoseconds / 1_000_000_000_000_000))
         try handle.set(CG_TIMEOUT_MS, Int(timeout.components.seconds * 1000) + Int(timeout.components.attoseconds / 1_000_000_000_000_000))
         try handle.set(CG_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
         try handle.set(CG_WRITEDATA, pointer: context)
@@ -241,41 +245,56 @@ final class Transfer: @unchecked Sendable {
         try handle.set(CG_READDATA, pointer: context)
         try handle.set(CG_XFERINFODATA, pointer: context)
         try handle.set(CG_NOPROGRESS, 0)
-        try checkCode(cg_setopt_data_callback(handle.raw, CG_WRITEFUNCTION, { pointer, size, count, context in
-            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
-            let length = size * count
-            if let pointer { transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: length)) }
-            return length
-        }))
-        try checkCode(cg_setopt_data_callback(handle.raw, CG_HEADERFUNCTION, { pointer, size, count, context in
-            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
-            let length = size * count
-            guard let pointer else { return length }
-            let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            if line.hasPrefix("HTTP/") {
-                transfer.headers = []  // a new response (after 100 Continue or a redirect) starts
-            } else if let colon = line.firstIndex(of: ":") {
-                transfer.headers.append((String(line[..<colon]),
-                                         line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
-            }
-            return length
-        }))
-        try checkCode(cg_setopt_data_callback(handle.raw, CG_READFUNCTION, { pointer, size, count, context in
-            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
-            if transfer.cancelled.load(ordering: .relaxed) { return CG_READFUNC_ABORT }
-            let length = min(size * count, transfer.upload.count - transfer.uploadOffset)
-            guard length > 0, let pointer else { return 0 }
-            transfer.upload.withUnsafeBytes { bytes in
-                UnsafeMutableRawPointer(pointer).copyMemory(from: bytes.baseAddress! + transfer.uploadOffset, byteCount: length)
-            }
-            transfer.uploadOffset += length
-            return length
-        }))
-        try checkCode(cg_setopt_progress_callback(handle.raw, { context, _, _, _, _ in
-            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
-            return transfer.cancelled.load(ordering: .relaxed) ? 1 : 0
-        }))
+        try checkCode(
+            cg_setopt_data_callback(
+                handle.raw, CG_WRITEFUNCTION,
+                { pointer, size, count, context in
+                    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+                    let length = size * count
+                    if let pointer { transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: length)) }
+                    return length
+                }))
+        try checkCode(
+            cg_setopt_data_callback(
+                handle.raw, CG_HEADERFUNCTION,
+                { pointer, size, count, context in
+                    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+                    let length = size * count
+                    guard let pointer else { return length }
+                    let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+                        .trimmingCharacters(in: .whitespacesAndNewlines)
+                    if line.hasPrefix("HTTP/") {
+                        transfer.headers = []  // a new response (after 100 Continue or a redirect) starts
+                    } else if let colon = line.firstIndex(of: ":") {
+                        transfer.headers.append(
+                            (
+                                String(line[..<colon]),
+                                line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                            ))
+                    }
+                    return length
+                }))
+        try checkCode(
+            cg_setopt_data_callback(
+                handle.raw, CG_READFUNCTION,
+                { pointer, size, count, context in
+                    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+                    if transfer.cancelled.load(ordering: .relaxed) { return CG_READFUNC_ABORT }
+                    let length = min(size * count, transfer.upload.count - transfer.uploadOffset)
+                    guard length > 0, let pointer else { return 0 }
+                    transfer.upload.withUnsafeBytes { bytes in
+                        UnsafeMutableRawPointer(pointer).copyMemory(from: bytes.baseAddress! + transfer.uploadOffset, byteCount: length)
+                    }
+                    transfer.uploadOffset += length
+                    return length
+                }))
+        try checkCode(
+            cg_setopt_progress_callback(
+                handle.raw,
+                { context, _, _, _, _ in
+                    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+                    return transfer.cancelled.load(ordering: .relaxed) ? 1 : 0
+                }))
     }
 
     func perform(_ handle: EasyHandle) throws -> CurlResponse {

@@ -148,7 +148,9 @@ public struct SQLFilter: Sendable {
 extension SQLExecutor {
     /// One page of the rows of `table` that match `filter`, in `order`, with how many match in all:
     /// what every list endpoint answers.
-    public func page(_ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page) async throws
+    public func page(
+        _ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page
+    ) async throws
         -> (rows: [SQLRow], total: Int)
     {
         let total = try await count("SELECT COUNT(*) AS n FROM \(table) WHERE \(filter.sql)", filter.binds)

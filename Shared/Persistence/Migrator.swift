@@ -21,7 +21,8 @@ public enum Migrator {
         // PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent twin: lock first.
         try await database.transaction { db in
             try await lock(db)
-            try await db.query("""
+            try await db.query(
+                """
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     scope TEXT NOT NULL, version BIGINT NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL,
                     PRIMARY KEY (scope, version))
@@ -37,8 +38,10 @@ public enum Migrator {
                 for statement in migration.statements { try await db.query(statement) }
                 try await db.query(
                     "INSERT INTO schema_migrations (scope, version, name, applied_at) VALUES ($1, $2, $3, $4)",
-                    [.text(scope), .int(Int64(migration.version)), .text(migration.name),
-                     .int(Int64(Date().timeIntervalSince1970 * 1000))])
+                    [
+                        .text(scope), .int(Int64(migration.version)), .text(migration.name),
+                        .int(Int64(Date().timeIntervalSince1970 * 1000)),
+                    ])
             }
         }
     }

@@ -99,7 +99,10 @@ public final class PostgresDatabase: Database {
         for try await row in rows {
             var values: [String: SQLValue] = [:]
             for cell in row {
-                guard cell.bytes != nil else { values[cell.columnName] = .null; continue }
+                guard cell.bytes != nil else {
+                    values[cell.columnName] = .null
+                    continue
+                }
                 switch cell.dataType {
                 case .int2, .int4, .int8: values[cell.columnName] = .int(try cell.decode(Int64.self))
                 case .float4, .float8: values[cell.columnName] = .double(try cell.decode(Double.self))

@@ -136,7 +136,8 @@ public actor SQLiteDatabase: Database {
                 }
                 return SQLRow(values)
             }
-        } catch let error as SQLiteError where error.reason == .constraintUniqueFailed || error.reason == .constraintPrimaryKeyFailed
+        } catch let error as SQLiteError
+            where error.reason == .constraintUniqueFailed || error.reason == .constraintPrimaryKeyFailed
             || (error.reason == .constraint && error.message.contains("UNIQUE"))
         {
             throw DatabaseError.uniqueViolation

@@ -29,8 +29,9 @@ public struct SMTPSettings: Sendable {
         guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://"), URLComponents(string: url)?.host?.isEmpty == false else {
             throw ConfigError(variable: "SMTP_URL", "must be smtp://host:port or smtps://host:port")
         }
-        let settings = SMTPSettings(url: url, username: config.string("SMTP_USERNAME"), password: config.string("SMTP_PASSWORD"),
-                                    requireTLS: requireTLS, from: from)
+        let settings = SMTPSettings(
+            url: url, username: config.string("SMTP_USERNAME"), password: config.string("SMTP_PASSWORD"),
+            requireTLS: requireTLS, from: from)
         guard Contact.normalizeEmail(settings.senderAddress) != nil else {
             throw ConfigError(variable: "EMAIL_FROM", "must be an address, or a name and <address>", got: from)
         }
@@ -73,9 +74,10 @@ public struct Mailer: Sendable {
         let domain = sender.split(separator: "@").last.map(String.init) ?? "cloudgreet.local"
         let messageID = "<\(ResourceID.make(.email))@\(domain)>"
         let message = Self.compose(from: settings.from, to: recipient, subject: subject, text: text, messageID: messageID)
-        let transfer = MailTransfer(url: settings.url, from: sender, recipients: [recipient], message: message,
-                                    username: settings.username, password: settings.password,
-                                    security: settings.requireTLS ? .required : .opportunistic)
+        let transfer = MailTransfer(
+            url: settings.url, from: sender, recipients: [recipient], message: message,
+            username: settings.username, password: settings.password,
+            security: settings.requireTLS ? .required : .opportunistic)
         do {
             // Only a server that cannot be reached is tried again; a refusal would be refused again.
             try await retry.run({ try await curl.send(transfer) }) { result in
@@ -96,16 +98,21 @@ public struct Mailer: Sendable {
 
     /// An RFC 5322 message: Date, From, To, Subject (RFC 2047 when not ASCII), Message-ID,
     /// MIME-Version and a base64 UTF-8 text body, all lines ending in CRLF.
-    public static func compose(from: String, to: String, subject: String, text: String, messageID: String,
-                               date: Date = Date()) -> [UInt8]
-    {
+    public static func compose(
+        from: String, to: String, subject: String, text: String, messageID: String,
+        date: Date = Date()
+    ) -> [UInt8] {
         func clean(_ value: String) -> String {
             value.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
         }
-        let subjectLine = subject.allSatisfy(\.isASCII) ? clean(subject)
+        let subjectLine =
+            subject.allSatisfy(\.isASCII)
+            ? clean(subject)
             : "=?UTF-8?B?\(Data(clean(subject).utf8).base64EncodedString())?="
         let normalized = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
-        let encodedBody = Data(normalized.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+        let encodedBody = Data(normalized.utf8).base64EncodedString(options: [
+            .lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed,
+        ])
         let headers = [
             "Date: \(rfc5322Date(date))",
             "From: \(clean(from))",

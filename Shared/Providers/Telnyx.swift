@@ -13,9 +13,10 @@ public struct TelnyxClient: Sendable {
         /// How long one attempt may take, connection included.
         public var timeout: Duration
 
-        public init(apiKey: String, baseURL: String = "https://api.telnyx.com/v2", messagingProfileID: String? = nil,
-                    timeout: Duration = .seconds(15))
-        {
+        public init(
+            apiKey: String, baseURL: String = "https://api.telnyx.com/v2", messagingProfileID: String? = nil,
+            timeout: Duration = .seconds(15)
+        ) {
             self.apiKey = apiKey
             self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
             self.messagingProfileID = messagingProfileID
@@ -30,8 +31,9 @@ public struct TelnyxClient: Sendable {
             let base = try config.url("TELNYX_API_BASE", default: "https://api.telnyx.com/v2")
             let seconds = try config.double("TELNYX_TIMEOUT_SECONDS", default: 15, 1...120)
             return config.string("TELNYX_API_KEY").map {
-                Settings(apiKey: $0, baseURL: base, messagingProfileID: config.string("TELNYX_MESSAGING_PROFILE_ID"),
-                         timeout: .milliseconds(Int(seconds * 1000)))
+                Settings(
+                    apiKey: $0, baseURL: base, messagingProfileID: config.string("TELNYX_MESSAGING_PROFILE_ID"),
+                    timeout: .milliseconds(Int(seconds * 1000)))
             }
         }
     }
@@ -58,11 +60,14 @@ public struct TelnyxClient: Sendable {
         if let profile = settings.messagingProfileID { body["messaging_profile_id"] = .string(profile) }
         let payload = Array(JSONValue.object(body).encoded())
         let response = try await retry.run {
-            try await curl.perform(CurlRequest(
-                method: "POST", url: settings.baseURL + "/messages",
-                headers: [("Authorization", "Bearer \(settings.apiKey)"), ("Content-Type", "application/json"),
-                          ("Accept", "application/json")],
-                body: payload, connectTimeout: .seconds(5), timeout: settings.timeout))
+            try await curl.perform(
+                CurlRequest(
+                    method: "POST", url: settings.baseURL + "/messages",
+                    headers: [
+                        ("Authorization", "Bearer \(settings.apiKey)"), ("Content-Type", "application/json"),
+                        ("Accept", "application/json"),
+                    ],
+                    body: payload, connectTimeout: .seconds(5), timeout: settings.timeout))
         }
         let json = try? JSONValue.decode(response.body)
         guard (200..<300).contains(response.status), let data = json?["data"], let id = data["id"]?.stringValue else {
@@ -77,10 +82,11 @@ public struct TelnyxClient: Sendable {
     public func ownsNumber(_ number: String) async throws -> Bool {
         let digits = number.filter(\.isNumber)
         let response = try await retry.run {
-            try await curl.perform(CurlRequest(
-                method: "GET", url: settings.baseURL + "/phone_numbers?filter%5Bphone_number%5D=\(digits)&page%5Bsize%5D=250",
-                headers: [("Authorization", "Bearer \(settings.apiKey)"), ("Accept", "application/json")],
-                body: nil, connectTimeout: .seconds(5), timeout: settings.timeout))
+            try await curl.perform(
+                CurlRequest(
+                    method: "GET", url: settings.baseURL + "/phone_numbers?filter%5Bphone_number%5D=\(digits)&page%5Bsize%5D=250",
+                    headers: [("Authorization", "Bearer \(settings.apiKey)"), ("Accept", "application/json")],
+                    body: nil, connectTimeout: .seconds(5), timeout: settings.timeout))
         }
         let json = try? JSONValue.decode(response.body)
         guard (200..<300).contains(response.status), let numbers = json?["data"]?.arrayValue else {

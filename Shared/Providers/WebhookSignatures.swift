@@ -13,7 +13,7 @@ public struct TelnyxSignatureVerifier: Sendable {
 
     public init?(base64PublicKey: String, tolerance: TimeInterval = 300) {
         guard let raw = Data(base64Encoded: base64PublicKey), raw.count == 32,
-              (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil
+            (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil
         else { return nil }
         publicKey = raw
         self.tolerance = tolerance
@@ -22,7 +22,7 @@ public struct TelnyxSignatureVerifier: Sendable {
     public func verify(signature: String?, timestamp: String?, body: [UInt8], now: Date = Date()) throws(Failure) {
         guard let signature, let timestamp else { throw .missing }
         guard let seconds = Double(timestamp), let signatureBytes = Data(base64Encoded: signature),
-              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey)
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey)
         else { throw .malformed }
         guard abs(now.timeIntervalSince1970 - seconds) <= tolerance else { throw .stale }
         var message = Data("\(timestamp)|".utf8)

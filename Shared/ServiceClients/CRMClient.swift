@@ -22,20 +22,23 @@ public struct CRMClient: Sendable {
             guard let json, let id = json["id"]?.stringValue, let business = json["business_id"]?.stringValue else {
                 throw ServiceCallError.malformed(.crm)
             }
-            self.init(id: id, businessID: business, name: json["name"]?.stringValue, phone: json["phone"]?.stringValue,
-                      email: json["email"]?.stringValue)
+            self.init(
+                id: id, businessID: business, name: json["name"]?.stringValue, phone: json["phone"]?.stringValue,
+                email: json["email"]?.stringValue)
         }
     }
 
     /// The lead with this phone in the business, created (with `source`) when there is none.
-    public var upsertLead: @Sendable (_ businessID: String, _ phone: String, _ source: String, _ requestID: String) async throws
-        -> (lead: Lead, created: Bool)
+    public var upsertLead:
+        @Sendable (_ businessID: String, _ phone: String, _ source: String, _ requestID: String) async throws
+            -> (lead: Lead, created: Bool)
     /// A lead, asked on behalf of `caller`, so that crm's tenancy applies (another business's is not found).
     public var lead: @Sendable (_ id: String, _ caller: Caller, _ requestID: String) async throws -> Lead
 
-    public init(upsertLead: @escaping @Sendable (String, String, String, String) async throws -> (lead: Lead, created: Bool),
-                lead: @escaping @Sendable (String, Caller, String) async throws -> Lead)
-    {
+    public init(
+        upsertLead: @escaping @Sendable (String, String, String, String) async throws -> (lead: Lead, created: Bool),
+        lead: @escaping @Sendable (String, Caller, String) async throws -> Lead
+    ) {
         self.upsertLead = upsertLead
         self.lead = lead
     }
@@ -52,8 +55,10 @@ public struct CRMClient: Sendable {
                 return (try Lead(data["lead"]), created)
             },
             lead: { id, caller, requestID in
-                try Lead(try await client.data(.crm, .GET, "/leads/" + InternalClient.pathSegment(id), as: caller,
-                                               requestID: requestID))
+                try Lead(
+                    try await client.data(
+                        .crm, .GET, "/leads/" + InternalClient.pathSegment(id), as: caller,
+                        requestID: requestID))
             })
     }
 }

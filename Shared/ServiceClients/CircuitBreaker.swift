@@ -55,9 +55,10 @@ public struct CircuitBreakers: Sendable {
     private let fallback: CircuitBreaker
 
     public init(threshold: Int = 5, cooldown: TimeInterval = 2) {
-        byService = Dictionary(uniqueKeysWithValues: ServiceName.allCases.map {
-            ($0, CircuitBreaker(threshold: threshold, cooldown: cooldown))
-        })
+        byService = Dictionary(
+            uniqueKeysWithValues: ServiceName.allCases.map {
+                ($0, CircuitBreaker(threshold: threshold, cooldown: cooldown))
+            })
         fallback = CircuitBreaker(threshold: threshold, cooldown: cooldown)
     }
 

@@ -24,11 +24,12 @@ public struct IdentityClient: Sendable {
     /// The business whose `settings.phone_number` this is (E.164), or nil when none has it.
     public var businessByPhone: @Sendable (_ phone: String, _ requestID: String) async throws -> BusinessInfo?
 
-    public init(verifyAPIKey: @escaping @Sendable (String, String) async throws -> Caller? = { _, _ in throw IdentityClient.down },
-                tokenState: @escaping @Sendable (String, String) async throws -> TokenState? = { _, _ in throw IdentityClient.down },
-                business: @escaping @Sendable (String, String) async throws -> BusinessInfo = { _, _ in throw IdentityClient.down },
-                businessByPhone: @escaping @Sendable (String, String) async throws -> BusinessInfo? = { _, _ in throw IdentityClient.down })
-    {
+    public init(
+        verifyAPIKey: @escaping @Sendable (String, String) async throws -> Caller? = { _, _ in throw IdentityClient.down },
+        tokenState: @escaping @Sendable (String, String) async throws -> TokenState? = { _, _ in throw IdentityClient.down },
+        business: @escaping @Sendable (String, String) async throws -> BusinessInfo = { _, _ in throw IdentityClient.down },
+        businessByPhone: @escaping @Sendable (String, String) async throws -> BusinessInfo? = { _, _ in throw IdentityClient.down }
+    ) {
         self.verifyAPIKey = verifyAPIKey
         self.tokenState = tokenState
         self.business = business
@@ -38,27 +39,28 @@ public struct IdentityClient: Sendable {
     /// What a call a test left out fails with.
     public static let down = ServiceCallError.unavailable(.identity)
 
-
     public static func live(_ client: InternalClient, as service: ServiceName) -> IdentityClient {
         IdentityClient(
             verifyAPIKey: { key, requestID in
                 let data: JSONValue
                 do {
-                    data = try await client.data(.identity, .POST, "/internal/api-keys/verify", body: ["key": .string(key)],
-                                                 as: .service(service), requestID: requestID)
+                    data = try await client.data(
+                        .identity, .POST, "/internal/api-keys/verify", body: ["key": .string(key)],
+                        as: .service(service), requestID: requestID)
                 } catch ServiceCallError.refused(401, _, _, _), ServiceCallError.validation {
                     return nil
                 }
                 guard let id = data["key_id"]?.stringValue, let business = data["business_id"]?.stringValue,
-                      let role = data["role"]?.stringValue.flatMap(Role.init(rawValue:))
+                    let role = data["role"]?.stringValue.flatMap(Role.init(rawValue:))
                 else { throw ServiceCallError.malformed(.identity) }
                 return Caller(kind: .apiKey, subject: id, businessID: business, role: role)
             },
             tokenState: { userID, requestID in
                 let data: JSONValue
                 do {
-                    data = try await client.data(.identity, .GET, "/internal/users/\(InternalClient.pathSegment(userID))/token-state",
-                                                 as: .service(service), requestID: requestID)
+                    data = try await client.data(
+                        .identity, .GET, "/internal/users/\(InternalClient.pathSegment(userID))/token-state",
+                        as: .service(service), requestID: requestID)
                 } catch ServiceCallError.notFound {
                     return nil
                 }
@@ -68,14 +70,18 @@ public struct IdentityClient: Sendable {
                 return TokenState(version: version, revoked: Set(revoked.compactMap(\.stringValue)))
             },
             business: { id, requestID in
-                try BusinessInfo(try await client.data(.identity, .GET, "/internal/businesses/" + InternalClient.pathSegment(id),
-                                                       as: .service(service), requestID: requestID))
+                try BusinessInfo(
+                    try await client.data(
+                        .identity, .GET, "/internal/businesses/" + InternalClient.pathSegment(id),
+                        as: .service(service), requestID: requestID))
             },
             businessByPhone: { phone, requestID in
                 let encoded = phone.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? phone
                 do {
-                    return try BusinessInfo(try await client.data(.identity, .GET, "/internal/business-by-phone?phone_number=\(encoded)",
-                                                                  as: .service(service), requestID: requestID))
+                    return try BusinessInfo(
+                        try await client.data(
+                            .identity, .GET, "/internal/business-by-phone?phone_number=\(encoded)",
+                            as: .service(service), requestID: requestID))
                 } catch ServiceCallError.notFound {
                     return nil
                 }

@@ -53,13 +53,15 @@ public final class InternalClient: Sendable {
     }
 
     /// The `data` of the service's answer; every failure is a `ServiceCallError` (or cancellation).
-    public func data(_ service: ServiceName, _ method: HTTPMethod, _ path: String, body: JSONValue? = nil,
-                     as caller: Caller, requestID: String, timeout: Double = 5, idempotencyKey: String? = nil) async throws -> JSONValue
-    {
+    public func data(
+        _ service: ServiceName, _ method: HTTPMethod, _ path: String, body: JSONValue? = nil,
+        as caller: Caller, requestID: String, timeout: Double = 5, idempotencyKey: String? = nil
+    ) async throws -> JSONValue {
         let response: InternalResponse
         do {
-            response = try await call(service, method, path, body: body, as: caller, requestID: requestID, timeout: timeout,
-                                      idempotencyKey: idempotencyKey)
+            response = try await call(
+                service, method, path, body: body, as: caller, requestID: requestID, timeout: timeout,
+                idempotencyKey: idempotencyKey)
         } catch is APIError {
             throw ServiceCallError.unavailable(service)
         }
@@ -68,15 +70,18 @@ public final class InternalClient: Sendable {
 
     /// GET, PUT and DELETE are retried on failure; a POST only when it carries an idempotency key
     /// (sent as `Idempotency-Key`), since only then can a retry not do the work twice.
-    public func call(_ service: ServiceName, _ method: HTTPMethod, _ path: String, body: JSONValue? = nil,
-                     as caller: Caller, requestID: String, timeout: Double = 5, idempotencyKey: String? = nil) async throws
+    public func call(
+        _ service: ServiceName, _ method: HTTPMethod, _ path: String, body: JSONValue? = nil,
+        as caller: Caller, requestID: String, timeout: Double = 5, idempotencyKey: String? = nil
+    ) async throws
         -> InternalResponse
     {
         let breaker = breakers[service]
         guard let permit = await breaker.allowRequest() else { throw APIError.unavailable("\(service.rawValue) is unavailable") }
         do {
-            let (response, upstreamFault) = try await send(service, method, path, body: body, as: caller, requestID: requestID,
-                                                           timeout: timeout, idempotencyKey: idempotencyKey)
+            let (response, upstreamFault) = try await send(
+                service, method, path, body: body, as: caller, requestID: requestID,
+                timeout: timeout, idempotencyKey: idempotencyKey)
             await upstreamFault ? breaker.recordFailure(permit) : breaker.recordSuccess(permit)
             return response
         } catch let error where error is CancellationError || Task.isCancelled {
@@ -90,9 +95,10 @@ public final class InternalClient: Sendable {
 
     /// The answer, and whether it blames the upstream (a 5xx other than 502, which says the
     /// upstream is up and its provider failed).
-    private func send(_ service: ServiceName, _ method: HTTPMethod, _ path: String, body: JSONValue?, as caller: Caller,
-                      requestID: String, timeout: Double, idempotencyKey: String?) async throws -> (InternalResponse, Bool)
-    {
+    private func send(
+        _ service: ServiceName, _ method: HTTPMethod, _ path: String, body: JSONValue?, as caller: Caller,
+        requestID: String, timeout: Double, idempotencyKey: String?
+    ) async throws -> (InternalResponse, Bool) {
         let idempotent = method == .GET || method == .PUT || method == .DELETE || idempotencyKey != nil
         var request = HTTPClientRequest(url: config.url(of: service) + path)
         request.method = method

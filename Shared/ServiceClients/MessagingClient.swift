@@ -31,9 +31,10 @@ public struct MessagingClient: Sendable {
         public var sensitive: Bool
         public var idempotencyKey: String?
 
-        public init(businessID: String? = nil, leadID: String? = nil, to: String, subject: String, content: String,
-                    sensitive: Bool = false, idempotencyKey: String? = nil)
-        {
+        public init(
+            businessID: String? = nil, leadID: String? = nil, to: String, subject: String, content: String,
+            sensitive: Bool = false, idempotencyKey: String? = nil
+        ) {
             self.businessID = businessID
             self.leadID = leadID
             self.to = to
@@ -59,9 +60,10 @@ public struct MessagingClient: Sendable {
     public var sendSMS: @Sendable (_ sms: SMS, _ requestID: String) async throws -> Sent
     public var sendEmail: @Sendable (_ email: Email, _ requestID: String) async throws -> Sent
 
-    public init(sendSMS: @escaping @Sendable (SMS, String) async throws -> Sent,
-                sendEmail: @escaping @Sendable (Email, String) async throws -> Sent)
-    {
+    public init(
+        sendSMS: @escaping @Sendable (SMS, String) async throws -> Sent,
+        sendEmail: @escaping @Sendable (Email, String) async throws -> Sent
+    ) {
         self.sendSMS = sendSMS
         self.sendEmail = sendEmail
     }
@@ -71,8 +73,9 @@ public struct MessagingClient: Sendable {
         @Sendable func send(_ path: String, _ body: [String: JSONValue], key: String?, requestID: String) async throws -> Sent {
             var body = body
             if let key { body["idempotency_key"] = .string(key) }
-            let data = try await client.data(.messaging, .POST, path, body: .object(body), as: .service(service),
-                                             requestID: requestID, timeout: 60, idempotencyKey: key)
+            let data = try await client.data(
+                .messaging, .POST, path, body: .object(body), as: .service(service),
+                requestID: requestID, timeout: 60, idempotencyKey: key)
             guard let id = data["id"]?.stringValue, let status = data["status"]?.stringValue else {
                 throw ServiceCallError.malformed(.messaging)
             }
@@ -80,14 +83,18 @@ public struct MessagingClient: Sendable {
         }
         return MessagingClient(
             sendSMS: { sms, requestID in
-                var body: [String: JSONValue] = ["business_id": .string(sms.businessID), "to": .string(sms.to),
-                                                 "message": .string(sms.text)]
+                var body: [String: JSONValue] = [
+                    "business_id": .string(sms.businessID), "to": .string(sms.to),
+                    "message": .string(sms.text),
+                ]
                 if let lead = sms.leadID { body["lead_id"] = .string(lead) }
                 return try await send("/internal/sms", body, key: sms.idempotencyKey, requestID: requestID)
             },
             sendEmail: { email, requestID in
-                var body: [String: JSONValue] = ["to": .string(email.to), "subject": .string(email.subject),
-                                                 "content": .string(email.content), "sensitive": .bool(email.sensitive)]
+                var body: [String: JSONValue] = [
+                    "to": .string(email.to), "subject": .string(email.subject),
+                    "content": .string(email.content), "sensitive": .bool(email.sensitive),
+                ]
                 if let business = email.businessID { body["business_id"] = .string(business) }
                 if let lead = email.leadID { body["lead_id"] = .string(lead) }
                 return try await send("/internal/emails", body, key: email.idempotencyKey, requestID: requestID)

@@ -23,8 +23,10 @@ public enum ServiceCallError: Error, Sendable, Equatable {
         case .notFound(let code): APIError(404, code, "Not found")
         case .validation(let fields): .validation(fields)
         case .optedOut: .validation(field: "phone", "this number has opted out of text messages")
-        case .providerFailed(let id): APIError(502, .externalServiceError, "The message could not be delivered",
-                                              details: ["id": JSONValue(id)])
+        case .providerFailed(let id):
+            APIError(
+                502, .externalServiceError, "The message could not be delivered",
+                details: ["id": JSONValue(id)])
         case .unavailable(let service): .unavailable("\(service.rawValue) is unavailable")
         case .malformed(let service): .unavailable("\(service.rawValue) answered unexpectedly")
         case .refused(let status, let code, let message, let details): APIError(status, code, message, details: details)
@@ -54,8 +56,9 @@ public enum ServiceCallError: Error, Sendable, Equatable {
         case 500...: throw .unavailable(service)
         default:
             guard let code else { throw .malformed(service) }
-            throw .refused(status: response.status, code: code, message: body["error"]?.stringValue ?? "Refused",
-                           details: .object(details))
+            throw .refused(
+                status: response.status, code: code, message: body["error"]?.stringValue ?? "Refused",
+                details: .object(details))
         }
     }
 }

@@ -11,9 +11,10 @@ public final class ConnectionCap: Sendable {
     private let clientKey: @Sendable (String) -> String
     private let open = Mutex<[String: Int]>([:])
 
-    public init(perClient limit: Int, clientKey: @escaping @Sendable (String) -> String = { $0 },
-                isExempt: @escaping @Sendable (String) -> Bool = { _ in false })
-    {
+    public init(
+        perClient limit: Int, clientKey: @escaping @Sendable (String) -> String = { $0 },
+        isExempt: @escaping @Sendable (String) -> Bool = { _ in false }
+    ) {
         self.limit = max(1, limit)
         self.clientKey = clientKey
         self.isExempt = isExempt

@@ -39,9 +39,10 @@ public struct HealthCheck: Sendable {
         }
         let elapsed = (ContinuousClock.now - start) / .milliseconds(1)
         let milliseconds = Int(elapsed.rounded())
-        return HealthCheck(name: name, healthy: healthy,
-                           message: healthy ? "Database is healthy. Query time: \(milliseconds)ms" : "Database is not reachable",
-                           durationMilliseconds: milliseconds)
+        return HealthCheck(
+            name: name, healthy: healthy,
+            message: healthy ? "Database is healthy. Query time: \(milliseconds)ms" : "Database is not reachable",
+            durationMilliseconds: milliseconds)
     }
 }
 

@@ -28,8 +28,10 @@ public actor ServiceMetrics {
 
     /// Any other counter: outbound provider calls, rate-limit rejections, upstream failures.
     public func increment(_ name: String, labels: [String: String]) {
-        increment(name, labels: labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\(Self.escape($0.value))\"" }
-            .joined(separator: ","))
+        increment(
+            name,
+            labels: labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\(Self.escape($0.value))\"" }
+                .joined(separator: ","))
     }
 
     private func increment(_ name: String, labels: String) {

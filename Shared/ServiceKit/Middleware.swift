@@ -17,15 +17,17 @@ public struct RequestIDMiddleware: RouterMiddleware {
     public init() {}
 
     public static func isValid(_ id: String) -> Bool {
-        (1...128).contains(id.utf8.count) && id.utf8.allSatisfy { byte in
-            (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
-                || byte == 46 || byte == 95 || byte == 45
-        }
+        (1...128).contains(id.utf8.count)
+            && id.utf8.allSatisfy { byte in
+                (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
+                    || byte == 46 || byte == 95 || byte == 45
+            }
     }
 
-    public func handle(_ request: Request, context: AppContext,
-                       next: (Request, AppContext) async throws -> Response) async throws -> Response
-    {
+    public func handle(
+        _ request: Request, context: AppContext,
+        next: (Request, AppContext) async throws -> Response
+    ) async throws -> Response {
         var context = context
         if let given = request.header("X-Request-Id"), Self.isValid(given) {
             context.requestID = given
@@ -45,9 +47,10 @@ public struct ErrorMiddleware: RouterMiddleware {
     public typealias Context = AppContext
     public init() {}
 
-    public func handle(_ request: Request, context: AppContext,
-                       next: (Request, AppContext) async throws -> Response) async throws -> Response
-    {
+    public func handle(
+        _ request: Request, context: AppContext,
+        next: (Request, AppContext) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
@@ -75,8 +78,9 @@ public struct ErrorMiddleware: RouterMiddleware {
             case .badRequest: return .badJSON(error.body ?? "Bad request")
             case .unauthorized: return .authRequired
             default:
-                return APIError(error.status.code, error.status.code >= 500 ? .internalServerError : .validationError,
-                                error.status.reasonPhrase)
+                return APIError(
+                    error.status.code, error.status.code >= 500 ? .internalServerError : .validationError,
+                    error.status.reasonPhrase)
             }
         default:
             context.logger.error("unhandled error", metadata: ["error": .string(String(reflecting: type(of: error)))])
@@ -98,15 +102,16 @@ public struct InternalAuthMiddleware: RouterMiddleware {
         self.openPaths = openPaths
     }
 
-    public func handle(_ request: Request, context: AppContext,
-                       next: (Request, AppContext) async throws -> Response) async throws -> Response
-    {
+    public func handle(
+        _ request: Request, context: AppContext,
+        next: (Request, AppContext) async throws -> Response
+    ) async throws -> Response {
         if openPaths.contains(request.uri.path) { return try await next(request, context) }
         guard let token = request.header(InternalCredential.header) else { throw APIError.authRequired }
         guard let caller = credential.verify(token) else { throw APIError.invalidToken }
         // A `business_id` in the query may be omitted, but when present it must be the caller's own.
         if caller.kind == .user || caller.kind == .apiKey, let asked = request.query["business_id"],
-           asked != caller.businessID
+            asked != caller.businessID
         {
             throw APIError.forbidden
         }
@@ -124,9 +129,10 @@ public struct QueryCheckMiddleware: RouterMiddleware {
     public typealias Context = AppContext
     public init() {}
 
-    public func handle(_ request: Request, context: AppContext,
-                       next: (Request, AppContext) async throws -> Response) async throws -> Response
-    {
+    public func handle(
+        _ request: Request, context: AppContext,
+        next: (Request, AppContext) async throws -> Response
+    ) async throws -> Response {
         let query = FormQuery.parse(request.uri.query)
         var errors: [String: [String]] = [:]
         for name in query.repeated { errors[name, default: []].append("must be given only once") }
@@ -144,16 +150,19 @@ public struct AccessLogMiddleware: RouterMiddleware {
     public typealias Context = AppContext
     public init() {}
 
-    public func handle(_ request: Request, context: AppContext,
-                       next: (Request, AppContext) async throws -> Response) async throws -> Response
-    {
+    public func handle(
+        _ request: Request, context: AppContext,
+        next: (Request, AppContext) async throws -> Response
+    ) async throws -> Response {
         let start = ContinuousClock.now
         let response = try await next(request, context)
         let milliseconds = (ContinuousClock.now - start) / .milliseconds(1)
-        context.logger.info("request", metadata: [
-            "method": .string(request.method.rawValue), "route": .string(context.endpointPath ?? "unmatched"),
-            "status": .stringConvertible(response.status.code), "duration_ms": .stringConvertible(Int(milliseconds.rounded())),
-        ])
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": .string(request.method.rawValue), "route": .string(context.endpointPath ?? "unmatched"),
+                "status": .stringConvertible(response.status.code), "duration_ms": .stringConvertible(Int(milliseconds.rounded())),
+            ])
         return response
     }
 }
@@ -165,15 +174,17 @@ public struct MetricsMiddleware: RouterMiddleware {
 
     public init(metrics: ServiceMetrics) { self.metrics = metrics }
 
-    public func handle(_ request: Request, context: AppContext,
-                       next: (Request, AppContext) async throws -> Response) async throws -> Response
-    {
+    public func handle(
+        _ request: Request, context: AppContext,
+        next: (Request, AppContext) async throws -> Response
+    ) async throws -> Response {
         let start = ContinuousClock.now
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        await metrics.recordRequest(method: request.method.rawValue, route: context.endpointPath ?? "unmatched",
-                                    status: response.status.code, seconds: seconds)
+        await metrics.recordRequest(
+            method: request.method.rawValue, route: context.endpointPath ?? "unmatched",
+            status: response.status.code, seconds: seconds)
         return response
     }
 }

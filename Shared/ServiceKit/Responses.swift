@@ -11,9 +11,10 @@ extension Response {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: value.encoded())))
     }
 
-    public static func envelope(_ data: JSONValue, status: HTTPResponse.Status = .ok, message: String? = nil,
-                                context: AppContext) -> Response
-    {
+    public static func envelope(
+        _ data: JSONValue, status: HTTPResponse.Status = .ok, message: String? = nil,
+        context: AppContext
+    ) -> Response {
         .json(Envelope.success(data, message: message, requestID: context.requestID), status: status)
     }
 
@@ -22,8 +23,9 @@ extension Response {
         for (name, value) in error.headers {
             if let field = HTTPField.Name(name) { headers[field] = value }
         }
-        return .json(Envelope.failure(error, requestID: requestID),
-                     status: HTTPResponse.Status(code: error.status), headers: headers)
+        return .json(
+            Envelope.failure(error, requestID: requestID),
+            status: HTTPResponse.Status(code: error.status), headers: headers)
     }
 }
 

@@ -2,8 +2,8 @@ import CloudGreetCore
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import NIOCore
 import Logging
+import NIOCore
 import Persistence
 import ServiceClients
 import ServiceLifecycle
@@ -28,7 +28,9 @@ public struct ServiceRuntime: Sendable {
     }
 
     /// Opens and migrates the service's database, if it keeps one.
-    public static func start(config: ServiceConfig, migrations: [Migration]?, breakers: CircuitBreakers = CircuitBreakers())
+    public static func start(
+        config: ServiceConfig, migrations: [Migration]?, breakers: CircuitBreakers = CircuitBreakers()
+    )
         async throws -> ServiceRuntime
     {
         let logger = Logger(label: config.service.rawValue)
@@ -38,16 +40,18 @@ public struct ServiceRuntime: Sendable {
             try await Migrator.migrate(opened, scope: config.service.rawValue, migrations)
             database = opened
         }
-        return ServiceRuntime(config: config, database: database, clients: InternalClient(config: config, breakers: breakers),
-                              metrics: ServiceMetrics(service: config.service.rawValue), logger: logger, startedAt: Date())
+        return ServiceRuntime(
+            config: config, database: database, clients: InternalClient(config: config, breakers: breakers),
+            metrics: ServiceMetrics(service: config.service.rawValue), logger: logger, startedAt: Date())
     }
 
     /// The router every service starts from: request ids, metrics, the error envelope, internal
     /// authentication, `/health` (its own checks) and `/metrics`.
     /// `metricsAccess` guards `/metrics` where it is exposed to the public (the gateway's port).
-    public func makeRouter(internalAuth: Bool = true, metricsAccess: MetricsAccess? = nil,
-                           extraChecks: @escaping @Sendable () async -> [HealthCheck] = { [] }) -> Router<AppContext>
-    {
+    public func makeRouter(
+        internalAuth: Bool = true, metricsAccess: MetricsAccess? = nil,
+        extraChecks: @escaping @Sendable () async -> [HealthCheck] = { [] }
+    ) -> Router<AppContext> {
         let router = Router(context: AppContext.self)
         router.middlewares.add(RequestIDMiddleware())
         router.middlewares.add(MetricsMiddleware(metrics: metrics))
@@ -76,25 +80,30 @@ public struct ServiceRuntime: Sendable {
         }
         router.get("/metrics") { request, _ in
             if let metricsAccess, !metricsAccess.allows(request) { throw APIError.authRequired }
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(string: await runtime.metrics.render())))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: await runtime.metrics.render())))
         }
         return router
     }
 
     /// The service's application; `services` (background workers) start and stop with it. A public
     /// server (the gateway) passes a `connectionCap`.
-    public func makeApplication(router: Router<AppContext>, services: [any Service] = [],
-                                connectionCap: ConnectionCap? = nil) -> some ApplicationProtocol
-    {
+    public func makeApplication(
+        router: Router<AppContext>, services: [any Service] = [],
+        connectionCap: ConnectionCap? = nil
+    ) -> some ApplicationProtocol {
         // A connection that sends no complete request part (half a header, say) for `IDLE_TIMEOUT_SECONDS`
         // is closed, so slow clients cannot hold connections open forever.
-        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: connectionCap.map { [$0.handler()] } ?? [],
-                                               idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000)))
-        return Application(router: router, server: .http1(configuration: http1),
-                           configuration: .init(address: .hostname(config.host, port: config.port),
-                                                serverName: "cloudgreet-\(service.rawValue)"),
-                           services: services, logger: logger)
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: connectionCap.map { [$0.handler()] } ?? [],
+            idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000)))
+        return Application(
+            router: router, server: .http1(configuration: http1),
+            configuration: .init(
+                address: .hostname(config.host, port: config.port),
+                serverName: "cloudgreet-\(service.rawValue)"),
+            services: services, logger: logger)
     }
 }
 
@@ -124,9 +133,10 @@ public enum CloudGreetVersion {
 
 /// Entry point of each `cloudgreet-<service>` executable.
 public enum ServiceMain {
-    public static func run(_ service: ServiceName,
-                           build: @Sendable (ServiceConfig) async throws -> any ApplicationProtocol) async
-    {
+    public static func run(
+        _ service: ServiceName,
+        build: @Sendable (ServiceConfig) async throws -> any ApplicationProtocol
+    ) async {
         do {
             let config = try ServiceConfig(service: service)
             LogSetup.bootstrap(format: config.logFormat, level: Logger.Level(rawValue: config.logLevel) ?? .info)

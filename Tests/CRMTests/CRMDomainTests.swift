@@ -1,4 +1,3 @@
-@testable import CRM
 import CloudGreetCore
 import Foundation
 import HTTPTypes
@@ -10,6 +9,8 @@ import Persistence
 import ServiceClients
 import TestSupport
 import Testing
+
+@testable import CRM
 
 @Suite struct QualificationTests {
     typealias Criteria = Qualification.Criteria
@@ -24,8 +25,9 @@ import Testing
                 [false, true].flatMap { decision in
                     urgencies.flatMap { urgency in
                         [nil, false, true].map { previous in
-                            Criteria(budget: budget, timeline: timeline, decisionMaker: decision, urgency: urgency,
-                                     previousCustomer: previous)
+                            Criteria(
+                                budget: budget, timeline: timeline, decisionMaker: decision, urgency: urgency,
+                                previousCustomer: previous)
                         }
                     }
                 }
@@ -42,8 +44,11 @@ import Testing
             #expect(breakdown.allSatisfy { $0.points <= $0.maxPoints })
             #expect(breakdown.reduce(0) { $0 + $1.maxPoints } == 100)
         }
-        #expect(Qualification.score(Criteria(budget: "high", timeline: "immediate", decisionMaker: true, urgency: "high",
-                                              previousCustomer: true)) == 100)
+        #expect(
+            Qualification.score(
+                Criteria(
+                    budget: "high", timeline: "immediate", decisionMaker: true, urgency: "high",
+                    previousCustomer: true)) == 100)
     }
 
     @Test func neverLowerWhenACriterionImproves() {
@@ -51,16 +56,30 @@ import Testing
             let score = Qualification.score(criteria)
             var better: [Criteria] = []
             if let i = Self.budgets.firstIndex(of: criteria.budget), i + 1 < Self.budgets.count {
-                var c = criteria; c.budget = Self.budgets[i + 1]; better.append(c)
+                var c = criteria
+                c.budget = Self.budgets[i + 1]
+                better.append(c)
             }
             if let i = Self.timelines.firstIndex(of: criteria.timeline), i + 1 < Self.timelines.count {
-                var c = criteria; c.timeline = Self.timelines[i + 1]; better.append(c)
+                var c = criteria
+                c.timeline = Self.timelines[i + 1]
+                better.append(c)
             }
-            if !criteria.decisionMaker { var c = criteria; c.decisionMaker = true; better.append(c) }
+            if !criteria.decisionMaker {
+                var c = criteria
+                c.decisionMaker = true
+                better.append(c)
+            }
             if let i = Self.urgencies.firstIndex(of: criteria.urgency), i + 1 < Self.urgencies.count {
-                var c = criteria; c.urgency = Self.urgencies[i + 1]; better.append(c)
+                var c = criteria
+                c.urgency = Self.urgencies[i + 1]
+                better.append(c)
             }
-            if criteria.previousCustomer != true { var c = criteria; c.previousCustomer = true; better.append(c) }
+            if criteria.previousCustomer != true {
+                var c = criteria
+                c.previousCustomer = true
+                better.append(c)
+            }
             for improved in better { #expect(Qualification.score(improved) >= score, "\(improved) vs \(criteria)") }
         }
     }
@@ -119,8 +138,9 @@ import Testing
     }
 
     @Test func defaultReminderNamesTheBusinessAndLocalTime() {
-        let text = Scheduling.defaultReminder(businessName: "Ana Plumbing", start: Timestamp.parse("2024-03-10T18:05:00Z")!,
-                                              timeZone: TimeZone(identifier: "America/New_York")!)
+        let text = Scheduling.defaultReminder(
+            businessName: "Ana Plumbing", start: Timestamp.parse("2024-03-10T18:05:00Z")!,
+            timeZone: TimeZone(identifier: "America/New_York")!)
         #expect(text == "Reminder: you have an appointment with Ana Plumbing on Sunday, March 10 at 2:05 PM EDT.")
     }
 }
@@ -138,9 +158,11 @@ import Testing
                 let ids = try await withThrowingTaskGroup(of: String?.self) { group in
                     for _ in 0..<10 {
                         group.addTask {
-                            try await client.execute(uri: "/internal/leads/upsert", method: .post,
-                                                     headers: [HTTPField.Name(InternalCredential.header)!: token],
-                                                     body: ByteBuffer(bytes: body.encoded())) { response in
+                            try await client.execute(
+                                uri: "/internal/leads/upsert", method: .post,
+                                headers: [HTTPField.Name(InternalCredential.header)!: token],
+                                body: ByteBuffer(bytes: body.encoded())
+                            ) { response in
                                 try JSONValue.decode(response.body.readableBytesView)["data"]?["lead"]?["id"]?.stringValue
                             }
                         }
@@ -148,11 +170,15 @@ import Testing
                     return try await group.reduce(into: Set<String?>()) { $0.insert($1) }
                 }
                 #expect(ids.count == 1 && ids.first! != nil)
-                let user = config.internalCredential.mint(for: Caller(kind: .user, subject: "u", businessID: "business_1",
-                                                                      role: .admin), requestID: "r")
-                try await client.execute(uri: "/internal/leads/upsert", method: .post,
-                                         headers: [HTTPField.Name(InternalCredential.header)!: user],
-                                         body: ByteBuffer(bytes: body.encoded())) { response in
+                let user = config.internalCredential.mint(
+                    for: Caller(
+                        kind: .user, subject: "u", businessID: "business_1",
+                        role: .admin), requestID: "r")
+                try await client.execute(
+                    uri: "/internal/leads/upsert", method: .post,
+                    headers: [HTTPField.Name(InternalCredential.header)!: user],
+                    body: ByteBuffer(bytes: body.encoded())
+                ) { response in
                     #expect(response.status == .forbidden)
                 }
             }
@@ -168,14 +194,17 @@ import Testing
             try await Migrator.migrate(db, scope: "crm", CRMSchema.migrations)
             let store = CRMStore(db: db)
             let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded())  // the store keeps milliseconds
-            var appointment = Appointment(id: ResourceID.make(.appointment), businessID: "b1", leadID: "l1",
-                                          scheduledAt: now.addingTimeInterval(3 * 86400), duration: 30, status: "scheduled",
-                                          type: nil, notes: nil, valueCents: nil, createdAt: now, updatedAt: now)
+            var appointment = Appointment(
+                id: ResourceID.make(.appointment), businessID: "b1", leadID: "l1",
+                scheduledAt: now.addingTimeInterval(3 * 86400), duration: 30, status: "scheduled",
+                type: nil, notes: nil, valueCents: nil, createdAt: now, updatedAt: now)
             try await store.insertAppointment(appointment, on: db)
             try await store.scheduleReminders(for: appointment, hoursBefore: [24, 2, 24], now: now, on: db)
             func pending() async throws -> [Date] {
-                try await db.query("SELECT due_at FROM reminders WHERE appointment_id = $1 AND status = 'pending' ORDER BY due_at",
-                                   [.text(appointment.id)]).compactMap { $0.date("due_at") }
+                try await db.query(
+                    "SELECT due_at FROM reminders WHERE appointment_id = $1 AND status = 'pending' ORDER BY due_at",
+                    [.text(appointment.id)]
+                ).compactMap { $0.date("due_at") }
             }
             #expect(try await pending() == [appointment.scheduledAt - 86400, appointment.scheduledAt - 7200])
 
@@ -221,10 +250,12 @@ import Testing
 
     func worker(_ store: CRMStore, _ messaging: Messaging) -> ReminderWorker {
         let identity = IdentityClient(business: { id, _ in BusinessInfo(id: id, name: "Acme", settings: [:]) })
-        let client = MessagingClient(sendSMS: { sms, _ in try await messaging.send(sms.idempotencyKey) },
-                                     sendEmail: { email, _ in try await messaging.send(email.idempotencyKey) })
-        return ReminderWorker(store: store, businesses: BusinessDirectory(identity: identity), messenger: Messenger(messaging: client),
-                              logger: Logger(label: "test"))
+        let client = MessagingClient(
+            sendSMS: { sms, _ in try await messaging.send(sms.idempotencyKey) },
+            sendEmail: { email, _ in try await messaging.send(email.idempotencyKey) })
+        return ReminderWorker(
+            store: store, businesses: BusinessDirectory(identity: identity), messenger: Messenger(messaging: client),
+            logger: Logger(label: "test"))
     }
 
     func status(_ db: any Database, _ appointment: String) async throws -> String? {
@@ -238,13 +269,15 @@ import Testing
             let store = CRMStore(db: db)
             let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded())
             let business = ResourceID.make(.business)
-            let lead = Lead(id: ResourceID.make(.lead), businessID: business, name: "Bo", phone: "+15552013344", email: nil,
-                            source: "web", status: "new", notes: nil, qualificationScore: nil, qualification: nil,
-                            createdAt: now, updatedAt: now)
+            let lead = Lead(
+                id: ResourceID.make(.lead), businessID: business, name: "Bo", phone: "+15552013344", email: nil,
+                source: "web", status: "new", notes: nil, qualificationScore: nil, qualification: nil,
+                createdAt: now, updatedAt: now)
             try await store.insertLead(lead, on: db)
-            var appointment = Appointment(id: ResourceID.make(.appointment), businessID: business, leadID: lead.id,
-                                          scheduledAt: now.addingTimeInterval(3 * 86400), duration: 30, status: "scheduled",
-                                          type: nil, notes: nil, valueCents: nil, createdAt: now, updatedAt: now)
+            var appointment = Appointment(
+                id: ResourceID.make(.appointment), businessID: business, leadID: lead.id,
+                scheduledAt: now.addingTimeInterval(3 * 86400), duration: 30, status: "scheduled",
+                type: nil, notes: nil, valueCents: nil, createdAt: now, updatedAt: now)
             try await store.insertAppointment(appointment, on: db)
             try await store.scheduleReminders(for: appointment, hoursBefore: [24], now: now, on: db)
             let due = appointment.scheduledAt - 86400

@@ -11,8 +11,10 @@ import Testing
         #expect(Timestamp.parse("2024-01-20T14:00:00.250Z")!.timeIntervalSince(date) == 0.25)
     }
 
-    @Test(arguments: ["", "2024-13-01T00:00:00Z", "2024-02-31T00:00:00Z", "2024-01-20T25:00:00Z", "yesterday",
-                      "2024-01-20T14:00:00+25:00", "2024-01-20T14:00:00Zjunk"])
+    @Test(arguments: [
+        "", "2024-13-01T00:00:00Z", "2024-02-31T00:00:00Z", "2024-01-20T25:00:00Z", "yesterday",
+        "2024-01-20T14:00:00+25:00", "2024-01-20T14:00:00Zjunk",
+    ])
     func rejectsNonsense(_ text: String) {
         #expect(Timestamp.parse(text) == nil)
     }
@@ -169,8 +171,12 @@ import Testing
         }
         let secret = String(repeating: "s", count: 40)
         #expect(throws: Never.self) {
-            try ServiceConfig(service: .identity, environment: ["CLOUDGREET_ENV": "production", "INTERNAL_SECRET": secret,
-                                                                 "JWT_SECRET": secret + "j"])
+            try ServiceConfig(
+                service: .identity,
+                environment: [
+                    "CLOUDGREET_ENV": "production", "INTERNAL_SECRET": secret,
+                    "JWT_SECRET": secret + "j",
+                ])
         }
     }
 
@@ -203,8 +209,10 @@ import Testing
     func reader(_ json: JSONValue) throws -> FieldReader { try FieldReader(json) }
 
     @Test func oneLineFieldsRefuseControlCharactersAndMultiLineFieldsKeepLineBreaks() throws {
-        let fields = try reader(["name": "Acme\r\nBcc: x", "notes": "line one\nline two\tend", "message": "nul\u{0}here",
-                                 "subject": "bell\u{7}"])
+        let fields = try reader([
+            "name": "Acme\r\nBcc: x", "notes": "line one\nline two\tend", "message": "nul\u{0}here",
+            "subject": "bell\u{7}",
+        ])
         #expect(fields.string("name") == nil)
         #expect(fields.string("notes", multiline: true) == "line one\nline two\tend")
         #expect(fields.string("message", multiline: true) == nil)
@@ -272,7 +280,10 @@ import Testing
         #expect(value == 3)
         let failing = Tries()
         await #expect(throws: Failure.self) {
-            try await policy.run({ _ = await failing.next(); throw Failure() }) { _ in .retry(after: nil) }
+            try await policy.run({
+                _ = await failing.next()
+                throw Failure()
+            }) { _ in .retry(after: nil) }
         }
         #expect(await failing.count == 5)
     }
@@ -297,7 +308,10 @@ import Testing
         let policy = RetryPolicy(attempts: 50, baseDelay: .milliseconds(100), maxDelay: .milliseconds(100), deadline: .milliseconds(250))
         let start = ContinuousClock.now
         await #expect(throws: Failure.self) {
-            try await policy.run({ _ = await tries.next(); throw Failure() }) { _ in .retry(after: nil) }
+            try await policy.run({
+                _ = await tries.next()
+                throw Failure()
+            }) { _ in .retry(after: nil) }
         }
         #expect(ContinuousClock.now - start < .milliseconds(250) + .seconds(1))
         #expect(await tries.count <= 6)

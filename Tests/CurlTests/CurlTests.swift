@@ -15,8 +15,9 @@ import Testing
         let router = Router()
         router.get("/echo") { request, _ -> Response in
             let headers = request.headers.map { "\($0.name.canonicalName)=\($0.value)" }.joined(separator: "\n")
-            return Response(status: .ok, headers: [.contentType: "text/plain", .init("X-Seen")!: "yes"],
-                            body: .init(byteBuffer: ByteBuffer(string: headers)))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain", .init("X-Seen")!: "yes"],
+                body: .init(byteBuffer: ByteBuffer(string: headers)))
         }
         router.on("/body", method: .put) { request, _ -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
@@ -124,11 +125,14 @@ import Testing
         let server = try await SMTPTestServer(directory: directory)
         defer { server.stop() }
         let mailer = Mailer(settings: SMTPSettings(url: server.url, requireTLS: false, from: "no-reply@cloudgreet.test"))
-        let id = try await mailer.send(to: "ana@example.com", subject: "Rendez-vous confirmé ✓",
-                                       text: "Bonjour Ana,\n.\nÀ demain à 14 h.")
+        let id = try await mailer.send(
+            to: "ana@example.com", subject: "Rendez-vous confirmé ✓",
+            text: "Bonjour Ana,\n.\nÀ demain à 14 h.")
         let raw = try await server.waitForMessage(containing: "À demain")
-        for header in ["Date: ", "From: no-reply@cloudgreet.test", "To: ana@example.com", "Message-ID: \(id)",
-                       "MIME-Version: 1.0", "Content-Type: text/plain; charset=UTF-8", "Subject: =?UTF-8?B?"] {
+        for header in [
+            "Date: ", "From: no-reply@cloudgreet.test", "To: ana@example.com", "Message-ID: \(id)",
+            "MIME-Version: 1.0", "Content-Type: text/plain; charset=UTF-8", "Subject: =?UTF-8?B?",
+        ] {
             #expect(raw.contains(header), "missing \(header)")
         }
         #expect(SMTPTestServer.decodedBody(raw) == "Bonjour Ana,\r\n.\r\nÀ demain à 14 h.")
@@ -156,8 +160,10 @@ import Testing
     }
 
     @Test func reportsAnUnreachableServer() async throws {
-        let mailer = Mailer(settings: SMTPSettings(url: "smtp://127.0.0.1:\(TestEnvironment.freePort())", requireTLS: false,
-                                                   from: "no-reply@cloudgreet.test"), retry: RetryPolicy(attempts: 2))
+        let mailer = Mailer(
+            settings: SMTPSettings(
+                url: "smtp://127.0.0.1:\(TestEnvironment.freePort())", requireTLS: false,
+                from: "no-reply@cloudgreet.test"), retry: RetryPolicy(attempts: 2))
         await #expect(throws: ProviderError.self) { try await mailer.send(to: "a@example.com", subject: "s", text: "t") }
     }
 }
@@ -165,8 +171,9 @@ import Testing
 /// The Telnyx client against the fake Telnyx: retries, Retry-After, final errors.
 @Suite struct TelnyxClientTests {
     func client(_ fake: FakeTelnyx, key: String? = nil) -> TelnyxClient {
-        TelnyxClient(settings: .init(apiKey: key ?? fake.apiKey, baseURL: fake.baseURL, messagingProfileID: "profile-1"),
-                     retry: RetryPolicy(attempts: 3, baseDelay: .milliseconds(50)))
+        TelnyxClient(
+            settings: .init(apiKey: key ?? fake.apiKey, baseURL: fake.baseURL, messagingProfileID: "profile-1"),
+            retry: RetryPolicy(attempts: 3, baseDelay: .milliseconds(50)))
     }
 
     @Test func sendsTheDocumentedRequest() async throws {

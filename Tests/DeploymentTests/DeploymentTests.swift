@@ -50,13 +50,15 @@ import Yams
     }
 
     /// Every variable a service reads, from the settings types themselves.
-    static let knownVariables = Set(ServiceConfig.variables + GatewayService.variables + IdentityService.variables
-        + CRMService.variables + MessagingService.variables + VoiceAgentService.variables + AnalyticsService.variables)
+    static let knownVariables = Set(
+        ServiceConfig.variables + GatewayService.variables + IdentityService.variables
+            + CRMService.variables + MessagingService.variables + VoiceAgentService.variables + AnalyticsService.variables)
 
     @Test func variablesAgreeWithTheCode() throws {
         let common = try Self.envFile("deploy/common.env.example")
-        let databases = Set(try Self.read("deploy/postgres-init.sql").split(separator: "\n")
-            .compactMap { $0.hasPrefix("CREATE DATABASE ") ? $0.dropFirst(16).dropLast().description : nil })
+        let databases = Set(
+            try Self.read("deploy/postgres-init.sql").split(separator: "\n")
+                .compactMap { $0.hasPrefix("CREATE DATABASE ") ? $0.dropFirst(16).dropLast().description : nil })
         for service in ServiceName.allCases {
             let files = try #require(services[service.rawValue]?["env_file"] as? [String])
             #expect(files == ["deploy/common.env.example", "deploy/\(service.rawValue).env.example"])

@@ -1,14 +1,15 @@
 import CloudGreetCore
 import Foundation
-@testable import Gateway
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Persistence
-@testable import ServiceClients
 import TestSupport
 import Testing
+
+@testable import Gateway
+@testable import ServiceClients
 
 @Suite struct RoutingTests {
     @Test func everySeedPathHasItsOwner() {
@@ -87,18 +88,21 @@ import Testing
     let secret = "gateway-test-secret"
 
     /// Identity stood in by closures: keys are unknown to it (or it is down), every user is at version 0.
-    func authenticator(identity: IdentityClient = IdentityClient(
-        verifyAPIKey: { _, _ in throw APIError.unavailable() },
-        tokenState: { _, _ in IdentityClient.TokenState(version: 0) })) -> Authenticator
-    {
+    func authenticator(
+        identity: IdentityClient = IdentityClient(
+            verifyAPIKey: { _, _ in throw APIError.unavailable() },
+            tokenState: { _, _ in IdentityClient.TokenState(version: 0) })
+    ) -> Authenticator {
         Authenticator(tokens: TokenSigner(secret: secret), identity: identity)
     }
 
     func claims(_ extra: [String: JSONValue] = [:]) -> [String: JSONValue] {
-        var claims: [String: JSONValue] = ["sub": "user_1", "business_id": "business_1", "role": "user",
-                                           "iss": "cloudgreet-identity", "aud": "cloudgreet-api",
-                                           "iat": JSONValue(Int(Date().timeIntervalSince1970)),
-                                           "exp": JSONValue(Int(Date().timeIntervalSince1970) + 600)]
+        var claims: [String: JSONValue] = [
+            "sub": "user_1", "business_id": "business_1", "role": "user",
+            "iss": "cloudgreet-identity", "aud": "cloudgreet-api",
+            "iat": JSONValue(Int(Date().timeIntervalSince1970)),
+            "exp": JSONValue(Int(Date().timeIntervalSince1970) + 600),
+        ]
         claims.merge(extra) { $1 }
         return claims
     }
@@ -107,8 +111,12 @@ import Testing
         let claims = claims(["jti": "t1"])
         let token = TokenSigner(secret: secret).sign(claims)
         let outcome = try await authenticator().authenticate(authorization: "Bearer \(token)", apiKey: nil, requestID: "r")
-        #expect(outcome == .valid(Caller(kind: .user, subject: "user_1", businessID: "business_1", role: .user, tokenID: "t1",
-                                         tokenExpires: claims["exp"]?.intValue)))
+        #expect(
+            outcome
+                == .valid(
+                    Caller(
+                        kind: .user, subject: "user_1", businessID: "business_1", role: .user, tokenID: "t1",
+                        tokenExpires: claims["exp"]?.intValue)))
     }
 
     @Test func forgedTokensAreInvalid() async throws {
@@ -136,12 +144,14 @@ import Testing
     }
 
     @Test func tokensFromBeforeAResetOrLoggedOutAreInvalid() async throws {
-        let auth = authenticator(identity: IdentityClient(
-            verifyAPIKey: { _, _ in nil },
-            tokenState: { user, _ in user == "user_1" ? IdentityClient.TokenState(version: 2, revoked: ["gone"]) : nil }))
+        let auth = authenticator(
+            identity: IdentityClient(
+                verifyAPIKey: { _, _ in nil },
+                tokenState: { user, _ in user == "user_1" ? IdentityClient.TokenState(version: 2, revoked: ["gone"]) : nil }))
         func outcome(_ extra: [String: JSONValue]) async throws -> Authenticator.Outcome {
-            try await auth.authenticate(authorization: "Bearer " + TokenSigner(secret: secret).sign(claims(extra)), apiKey: nil,
-                                        requestID: "r")
+            try await auth.authenticate(
+                authorization: "Bearer " + TokenSigner(secret: secret).sign(claims(extra)), apiKey: nil,
+                requestID: "r")
         }
         #expect(try await outcome(["ver": 1, "jti": "a"]) == .invalid)
         #expect(try await outcome(["jti": "b"]) == .invalid)  // no version: issued before versions existed
@@ -158,9 +168,13 @@ import Testing
 
     @Test func unknownKeysAskIdentityOnlyWhileTheAddressHasRoom() async throws {
         let calls = Counter()
-        let auth = authenticator(identity: IdentityClient(
-            verifyAPIKey: { _, _ in await calls.add(); return nil },
-            tokenState: { _, _ in IdentityClient.TokenState(version: 0) }))
+        let auth = authenticator(
+            identity: IdentityClient(
+                verifyAPIKey: { _, _ in
+                    await calls.add()
+                    return nil
+                },
+                tokenState: { _, _ in IdentityClient.TokenState(version: 0) }))
         let spent = Counter()
         let closed = Authenticator.LookupBudget(hasRoom: { false }, spend: { await spent.add() })
         let open = Authenticator.LookupBudget(hasRoom: { true }, spend: { await spent.add() })
@@ -207,9 +221,10 @@ actor Counter {
 @Suite struct GatewayAppTests {
     /// The gateway with identity stood in by a small local server (every user at token version 0,
     /// every API key refused and counted); other upstreams are down unless `values` points them somewhere.
-    func withGateway(_ values: [String: String] = [:], keyChecks: Counter = Counter(), server: TestingSetup = .router,
-                     _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws
-    {
+    func withGateway(
+        _ values: [String: String] = [:], keyChecks: Counter = Counter(), server: TestingSetup = .router,
+        _ body: @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
         let identity = Router()
         identity.get("/internal/users/{id}/token-state") { _, _ -> Response in
             Self.json(200, ["success": true, "data": ["token_version": 0, "revoked_token_ids": []]])
@@ -241,16 +256,19 @@ actor Counter {
     func warmUp(_ client: any TestClientProtocol) async throws {
         for _ in 0..<20 {
             // `/businesses` goes to the stand-in identity, which has no such route: 404 once the token passed.
-            let status = try await client.execute(uri: "/api/businesses", method: .get,
-                                                  headers: [.authorization: "Bearer \(token())"]) { $0.status }
+            let status = try await client.execute(
+                uri: "/api/businesses", method: .get,
+                headers: [.authorization: "Bearer \(token())"]
+            ) { $0.status }
             if status == .notFound { return }
             try await Task.sleep(for: .milliseconds(100))
         }
     }
 
     static func json(_ status: Int, _ body: JSONValue) -> Response {
-        Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: body.encoded())))
+        Response(
+            status: .init(code: status), headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: body.encoded())))
     }
 
     func token(role: String = "admin") -> String {
@@ -334,8 +352,10 @@ actor Counter {
     @Test func oversizedBodiesAre413() async throws {
         try await withGateway(["MAX_BODY_BYTES": "1024"]) { client in
             let body = ByteBuffer(string: "{\"name\":\"" + String(repeating: "x", count: 4096) + "\"}")
-            try await client.execute(uri: "/api/leads", method: .post, headers: [.authorization: "Bearer \(token())"],
-                                     body: body) { response in
+            try await client.execute(
+                uri: "/api/leads", method: .post, headers: [.authorization: "Bearer \(token())"],
+                body: body
+            ) { response in
                 #expect(response.status == .contentTooLarge)
                 let decoded = try JSONValue.decode(response.body.readableBytesView)
                 #expect(decoded["code"] == "PAYLOAD_TOO_LARGE")
@@ -345,14 +365,18 @@ actor Counter {
 
     @Test func corsAnswersPreflightsForAllowedOriginsOnly() async throws {
         try await withGateway(["CORS_ALLOWED_ORIGINS": "https://app.example.com"]) { client in
-            let preflight: HTTPFields = [HTTPField.Name("Origin")!: "https://app.example.com",
-                                         HTTPField.Name("Access-Control-Request-Method")!: "POST"]
+            let preflight: HTTPFields = [
+                HTTPField.Name("Origin")!: "https://app.example.com",
+                HTTPField.Name("Access-Control-Request-Method")!: "POST",
+            ]
             try await client.execute(uri: "/api/leads", method: .options, headers: preflight) { response in
                 #expect(response.status == .noContent)
                 #expect(response.headers[HTTPField.Name("Access-Control-Allow-Origin")!] == "https://app.example.com")
             }
-            let evil: HTTPFields = [HTTPField.Name("Origin")!: "https://evil.example.com",
-                                    HTTPField.Name("Access-Control-Request-Method")!: "POST"]
+            let evil: HTTPFields = [
+                HTTPField.Name("Origin")!: "https://evil.example.com",
+                HTTPField.Name("Access-Control-Request-Method")!: "POST",
+            ]
             try await client.execute(uri: "/api/leads", method: .options, headers: evil) { response in
                 #expect(response.headers[HTTPField.Name("Access-Control-Allow-Origin")!] == nil)
             }
@@ -383,9 +407,11 @@ actor Counter {
     @Test func loginWithATokenIsStillLimitedPerAddress() async throws {
         try await app.withGateway(["RATE_LIMIT_ANONYMOUS": "3"]) { client in
             for (attempt, path) in zip(1...4, ["/api/auth/login", "/api/auth//login", "/api//auth/login/", "/api/auth/login"]) {
-                try await client.execute(uri: path, method: .post,
-                                         headers: [.authorization: "Bearer \(app.token())", .contentType: "application/json"],
-                                         body: ByteBuffer(string: #"{"email":"a@example.com","password":"guess"}"#)) { response in
+                try await client.execute(
+                    uri: path, method: .post,
+                    headers: [.authorization: "Bearer \(app.token())", .contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"email":"a@example.com","password":"guess"}"#)
+                ) { response in
                     #expect(response.headers[field("X-RateLimit-Limit")] == "3")
                     #expect((response.status == .tooManyRequests) == (attempt == 4), "attempt \(attempt)")
                 }
@@ -427,8 +453,10 @@ actor Counter {
 
     @Test func repeatedParametersAre422WithTheRateLimitHeaders() async throws {
         try await app.withGateway { client in
-            try await client.execute(uri: "/api/leads?business_id=business_1&business_id=business_2&page=1",
-                                     method: .get, headers: [.authorization: "Bearer \(app.token())"]) { response in
+            try await client.execute(
+                uri: "/api/leads?business_id=business_1&business_id=business_2&page=1",
+                method: .get, headers: [.authorization: "Bearer \(app.token())"]
+            ) { response in
                 #expect(response.status == .unprocessableContent)
                 let body = try JSONValue.decode(response.body.readableBytesView)
                 #expect(body["details"]?["business_id"] != nil && body["details"]?["page"] == nil)
@@ -479,11 +507,14 @@ actor Counter {
 
     @Test func theBreakerStaysClosedUnderClientAbortsAndTrickles() async throws {
         try await withCRM { crmPort in
-            try await app.withGateway(["CRM_URL": "http://127.0.0.1:\(crmPort)", "REQUEST_BODY_TIMEOUT_SECONDS": "1"],
-                                      server: .live) { client in
+            try await app.withGateway(
+                ["CRM_URL": "http://127.0.0.1:\(crmPort)", "REQUEST_BODY_TIMEOUT_SECONDS": "1"],
+                server: .live
+            ) { client in
                 try await app.warmUp(client)
                 let port = try #require(client.port)
-                let head = "POST /api/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(app.token())\r\n"
+                let head =
+                    "POST /api/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(app.token())\r\n"
                     + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"name\":"
                 for _ in 0..<5 {  // aborted mid-body
                     let connection = try RawConnection(port: port)
@@ -492,8 +523,9 @@ actor Counter {
                     connection.close()
                 }
                 // At once, inside the breaker's one-second cooldown had the aborts opened it.
-                let probe = try await TestHTTP.request(.POST, "http://127.0.0.1:\(port)/api/leads", json: ["name": "Bo"],
-                                                       token: app.token())
+                let probe = try await TestHTTP.request(
+                    .POST, "http://127.0.0.1:\(port)/api/leads", json: ["name": "Bo"],
+                    token: app.token())
                 #expect(probe.status == 201, "the breaker opened on aborted bodies: \(probe.text)")
                 for _ in 0..<3 {  // a trickle that never finishes is a 408, not an upstream failure
                     let connection = try RawConnection(port: port)
@@ -503,8 +535,9 @@ actor Counter {
                     connection.close()
                 }
                 try await Task.sleep(for: .milliseconds(100))
-                let reply = try await TestHTTP.request(.POST, "http://127.0.0.1:\(port)/api/leads", json: ["name": "Bo"],
-                                                       token: app.token())
+                let reply = try await TestHTTP.request(
+                    .POST, "http://127.0.0.1:\(port)/api/leads", json: ["name": "Bo"],
+                    token: app.token())
                 #expect(reply.status == 201, "the breaker opened on client faults: \(reply.text)")
             }
         }
@@ -512,20 +545,26 @@ actor Counter {
 
     @Test func bufferedBodiesAreBoundedOverAllClientsAndChunkedOnesByTheLimit() async throws {
         try await withCRM { crmPort in
-            try await app.withGateway(["CRM_URL": "http://127.0.0.1:\(crmPort)", "REQUEST_BODY_TIMEOUT_SECONDS": "3",
-                                       "MAX_BODY_BYTES": "1024", "MAX_BUFFERED_BODY_BYTES": "1500"], server: .live) { client in
+            try await app.withGateway(
+                [
+                    "CRM_URL": "http://127.0.0.1:\(crmPort)", "REQUEST_BODY_TIMEOUT_SECONDS": "3",
+                    "MAX_BODY_BYTES": "1024", "MAX_BUFFERED_BODY_BYTES": "1500",
+                ], server: .live
+            ) { client in
                 try await app.warmUp(client)
                 let port = try #require(client.port)
                 let url = "http://127.0.0.1:\(port)/api/leads"
                 let holder = try RawConnection(port: port)  // holds 1000 of the 1500 bytes while it trickles
-                holder.send("POST /api/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(app.token())\r\n"
-                            + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+                holder.send(
+                    "POST /api/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(app.token())\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
                 var busy: TestSupport.TestResponse?
                 let deadline = ContinuousClock.now + .seconds(2)
                 while busy?.status != 503 && ContinuousClock.now < deadline {  // until the holder's reservation is in
                     try await Task.sleep(for: .milliseconds(50))
-                    busy = try await TestHTTP.request(.POST, url, body: "{\"name\": \"" + String(repeating: "x", count: 900) + "\"}",
-                                                      token: app.token())
+                    busy = try await TestHTTP.request(
+                        .POST, url, body: "{\"name\": \"" + String(repeating: "x", count: 900) + "\"}",
+                        token: app.token())
                 }
                 #expect(busy?.status == 503 && busy?.header("Retry-After") == "1", "\(busy?.status ?? 0) \(busy?.text ?? "")")
                 let held = await holder.receive(seconds: 6)
@@ -535,8 +574,9 @@ actor Counter {
 
                 let chunked = try RawConnection(port: port)
                 let chunk = String(repeating: "x", count: 700)
-                chunked.send("POST /api/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(app.token())\r\n"
-                             + "Transfer-Encoding: chunked\r\n\r\n2bc\r\n\(chunk)\r\n2bc\r\n\(chunk)\r\n0\r\n\r\n")
+                chunked.send(
+                    "POST /api/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(app.token())\r\n"
+                        + "Transfer-Encoding: chunked\r\n\r\n2bc\r\n\(chunk)\r\n2bc\r\n\(chunk)\r\n0\r\n\r\n")
                 #expect(await chunked.receive(seconds: 3).text.hasPrefix("HTTP/1.1 413"))
             }
         }

@@ -1,13 +1,14 @@
 import CloudGreetCore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-@testable import Identity
-import HTTPTypes
 import NIOCore
 import Persistence
 import TestSupport
 import Testing
+
+@testable import Identity
 
 /// Identity's routes through HummingbirdTesting, with requests carrying the internal credential
 /// the gateway would mint. Every test runs on SQLite and, when the test cluster is up, PostgreSQL.
@@ -22,9 +23,10 @@ struct IdentityClient {
         var code: String? { body["code"]?.stringValue }
     }
 
-    func send(_ method: HTTPRequest.Method, _ path: String, _ json: JSONValue? = nil, raw: String? = nil,
-              as caller: Caller? = .anonymous, headers extra: HTTPFields = [:]) async throws -> Reply
-    {
+    func send(
+        _ method: HTTPRequest.Method, _ path: String, _ json: JSONValue? = nil, raw: String? = nil,
+        as caller: Caller? = .anonymous, headers extra: HTTPFields = [:]
+    ) async throws -> Reply {
         var headers = extra
         headers[HTTPField.Name("X-Request-Id")!] = "req_test"
         if let caller { headers[HTTPField.Name(InternalCredential.header)!] = credential.mint(for: caller, requestID: "req_test") }
@@ -36,18 +38,21 @@ struct IdentityClient {
 
     /// Registers a fresh admin and returns the caller the gateway would derive from its token.
     func register(_ email: String, business: String = "Acme Plumbing") async throws -> (caller: Caller, reply: Reply) {
-        let reply = try await send(.post, "/auth/register",
-                                   ["email": .string(email), "password": "password123", "business_name": .string(business)])
+        let reply = try await send(
+            .post, "/auth/register",
+            ["email": .string(email), "password": "password123", "business_name": .string(business)])
         #expect(reply.status == 201)
-        let caller = Caller(kind: .user, subject: reply.data["user"]?["id"]?.stringValue ?? "",
-                            businessID: reply.data["business"]?["id"]?.stringValue, role: .admin)
+        let caller = Caller(
+            kind: .user, subject: reply.data["user"]?["id"]?.stringValue ?? "",
+            businessID: reply.data["business"]?["id"]?.stringValue, role: .admin)
         return (caller, reply)
     }
 }
 
-func withIdentity(_ environment: [String: String] = [:],
-                  _ body: @Sendable (IdentityClient, ServiceConfig) async throws -> Void) async throws
-{
+func withIdentity(
+    _ environment: [String: String] = [:],
+    _ body: @Sendable (IdentityClient, ServiceConfig) async throws -> Void
+) async throws {
     for url in try await TestEnvironment.databaseURLs() {
         var values = ["DATABASE_URL": url, "JWT_SECRET": "identity-test-jwt-secret"]
         values.merge(environment) { $1 }
@@ -79,8 +84,9 @@ func withIdentity(_ environment: [String: String] = [:],
     @Test func duplicateEmailsConflictWhateverTheirCase() async throws {
         try await withIdentity { identity, _ in
             _ = try await identity.register("dup@example.com")
-            let again = try await identity.send(.post, "/auth/register",
-                                                ["email": "DUP@example.com", "password": "password123", "business_name": "Other"])
+            let again = try await identity.send(
+                .post, "/auth/register",
+                ["email": "DUP@example.com", "password": "password123", "business_name": "Other"])
             #expect(again.status == 409)
             #expect(again.code == "RESOURCE_ALREADY_EXISTS")
         }
@@ -93,8 +99,9 @@ func withIdentity(_ environment: [String: String] = [:],
             #expect(malformed.code == "VALIDATION_ERROR")
             let array = try await identity.send(.post, "/auth/register", raw: "[1,2]")
             #expect(array.status == 400)
-            let fields = try await identity.send(.post, "/auth/register",
-                                                 ["email": "nope", "password": "short", "business_name": 7])
+            let fields = try await identity.send(
+                .post, "/auth/register",
+                ["email": "nope", "password": "short", "business_name": 7])
             #expect(fields.status == 422)
             #expect(Set(fields.body["details"]?.objectValue?.keys.map { $0 } ?? []) == ["email", "password", "business_name"])
             let users = try await identity.send(.post, "/auth/login", ["email": "nope@example.com", "password": "password123"])
@@ -122,14 +129,20 @@ func withIdentity(_ environment: [String: String] = [:],
             let second = try await identity.send(.post, "/businesses", ["name": "Second"], as: caller)
             #expect(second.status == 201)
             let secondID = second.data["id"]?.stringValue
-            let login = try await identity.send(.post, "/auth/login",
-                                                ["email": "multi@example.com", "password": "password123",
-                                                 "business_id": JSONValue(secondID)])
+            let login = try await identity.send(
+                .post, "/auth/login",
+                [
+                    "email": "multi@example.com", "password": "password123",
+                    "business_id": JSONValue(secondID),
+                ])
             #expect(login.data["user"]?["business_id"]?.stringValue == secondID)
             let (stranger, _) = try await identity.register("stranger@example.com")
-            let foreign = try await identity.send(.post, "/auth/login",
-                                                  ["email": "multi@example.com", "password": "password123",
-                                                   "business_id": JSONValue(stranger.businessID)])
+            let foreign = try await identity.send(
+                .post, "/auth/login",
+                [
+                    "email": "multi@example.com", "password": "password123",
+                    "business_id": JSONValue(stranger.businessID),
+                ])
             #expect(foreign.status == 403)
         }
     }
@@ -143,10 +156,12 @@ func withIdentity(_ environment: [String: String] = [:],
             #expect(known.body["message"] == unknown.body["message"] && known.data == unknown.data)
 
             let store = IdentityStore(db: try await DatabaseFactory.open(url: config.databaseURL, logLabel: "t"))
-            try await store.insertResetToken(hash: Secrets.sha256Hex("good-token"), userID: caller.subject,
-                                             expiresAt: Date().addingTimeInterval(3600))
-            try await store.insertResetToken(hash: Secrets.sha256Hex("old-token"), userID: caller.subject,
-                                             expiresAt: Date().addingTimeInterval(-1))
+            try await store.insertResetToken(
+                hash: Secrets.sha256Hex("good-token"), userID: caller.subject,
+                expiresAt: Date().addingTimeInterval(3600))
+            try await store.insertResetToken(
+                hash: Secrets.sha256Hex("old-token"), userID: caller.subject,
+                expiresAt: Date().addingTimeInterval(-1))
             let expired = try await identity.send(.post, "/auth/reset-password", ["token": "old-token", "password": "newpassword1"])
             #expect(expired.status == 400 && expired.code == "AUTH_INVALID_TOKEN")
             let bogus = try await identity.send(.post, "/auth/reset-password", ["token": "made-up", "password": "newpassword1"])
@@ -170,8 +185,10 @@ func withIdentity(_ environment: [String: String] = [:],
             let (alice, _) = try await identity.register("alice@example.com")
             let (bob, _) = try await identity.register("bob@example.com")
             let bobsID = try #require(bob.businessID)
-            for (method, path) in [(HTTPRequest.Method.get, "/businesses/\(bobsID)"), (.put, "/businesses/\(bobsID)"),
-                                   (.get, "/businesses/\(bobsID)/members"), (.get, "/businesses/\(bobsID)/api-keys")] {
+            for (method, path) in [
+                (HTTPRequest.Method.get, "/businesses/\(bobsID)"), (.put, "/businesses/\(bobsID)"),
+                (.get, "/businesses/\(bobsID)/members"), (.get, "/businesses/\(bobsID)/api-keys"),
+            ] {
                 let reply = try await identity.send(method, path, method == .put ? ["name": "Hijacked"] : nil, as: alice)
                 #expect(reply.status == 404, "\(method) \(path)")
                 #expect(reply.code == "BUSINESS_NOT_FOUND")
@@ -187,13 +204,18 @@ func withIdentity(_ environment: [String: String] = [:],
         try await withIdentity { identity, _ in
             let (admin, _) = try await identity.register("settings@example.com")
             let id = try #require(admin.businessID)
-            let first = try await identity.send(.put, "/businesses/\(id)", [
-                "settings": ["timezone": "America/Chicago", "phone_number": "(555) 201-0000",
-                             "business_hours": ["monday": ["open": "09:00", "close": "17:00"], "sunday": ["closed": true]]],
-            ], as: admin)
+            let first = try await identity.send(
+                .put, "/businesses/\(id)",
+                [
+                    "settings": [
+                        "timezone": "America/Chicago", "phone_number": "(555) 201-0000",
+                        "business_hours": ["monday": ["open": "09:00", "close": "17:00"], "sunday": ["closed": true]],
+                    ]
+                ], as: admin)
             #expect(first.status == 200)
-            let second = try await identity.send(.put, "/businesses/\(id)", ["name": "Renamed", "settings": ["sms_auto_reply": "Hi!"]],
-                                                 as: admin)
+            let second = try await identity.send(
+                .put, "/businesses/\(id)", ["name": "Renamed", "settings": ["sms_auto_reply": "Hi!"]],
+                as: admin)
             let settings = second.data["settings"]
             #expect(second.data["name"] == "Renamed")
             #expect(settings?["timezone"] == "America/Chicago")
@@ -202,14 +224,19 @@ func withIdentity(_ environment: [String: String] = [:],
             #expect(settings?["business_hours"]?["monday"] == ["open": "09:00", "close": "17:00"])
             #expect(settings?["reminders"] == ["enabled": true, "hours_before": [24]])
 
-            let bad = try await identity.send(.put, "/businesses/\(id)", [
-                "settings": ["timezone": "Mars/Olympus", "business_hours": ["monday": ["open": "18:00", "close": "09:00"]],
-                             "reminders": ["enabled": "yes"], "color": "blue"],
-            ], as: admin)
+            let bad = try await identity.send(
+                .put, "/businesses/\(id)",
+                [
+                    "settings": [
+                        "timezone": "Mars/Olympus", "business_hours": ["monday": ["open": "18:00", "close": "09:00"]],
+                        "reminders": ["enabled": "yes"], "color": "blue",
+                    ]
+                ], as: admin)
             #expect(bad.status == 422)
-            #expect(Set(bad.body["details"]?.objectValue?.keys.map { $0 } ?? []) == [
-                "settings.timezone", "settings.business_hours.monday.close", "settings.reminders.enabled", "settings.color",
-            ])
+            #expect(
+                Set(bad.body["details"]?.objectValue?.keys.map { $0 } ?? []) == [
+                    "settings.timezone", "settings.business_hours.monday.close", "settings.reminders.enabled", "settings.color",
+                ])
             let after = try await identity.send(.get, "/businesses/\(id)", as: admin)
             #expect(after.data["settings"]?["timezone"] == "America/Chicago")  // the bad update changed nothing
         }
@@ -244,21 +271,30 @@ func withIdentity(_ environment: [String: String] = [:],
         try await withIdentity { identity, _ in
             let (admin, _) = try await identity.register("boss@example.com")
             let id = try #require(admin.businessID)
-            let added = try await identity.send(.post, "/businesses/\(id)/members", [
-                "email": "worker@example.com", "password": "password123", "role": "user", "first_name": "Wes",
-            ], as: admin)
+            let added = try await identity.send(
+                .post, "/businesses/\(id)/members",
+                [
+                    "email": "worker@example.com", "password": "password123", "role": "user", "first_name": "Wes",
+                ], as: admin)
             #expect(added.status == 201)
-            let duplicate = try await identity.send(.post, "/businesses/\(id)/members", [
-                "email": "worker@example.com", "password": "password123", "role": "agent",
-            ], as: admin)
+            let duplicate = try await identity.send(
+                .post, "/businesses/\(id)/members",
+                [
+                    "email": "worker@example.com", "password": "password123", "role": "agent",
+                ], as: admin)
             #expect(duplicate.status == 409)
             let worker = Caller(kind: .user, subject: added.data["id"]!.stringValue!, businessID: id, role: .user)
             #expect(try await identity.send(.get, "/businesses/\(id)", as: worker).status == 200)
             #expect(try await identity.send(.get, "/businesses/\(id)/members", as: worker).data["members"]?.arrayValue?.count == 2)
             #expect(try await identity.send(.put, "/businesses/\(id)", ["name": "Mine now"], as: worker).status == 403)
             #expect(try await identity.send(.post, "/businesses/\(id)/api-keys", ["name": "k", "role": "admin"], as: worker).status == 403)
-            #expect(try await identity.send(.post, "/businesses/\(id)/members", [
-                "email": "x@example.com", "password": "password123", "role": "admin"], as: worker).status == 403)
+            #expect(
+                try await identity.send(
+                    .post, "/businesses/\(id)/members",
+                    [
+                        "email": "x@example.com", "password": "password123", "role": "admin",
+                    ], as: worker
+                ).status == 403)
         }
     }
 
@@ -296,8 +332,10 @@ func withIdentity(_ environment: [String: String] = [:],
         try await withIdentity { identity, config in
             let (admin, _) = try await identity.register("direct@example.com")
             let path = "/businesses/\(admin.businessID!)"
-            let spoofed: HTTPFields = [HTTPField.Name("X-User-Id")!: admin.subject,
-                                       HTTPField.Name("X-Business-Id")!: admin.businessID!, HTTPField.Name("X-Role")!: "admin"]
+            let spoofed: HTTPFields = [
+                HTTPField.Name("X-User-Id")!: admin.subject,
+                HTTPField.Name("X-Business-Id")!: admin.businessID!, HTTPField.Name("X-Role")!: "admin",
+            ]
             let none = try await identity.send(.get, path, as: nil, headers: spoofed)
             #expect(none.status == 401 && none.code == "AUTH_REQUIRED")
             let forged = InternalCredential(secret: "guessed", issuer: .gateway).mint(for: admin, requestID: "r")
@@ -322,9 +360,11 @@ func withIdentity(_ environment: [String: String] = [:],
 
 @Suite struct BusinessSettingsTests {
     @Test func hoursAreValidated() throws {
-        let fields = try FieldReader(["business_hours": [
-            "monday": ["open": "08:30", "close": "17:00"], "tuesday": ["closed": true], "friday": ["open": "24:30", "close": "25:00"],
-        ]])
+        let fields = try FieldReader([
+            "business_hours": [
+                "monday": ["open": "08:30", "close": "17:00"], "tuesday": ["closed": true], "friday": ["open": "24:30", "close": "25:00"],
+            ]
+        ])
         let result = BusinessSettings.validate(fields, defaultCountryCode: "1")
         #expect(result["business_hours"] == nil)
         #expect(Set(fields.errors.keys) == ["business_hours.friday.open", "business_hours.friday.close"])
@@ -350,13 +390,17 @@ func withIdentity(_ environment: [String: String] = [:],
 
             #expect(try await identity.send(.post, "/auth/logout", as: session).status == 200)
             #expect(try await state(identity, owner.subject).data["revoked_token_ids"] == [.string(session.tokenID ?? "")])
-            let key = try await identity.send(.post, "/auth/logout", as: Caller(kind: .apiKey, subject: "key_1",
-                                                                                   businessID: owner.businessID, role: .admin))
+            let key = try await identity.send(
+                .post, "/auth/logout",
+                as: Caller(
+                    kind: .apiKey, subject: "key_1",
+                    businessID: owner.businessID, role: .admin))
             #expect(key.status == 422)
 
             let store = IdentityStore(db: try await DatabaseFactory.open(url: config.databaseURL, logLabel: "t"))
-            try await store.insertResetToken(hash: Secrets.sha256Hex("reset-token"), userID: owner.subject,
-                                             expiresAt: Date().addingTimeInterval(3600))
+            try await store.insertResetToken(
+                hash: Secrets.sha256Hex("reset-token"), userID: owner.subject,
+                expiresAt: Date().addingTimeInterval(3600))
             let reset = try await identity.send(.post, "/auth/reset-password", ["token": "reset-token", "password": "newpassword1"])
             #expect(reset.status == 200)
             #expect(try await state(identity, owner.subject).data["token_version"] == 1)
@@ -373,8 +417,9 @@ func withIdentity(_ environment: [String: String] = [:],
             let (owner, _) = try await identity.register("text@example.com", business: "Alpha Plumbing")
             let injected = try await identity.send(.post, "/businesses", ["name": "Evil\r\nX-Header: 1"], as: owner)
             #expect(injected.status == 422 && injected.body["details"]?["name"] != nil)
-            let reply = try await identity.send(.put, "/businesses/\(owner.businessID ?? "")",
-                                                ["settings": ["sms_auto_reply": "Thanks!\nWe'll call you back."]], as: owner)
+            let reply = try await identity.send(
+                .put, "/businesses/\(owner.businessID ?? "")",
+                ["settings": ["sms_auto_reply": "Thanks!\nWe'll call you back."]], as: owner)
             #expect(reply.status == 200)
             for query in ["search=Alpha+Plumbing", "search=Alpha%20Plumbing", "search=alpha+plumb"] {
                 let found = try await identity.send(.get, "/businesses?\(query)", as: owner)
@@ -393,23 +438,29 @@ func withIdentity(_ environment: [String: String] = [:],
         try await withIdentity(["TELNYX_API_KEY": telnyx.apiKey, "TELNYX_API_BASE": telnyx.baseURL]) { identity, _ in
             let (a, _) = try await identity.register("owner-a@example.com")
             let (b, _) = try await identity.register("owner-b@example.com")
-            let unowned = try await identity.send(.put, "/businesses/\(a.businessID ?? "")",
-                                                  ["settings": ["phone_number": "+15550002222"]], as: a)
+            let unowned = try await identity.send(
+                .put, "/businesses/\(a.businessID ?? "")",
+                ["settings": ["phone_number": "+15550002222"]], as: a)
             #expect(unowned.status == 409)
-            let owned = try await identity.send(.put, "/businesses/\(a.businessID ?? "")",
-                                                ["settings": ["phone_number": "(555) 000-1111"]], as: a)
+            let owned = try await identity.send(
+                .put, "/businesses/\(a.businessID ?? "")",
+                ["settings": ["phone_number": "(555) 000-1111"]], as: a)
             #expect(owned.status == 200)
             let lookups = telnyx.numberLookups
-            let again = try await identity.send(.put, "/businesses/\(a.businessID ?? "")",
-                                                ["settings": ["phone_number": "+15550001111", "timezone": "UTC"]], as: a)
+            let again = try await identity.send(
+                .put, "/businesses/\(a.businessID ?? "")",
+                ["settings": ["phone_number": "+15550001111", "timezone": "UTC"]], as: a)
             #expect(again.status == 200 && telnyx.numberLookups == lookups)  // keeping one's own number asks nothing
-            let taken = try await identity.send(.put, "/businesses/\(b.businessID ?? "")",
-                                                ["settings": ["phone_number": "+15550001111"]], as: b)
+            let taken = try await identity.send(
+                .put, "/businesses/\(b.businessID ?? "")",
+                ["settings": ["phone_number": "+15550001111"]], as: b)
             #expect(taken.status == 409)
-            #expect(taken.body["error"] == unowned.body["error"] && taken.body["code"] == unowned.body["code"]
-                        && taken.body["details"] == unowned.body["details"])
-            let created = try await identity.send(.post, "/businesses", ["name": "Third", "settings": ["phone_number": "+15550003333"]],
-                                                  as: b)
+            #expect(
+                taken.body["error"] == unowned.body["error"] && taken.body["code"] == unowned.body["code"]
+                    && taken.body["details"] == unowned.body["details"])
+            let created = try await identity.send(
+                .post, "/businesses", ["name": "Third", "settings": ["phone_number": "+15550003333"]],
+                as: b)
             #expect(created.status == 409)
         }
         #expect(telnyx.received.isEmpty)  // number checks are GETs, not messages

@@ -1,9 +1,10 @@
 import CloudGreetCore
 import Crypto
 import Foundation
-@testable import Messaging
 import Providers
 import Testing
+
+@testable import Messaging
 
 @Suite struct KeywordTests {
     @Test(arguments: ["STOP", "stop", " Stop! ", "STOPALL", "unsubscribe", "Cancel", "END", "quit"])
@@ -20,12 +21,21 @@ import Testing
 
 @Suite struct TelnyxEventTests {
     @Test func readsTelnyxsRealBody() throws {
-        let body: JSONValue = ["data": ["event_type": "message.received", "id": "evt-1",
-                                        "payload": ["id": "msg-1", "text": "Hi", "from": ["phone_number": "+15550001111"],
-                                                    "to": [["phone_number": "+15550002222", "status": "webhook_delivered"]]]]]
+        let body: JSONValue = [
+            "data": [
+                "event_type": "message.received", "id": "evt-1",
+                "payload": [
+                    "id": "msg-1", "text": "Hi", "from": ["phone_number": "+15550001111"],
+                    "to": [["phone_number": "+15550002222", "status": "webhook_delivered"]],
+                ],
+            ]
+        ]
         let event = try #require(TelnyxEvent.parse(body, rawBody: Array(body.encoded())))
-        #expect(event == TelnyxEvent(id: "evt-1", type: "message.received", from: "+15550001111", to: "+15550002222", text: "Hi",
-                                     messageID: "msg-1", deliveryStatus: "webhook_delivered"))
+        #expect(
+            event
+                == TelnyxEvent(
+                    id: "evt-1", type: "message.received", from: "+15550001111", to: "+15550002222", text: "Hi",
+                    messageID: "msg-1", deliveryStatus: "webhook_delivered"))
     }
 
     @Test func readsTheSeedsBodyWithTheBodysHashAsId() throws {

@@ -6,12 +6,18 @@ import Testing
 
 @Suite struct PersistenceTests {
     static let migrations = [
-        Migration(1, "things", [
-            "CREATE TABLE things (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, amount BIGINT, ratio DOUBLE PRECISION, note TEXT)",
-            "CREATE INDEX things_amount ON things (amount)",
-        ]),
-        Migration(2, "counter", ["CREATE TABLE counter (id BIGINT PRIMARY KEY, value BIGINT NOT NULL)",
-                                 "INSERT INTO counter (id, value) VALUES (1, 0)"]),
+        Migration(
+            1, "things",
+            [
+                "CREATE TABLE things (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, amount BIGINT, ratio DOUBLE PRECISION, note TEXT)",
+                "CREATE INDEX things_amount ON things (amount)",
+            ]),
+        Migration(
+            2, "counter",
+            [
+                "CREATE TABLE counter (id BIGINT PRIMARY KEY, value BIGINT NOT NULL)",
+                "INSERT INTO counter (id, value) VALUES (1, 0)",
+            ]),
     ]
 
     func eachEngine(_ body: (any Database) async throws -> Void) async throws {
@@ -53,8 +59,9 @@ import Testing
 
     @Test func valuesRoundTrip() async throws {
         try await eachEngine { db in
-            try await db.query("INSERT INTO things (id, name, amount, ratio, note) VALUES ($1, $2, $3, $4, $5)",
-                               ["t1", "it's $1 ünïcode", .int(1_700_000_000_123), .double(0.25), .null])
+            try await db.query(
+                "INSERT INTO things (id, name, amount, ratio, note) VALUES ($1, $2, $3, $4, $5)",
+                ["t1", "it's $1 ünïcode", .int(1_700_000_000_123), .double(0.25), .null])
             let row = try #require(try await db.first("SELECT * FROM things WHERE id = $1", ["t1"]))
             #expect(row.string("name") == "it's $1 ünïcode")
             #expect(row.int("amount") == 1_700_000_000_123)
@@ -94,7 +101,8 @@ import Testing
                     group.addTask {
                         try await db.transaction { tx in
                             let row = try await tx.first(
-                                tx.engine == .postgres ? "SELECT value FROM counter WHERE id = 1 FOR UPDATE"
+                                tx.engine == .postgres
+                                    ? "SELECT value FROM counter WHERE id = 1 FOR UPDATE"
                                     : "SELECT value FROM counter WHERE id = 1")
                             let value = row?.int("value") ?? 0
                             try await tx.query("UPDATE counter SET value = $1 WHERE id = 1", [.int(Int64(value + 1))])
@@ -110,8 +118,9 @@ import Testing
     @Test func likePatternsAreEscaped() async throws {
         try await eachEngine { db in
             try await db.query("INSERT INTO things (id, name) VALUES ('p1', '100% real'), ('p2', '100 x real')")
-            let rows = try await db.query("SELECT id FROM things WHERE LOWER(name) LIKE $1 ESCAPE '\\'",
-                                          [.text("%\("100%".likeEscaped)%")])
+            let rows = try await db.query(
+                "SELECT id FROM things WHERE LOWER(name) LIKE $1 ESCAPE '\\'",
+                [.text("%\("100%".likeEscaped)%")])
             #expect(rows.map { $0.string("id") } == ["p1"])
         }
     }

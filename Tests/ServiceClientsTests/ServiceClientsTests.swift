@@ -39,8 +39,9 @@ final class StubService: Sendable {
             queued[path] = list
             return first
         }
-        return Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(string: body)))
+        return Response(
+            status: .init(code: status), headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 }
 
@@ -66,14 +67,18 @@ func envelope(_ code: String, details: String = "{}") -> String {
     @Test func eachAnswerMapsToItsTypedError() async throws {
         let cases: [(Int, String, ServiceCallError)] = [
             (404, envelope("LEAD_NOT_FOUND"), .notFound(.leadNotFound)),
-            (422, envelope("VALIDATION_ERROR", details: #"{"to":["must be a valid phone number"]}"#),
-             .validation(["to": ["must be a valid phone number"]])),
+            (
+                422, envelope("VALIDATION_ERROR", details: #"{"to":["must be a valid phone number"]}"#),
+                .validation(["to": ["must be a valid phone number"]])
+            ),
             (422, envelope("VALIDATION_ERROR", details: #"{"phone":["opted out"],"reason":"opted_out"}"#), .optedOut),
             (502, envelope("EXTERNAL_SERVICE_ERROR", details: #"{"id":"sms_1"}"#), .providerFailed(messageID: "sms_1")),
             (503, envelope("SERVICE_UNAVAILABLE"), .unavailable(.messaging)),
             (500, "not json at all", .unavailable(.messaging)),
-            (409, envelope("RESOURCE_ALREADY_EXISTS", details: #"{"existing_id":"lead_1"}"#),
-             .refused(status: 409, code: .resourceAlreadyExists, message: "no", details: ["existing_id": "lead_1"])),
+            (
+                409, envelope("RESOURCE_ALREADY_EXISTS", details: #"{"existing_id":"lead_1"}"#),
+                .refused(status: 409, code: .resourceAlreadyExists, message: "no", details: ["existing_id": "lead_1"])
+            ),
             (200, "{\"success\":true,\"data\":", .malformed(.messaging)),
             (200, #"{"success":true,"data":{"status":"sent"}}"#, .malformed(.messaging)),  // partial: no id
             (201, #"{"success":false}"#, .malformed(.messaging)),
@@ -118,8 +123,9 @@ func envelope(_ code: String, details: String = "{}") -> String {
     @Test func relayedErrorsKeepTheirDetails() {
         let refusal = ServiceCallError.refused(status: 409, code: .resourceAlreadyExists, message: "taken", details: ["existing_id": "x"])
         #expect(Envelope.failure(refusal.apiError, requestID: "r")["details"] == ["existing_id": "x"])
-        #expect(Envelope.failure(ServiceCallError.validation(["phone": ["is required"]]).apiError, requestID: "r")["details"]
-                    == ["phone": ["is required"]])
+        #expect(
+            Envelope.failure(ServiceCallError.validation(["phone": ["is required"]]).apiError, requestID: "r")["details"]
+                == ["phone": ["is required"]])
         #expect(Envelope.failure(ServiceCallError.notFound(.leadNotFound).apiError, requestID: "r")["details"] == [:])
     }
 

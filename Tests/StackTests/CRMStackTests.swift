@@ -30,8 +30,10 @@ import Testing
         try await telnyx.start()
         telnyx.own("+15557770000")  // the business number the tests claim
         let smtp = try await SMTPTestServer(directory: TestEnvironment.temporaryDirectory())
-        var env = ["TELNYX_API_KEY": telnyx.apiKey, "TELNYX_API_BASE": telnyx.baseURL, "SMTP_URL": smtp.url,
-                   "EMAIL_FROM": "reminders@cloudgreet.test"]
+        var env = [
+            "TELNYX_API_KEY": telnyx.apiKey, "TELNYX_API_BASE": telnyx.baseURL, "SMTP_URL": smtp.url,
+            "EMAIL_FROM": "reminders@cloudgreet.test",
+        ]
         env.merge(environment) { $1 }
         let stack = try await Stack(environment: env, databases: databases)
         return World(stack: stack, telnyx: telnyx, smtp: smtp)
@@ -46,9 +48,11 @@ import Testing
         return calendar.date(bySettingHour: hour, minute: minute, second: 0, of: day)!
     }
 
-    static let allWeek: JSONValue = .object(Dictionary(uniqueKeysWithValues: [
-        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-    ].map { ($0, ["open": "09:00", "close": "17:00"] as JSONValue) }))
+    static let allWeek: JSONValue = .object(
+        Dictionary(
+            uniqueKeysWithValues: [
+                "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+            ].map { ($0, ["open": "09:00", "close": "17:00"] as JSONValue) }))
 
     @Test(arguments: Engine.allCases)
     func leadLifeThroughTheGateway(engine: Engine) async throws {
@@ -58,8 +62,12 @@ import Testing
         let owner = try await stack.register("owner@example.com")
         let token = owner.token
 
-        let created = try await stack.call(.POST, "/leads", ["name": "Ana Diaz", "phone": "(555) 201-3344",
-                                                            "email": "Ana@Example.com", "notes": "Leaky faucet"], token: token)
+        let created = try await stack.call(
+            .POST, "/leads",
+            [
+                "name": "Ana Diaz", "phone": "(555) 201-3344",
+                "email": "Ana@Example.com", "notes": "Leaky faucet",
+            ], token: token)
         #expect(created.status == 201)
         #expect(created.data["phone"] == "+15552013344" && created.data["email"] == "ana@example.com")
         #expect(created.data["source"] == "web" && created.data["status"] == "new")
@@ -94,20 +102,31 @@ import Testing
         let clash = try await stack.call(.PUT, "/leads/\(leadID)", ["email": "cy@example.com"], token: token)
         #expect(clash.status == 409)
 
-        let hot = try await stack.call(.POST, "/leads/\(leadID)/qualify", ["criteria": [
-            "budget": "high", "timeline": "immediate", "decision_maker": true, "urgency": "high"]], token: token)
+        let hot = try await stack.call(
+            .POST, "/leads/\(leadID)/qualify",
+            [
+                "criteria": [
+                    "budget": "high", "timeline": "immediate", "decision_maker": true, "urgency": "high",
+                ]
+            ], token: token)
         #expect(hot.status == 200)
         let qualification = try #require(hot.data["qualification"])
         let points = qualification["breakdown"]?.arrayValue?.compactMap { $0["points"]?.intValue } ?? []
         #expect(qualification["score"]?.intValue == points.reduce(0, +) && points.reduce(0, +) == 90)
         #expect(hot.data["status"] == "qualified" && hot.data["qualification_score"] == 90)
-        let cold = try await stack.call(.POST, "/leads/\(leadID)/qualify", ["criteria": [
-            "budget": "low", "timeline": "exploring", "decision_maker": false]], token: token)
+        let cold = try await stack.call(
+            .POST, "/leads/\(leadID)/qualify",
+            [
+                "criteria": [
+                    "budget": "low", "timeline": "exploring", "decision_maker": false,
+                ]
+            ], token: token)
         #expect(cold.data["status"] == "unqualified" && cold.data["qualification_score"] == 8)
-        let unknown = try await stack.call(.POST, "/leads/\(leadID)/qualify", ["criteria": ["budget": "huge", "timeline": "soon"]],
-                                           token: token)
-        #expect(Set(unknown.body["details"]?.objectValue?.keys.map { $0 } ?? []) ==
-                ["criteria.budget", "criteria.timeline", "criteria.decision_maker"])
+        let unknown = try await stack.call(
+            .POST, "/leads/\(leadID)/qualify", ["criteria": ["budget": "huge", "timeline": "soon"]],
+            token: token)
+        #expect(
+            Set(unknown.body["details"]?.objectValue?.keys.map { $0 } ?? []) == ["criteria.budget", "criteria.timeline", "criteria.decision_maker"])
 
         let converted = try await stack.call(.PUT, "/leads/\(leadID)", ["status": "converted"], token: token)
         #expect(converted.data["status"] == "converted")
@@ -115,18 +134,28 @@ import Testing
 
         // Another business sees none of it.
         let rival = try await stack.register("rival@example.com", business: "Rival")
-        for (method, path, body) in [(HTTPMethodName.GET, "/leads/\(leadID)", nil as JSONValue?),
-                                     (.PUT, "/leads/\(leadID)", ["notes": "mine"]), (.DELETE, "/leads/\(leadID)", nil),
-                                     (.POST, "/leads/\(leadID)/qualify", ["criteria": ["budget": "high", "timeline": "immediate",
-                                                                                        "decision_maker": true]])] {
+        for (method, path, body) in [
+            (HTTPMethodName.GET, "/leads/\(leadID)", nil as JSONValue?),
+            (.PUT, "/leads/\(leadID)", ["notes": "mine"]), (.DELETE, "/leads/\(leadID)", nil),
+            (
+                .POST, "/leads/\(leadID)/qualify",
+                [
+                    "criteria": [
+                        "budget": "high", "timeline": "immediate",
+                        "decision_maker": true,
+                    ]
+                ]
+            ),
+        ] {
             let reply = try await stack.call(method, path, body, token: rival.token)
             #expect(reply.status == 404 && reply.code == "LEAD_NOT_FOUND", "\(method) \(path)")
         }
         #expect(try await stack.call(.GET, "/leads", token: rival.token).data["pagination"]?["total"] == 0)
 
         // Only an admin deletes, and deleting erases.
-        let member = try await stack.call(.POST, "/businesses/\(owner.businessID)/members",
-                                          ["email": "desk@example.com", "password": "password123", "role": "agent"], token: token)
+        let member = try await stack.call(
+            .POST, "/businesses/\(owner.businessID)/members",
+            ["email": "desk@example.com", "password": "password123", "role": "agent"], token: token)
         #expect(member.status == 201)
         let agent = try await stack.call(.POST, "/auth/login", ["email": "desk@example.com", "password": "password123"])
         let agentToken = try #require(agent.data["token"]?.stringValue)
@@ -144,44 +173,60 @@ import Testing
         let stack = world.stack
         let owner = try await stack.register("owner@example.com", business: "Ana Plumbing")
         let token = owner.token
-        let settings = try await stack.call(.PUT, "/businesses/\(owner.businessID)", ["settings": [
-            "phone_number": "+15557770000", "timezone": "America/New_York", "business_hours": Self.allWeek,
-        ]], token: token)
+        let settings = try await stack.call(
+            .PUT, "/businesses/\(owner.businessID)",
+            [
+                "settings": [
+                    "phone_number": "+15557770000", "timezone": "America/New_York", "business_hours": Self.allWeek,
+                ]
+            ], token: token)
         #expect(settings.status == 200)
-        let lead = try await stack.call(.POST, "/leads", ["name": "Ana", "phone": "+15552013344", "email": "ana@example.com"],
-                                        token: token)
+        let lead = try await stack.call(
+            .POST, "/leads", ["name": "Ana", "phone": "+15552013344", "email": "ana@example.com"],
+            token: token)
         let leadID = try #require(lead.data["id"]?.stringValue)
 
         let tuesday10 = Self.next(weekday: 3, hour: 10)
-        let booked = try await stack.call(.POST, "/appointments", [
-            "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(tuesday10)), "duration": 60,
-            "type": "repair", "value": 150.5,
-        ], token: token)
+        let booked = try await stack.call(
+            .POST, "/appointments",
+            [
+                "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(tuesday10)), "duration": 60,
+                "type": "repair", "value": 150.5,
+            ], token: token)
         #expect(booked.status == 201)
         #expect(booked.data["status"] == "scheduled" && booked.data["value"] == 150.5 && booked.data["duration"] == 60)
         let id = try #require(booked.data["id"]?.stringValue)
 
-        let overlap = try await stack.call(.POST, "/appointments", [
-            "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(tuesday10.addingTimeInterval(900))),
-        ], token: token)
+        let overlap = try await stack.call(
+            .POST, "/appointments",
+            [
+                "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(tuesday10.addingTimeInterval(900))),
+            ], token: token)
         #expect(overlap.status == 409 && overlap.body["details"]?["conflicting_id"]?.stringValue == id)
-        let backToBack = try await stack.call(.POST, "/appointments", [
-            "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(tuesday10.addingTimeInterval(3600))),
-        ], token: token)
+        let backToBack = try await stack.call(
+            .POST, "/appointments",
+            [
+                "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(tuesday10.addingTimeInterval(3600))),
+            ], token: token)
         #expect(backToBack.status == 201)
-        let early = try await stack.call(.POST, "/appointments", [
-            "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(Self.next(weekday: 4, hour: 7))),
-        ], token: token)
+        let early = try await stack.call(
+            .POST, "/appointments",
+            [
+                "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(Self.next(weekday: 4, hour: 7))),
+            ], token: token)
         #expect(early.status == 422 && early.body["details"]?["scheduled_date"] != nil)
-        let past = try await stack.call(.POST, "/appointments", [
-            "lead_id": .string(leadID), "scheduled_date": "2020-01-01T10:00:00Z", "duration": 900, "value": -3,
-        ], token: token)
+        let past = try await stack.call(
+            .POST, "/appointments",
+            [
+                "lead_id": .string(leadID), "scheduled_date": "2020-01-01T10:00:00Z", "duration": 900, "value": -3,
+            ], token: token)
         #expect(Set(past.body["details"]?.objectValue?.keys.map { $0 } ?? []) == ["scheduled_date", "duration", "value"])
 
         // Reschedule, confirm, and the list filters.
         let wednesday14 = Self.next(weekday: 4, hour: 14)
-        let moved = try await stack.call(.PUT, "/appointments/\(id)", ["scheduled_date": .string(Timestamp.format(wednesday14))],
-                                         token: token)
+        let moved = try await stack.call(
+            .PUT, "/appointments/\(id)", ["scheduled_date": .string(Timestamp.format(wednesday14))],
+            token: token)
         #expect(moved.status == 200 && moved.data["scheduled_date"] == .string(Timestamp.format(wednesday14)))
         let confirmed = try await stack.call(.PUT, "/appointments/\(id)", ["status": "confirmed"], token: token)
         #expect(confirmed.data["status"] == "confirmed")
@@ -205,8 +250,9 @@ import Testing
         #expect(reminderText.contains("Ana Plumbing") && reminderText.contains("2:00 PM"))
 
         // Remind by email: a real SMTP server gets it.
-        let email = try await stack.call(.POST, "/appointments/\(id)/remind", ["method": "email", "message": "See you Wednesday!"],
-                                         token: token)
+        let email = try await stack.call(
+            .POST, "/appointments/\(id)/remind", ["method": "email", "message": "See you Wednesday!"],
+            token: token)
         #expect(email.status == 200 && email.data["method"] == "email")
         let raw = try await world.smtp.waitForMessage(containing: "See you Wednesday!")
         #expect(raw.contains("To: ana@example.com"))
@@ -223,8 +269,10 @@ import Testing
         let refused = try await stack.call(.POST, "/appointments/\(id)/remind", ["method": "sms", "message": "Blocked"], token: token)
         #expect(refused.status == 502 && refused.code == "EXTERNAL_SERVICE_ERROR")
         let crm = try await DatabaseFactory.open(url: stack.databases[.crm] ?? "sqlite://\(stack.directory)/crm.sqlite", logLabel: "t")
-        let statuses = try await crm.query("SELECT status FROM reminders WHERE appointment_id = $1 AND kind = 'manual' ORDER BY created_at",
-                                           [.text(id)]).compactMap { $0.string("status") }
+        let statuses = try await crm.query(
+            "SELECT status FROM reminders WHERE appointment_id = $1 AND kind = 'manual' ORDER BY created_at",
+            [.text(id)]
+        ).compactMap { $0.string("status") }
         #expect(statuses == ["sent", "sent", "sent", "failed"])
         await crm.close()
 
@@ -238,15 +286,19 @@ import Testing
 
         // Another business: its ids are 404s, and it cannot book with our lead.
         let rival = try await stack.register("rival@example.com", business: "Rival")
-        for (method, path, body) in [(HTTPMethodName.GET, "/appointments/\(id)", nil as JSONValue?),
-                                     (.PUT, "/appointments/\(id)", ["notes": "x"]), (.DELETE, "/appointments/\(id)", nil),
-                                     (.POST, "/appointments/\(id)/remind", ["method": "sms"])] {
+        for (method, path, body) in [
+            (HTTPMethodName.GET, "/appointments/\(id)", nil as JSONValue?),
+            (.PUT, "/appointments/\(id)", ["notes": "x"]), (.DELETE, "/appointments/\(id)", nil),
+            (.POST, "/appointments/\(id)/remind", ["method": "sms"]),
+        ] {
             let reply = try await stack.call(method, path, body, token: rival.token)
             #expect(reply.status == 404 && reply.code == "APPOINTMENT_NOT_FOUND", "\(method) \(path)")
         }
-        let steal = try await stack.call(.POST, "/appointments", [
-            "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(Self.next(weekday: 5, hour: 10))),
-        ], token: rival.token)
+        let steal = try await stack.call(
+            .POST, "/appointments",
+            [
+                "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(Self.next(weekday: 5, hour: 10))),
+            ], token: rival.token)
         #expect(steal.status == 404 && steal.code == "LEAD_NOT_FOUND")
 
         // messaging down: the client is told, and the attempt is kept.
@@ -254,8 +306,10 @@ import Testing
         let down = try await stack.call(.POST, "/appointments/\(otherID)/remind", ["method": "email"], token: token)
         #expect(down.status == 503 && down.code == "SERVICE_UNAVAILABLE")
         let db = try await DatabaseFactory.open(url: stack.databases[.crm] ?? "sqlite://\(stack.directory)/crm.sqlite", logLabel: "t")
-        #expect(try await db.count("SELECT COUNT(*) AS n FROM reminders WHERE appointment_id = $1 AND status = 'failed'",
-                                   [.text(otherID)]) == 1)
+        #expect(
+            try await db.count(
+                "SELECT COUNT(*) AS n FROM reminders WHERE appointment_id = $1 AND status = 'failed'",
+                [.text(otherID)]) == 1)
         await db.close()
     }
 
@@ -271,9 +325,12 @@ import Testing
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for index in 0..<20 {
                 group.addTask {
-                    try await stack.call(.POST, "/appointments", [
-                        "lead_id": .string(leadID), "scheduled_date": .string(slot), "duration": JSONValue(30 + index),
-                    ], token: owner.token).status
+                    try await stack.call(
+                        .POST, "/appointments",
+                        [
+                            "lead_id": .string(leadID), "scheduled_date": .string(slot), "duration": JSONValue(30 + index),
+                        ], token: owner.token
+                    ).status
                 }
             }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
@@ -287,9 +344,13 @@ import Testing
         let stack = try await Stack(services: [.gateway, .identity, .crm])
         defer { stack.stop() }
         let owner = try await stack.register("dst@example.com")
-        _ = try await stack.call(.PUT, "/businesses/\(owner.businessID)", ["settings": [
-            "timezone": "America/New_York", "business_hours": ["sunday": ["open": "09:00", "close": "17:00"]],
-        ]], token: owner.token)
+        _ = try await stack.call(
+            .PUT, "/businesses/\(owner.businessID)",
+            [
+                "settings": [
+                    "timezone": "America/New_York", "business_hours": ["sunday": ["open": "09:00", "close": "17:00"]],
+                ]
+            ], token: owner.token)
         let lead = try await stack.call(.POST, "/leads", ["phone": "+15552010001"], token: owner.token)
         let leadID = try #require(lead.data["id"]?.stringValue)
         let zone = TimeZone(identifier: "America/New_York")!
@@ -302,21 +363,27 @@ import Testing
         for sunday in [changeDay, calendar.date(byAdding: .day, value: 7, to: changeDay)!] {
             let nine = calendar.date(bySettingHour: 9, minute: 0, second: 0, of: sunday)!
             let eightThirty = calendar.date(bySettingHour: 8, minute: 30, second: 0, of: sunday)!
-            let accepted = try await stack.call(.POST, "/appointments", [
-                "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(nine)),
-            ], token: owner.token)
+            let accepted = try await stack.call(
+                .POST, "/appointments",
+                [
+                    "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(nine)),
+                ], token: owner.token)
             #expect(accepted.status == 201, "09:00 on \(sunday)")
-            let refused = try await stack.call(.POST, "/appointments", [
-                "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(eightThirty)), "duration": 15,
-            ], token: owner.token)
+            let refused = try await stack.call(
+                .POST, "/appointments",
+                [
+                    "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(eightThirty)), "duration": 15,
+                ], token: owner.token)
             #expect(refused.status == 422, "08:30 on \(sunday)")
             // 09:00 written with the offset of the other season is 08:00 or 10:00 local: one of them is refused.
             let otherOffset = zone.isDaylightSavingTime(for: nine) ? "-05:00" : "-04:00"
             let components = calendar.dateComponents([.year, .month, .day], from: sunday)
             let wrong = String(format: "%04d-%02d-%02dT09:00:00%@", components.year!, components.month!, components.day!, otherOffset)
-            let shifted = try await stack.call(.POST, "/appointments", [
-                "lead_id": .string(leadID), "scheduled_date": .string(wrong), "duration": 15,
-            ], token: owner.token)
+            let shifted = try await stack.call(
+                .POST, "/appointments",
+                [
+                    "lead_id": .string(leadID), "scheduled_date": .string(wrong), "duration": 15,
+                ], token: owner.token)
             #expect(Timestamp.parse(wrong) != nine)
             #expect(shifted.status != 201 || zone.isDaylightSavingTime(for: nine), "\(wrong)")
         }
@@ -329,9 +396,13 @@ import Testing
         let stack = world.stack
         func business(_ email: String, phone: String) async throws -> (token: String, leadID: String) {
             let account = try await stack.register(email)
-            _ = try await stack.call(.PUT, "/businesses/\(account.businessID)", ["settings": [
-                "reminders": ["enabled": true, "hours_before": [1]],
-            ]], token: account.token)
+            _ = try await stack.call(
+                .PUT, "/businesses/\(account.businessID)",
+                [
+                    "settings": [
+                        "reminders": ["enabled": true, "hours_before": [1]]
+                    ]
+                ], token: account.token)
             let lead = try await stack.call(.POST, "/leads", ["phone": .string(phone)], token: account.token)
             return (account.token, try #require(lead.data["id"]?.stringValue))
         }
@@ -339,11 +410,13 @@ import Testing
         let dropped = try await business("dropped@example.com", phone: "+15552012222")
         // Due six seconds from now: one hour before appointments at now + 1 h + 6 s.
         let start = Timestamp.format(Date().addingTimeInterval(3600 + 6))
-        let booking = try await stack.call(.POST, "/appointments", ["lead_id": .string(kept.leadID), "scheduled_date": .string(start)],
-                                           token: kept.token)
+        let booking = try await stack.call(
+            .POST, "/appointments", ["lead_id": .string(kept.leadID), "scheduled_date": .string(start)],
+            token: kept.token)
         #expect(booking.status == 201)
-        let doomed = try await stack.call(.POST, "/appointments", ["lead_id": .string(dropped.leadID), "scheduled_date": .string(start)],
-                                          token: dropped.token)
+        let doomed = try await stack.call(
+            .POST, "/appointments", ["lead_id": .string(dropped.leadID), "scheduled_date": .string(start)],
+            token: dropped.token)
         let doomedID = try #require(doomed.data["id"]?.stringValue)
         #expect(try await stack.call(.DELETE, "/appointments/\(doomedID)", token: dropped.token).status == 200)
 

@@ -26,8 +26,9 @@ import Testing
             Route(method: .GET, path: "/businesses/\(business)", fields: nil),
             Route(method: .PUT, path: "/businesses/\(business)", fields: ["name", "settings"]),
             Route(method: .GET, path: "/businesses/\(business)/members", fields: nil),
-            Route(method: .POST, path: "/businesses/\(business)/members",
-                  fields: ["email", "password", "role", "first_name", "last_name"]),
+            Route(
+                method: .POST, path: "/businesses/\(business)/members",
+                fields: ["email", "password", "role", "first_name", "last_name"]),
             Route(method: .GET, path: "/businesses/\(business)/api-keys", fields: nil),
             Route(method: .POST, path: "/businesses/\(business)/api-keys", fields: ["name", "role"]),
             Route(method: .DELETE, path: "/businesses/\(business)/api-keys/\(key)", fields: nil),
@@ -38,11 +39,13 @@ import Testing
             Route(method: .DELETE, path: "/leads/\(lead)", fields: nil),
             Route(method: .POST, path: "/leads/\(lead)/qualify", fields: ["criteria"]),
             Route(method: .GET, path: "/appointments", fields: nil),
-            Route(method: .POST, path: "/appointments",
-                  fields: ["lead_id", "scheduled_date", "duration", "status", "type", "notes", "value"]),
+            Route(
+                method: .POST, path: "/appointments",
+                fields: ["lead_id", "scheduled_date", "duration", "status", "type", "notes", "value"]),
             Route(method: .GET, path: "/appointments/\(appointment)", fields: nil),
-            Route(method: .PUT, path: "/appointments/\(appointment)",
-                  fields: ["scheduled_date", "duration", "status", "type", "notes", "value"]),
+            Route(
+                method: .PUT, path: "/appointments/\(appointment)",
+                fields: ["scheduled_date", "duration", "status", "type", "notes", "value"]),
             Route(method: .DELETE, path: "/appointments/\(appointment)", fields: nil),
             Route(method: .POST, path: "/appointments/\(appointment)/remind", fields: ["method", "message"]),
             Route(method: .GET, path: "/sms", fields: nil),
@@ -84,8 +87,10 @@ import Testing
 
     /// Malformed for the lists that read these parameters (others ignore unknown parameters).
     static func listQueries(_ path: String) -> [String] {
-        var queries = ["page=-1", "page=0", "limit=abc", "limit=0", "page=99999999999999999999", "page=%00", "search=%00",
-                       "search=%0D%0A", "lead_id=%00"]
+        var queries = [
+            "page=-1", "page=0", "limit=abc", "limit=0", "page=99999999999999999999", "page=%00", "search=%00",
+            "search=%0D%0A", "lead_id=%00",
+        ]
         if ["/leads", "/appointments", "/sms", "/emails"].contains(path) { queries += ["status=%00", "status=unknown"] }
         if path == "/appointments" { queries += ["start_date=yesterday", "end_date=%FF"] }
         if path == "/sms" { queries.append("direction=sideways") }
@@ -95,25 +100,33 @@ import Testing
     @Test(arguments: StackTests.Engine.allCases)
     func malformedRequestsToEveryRouteBringNothingDown(engine: StackTests.Engine) async throws {
         guard let databases = try await StackTests.databases(engine) else { return }
-        let stack = try await Stack(environment: [
-            "RATE_LIMIT_AUTHENTICATED": "1000000", "RATE_LIMIT_ANONYMOUS": "1000000", "RATE_LIMIT_WEBHOOK": "1000000",
-            "RATE_LIMIT_HEALTH": "1000000", "REQUEST_BODY_TIMEOUT_SECONDS": "1", "MAX_BODY_BYTES": "65536",
-        ], databases: databases)
+        let stack = try await Stack(
+            environment: [
+                "RATE_LIMIT_AUTHENTICATED": "1000000", "RATE_LIMIT_ANONYMOUS": "1000000", "RATE_LIMIT_WEBHOOK": "1000000",
+                "RATE_LIMIT_HEALTH": "1000000", "REQUEST_BODY_TIMEOUT_SECONDS": "1", "MAX_BODY_BYTES": "65536",
+            ], databases: databases)
         defer { stack.stop() }
         let owner = try await stack.register("crash@example.com")
         let lead = try await stack.call(.POST, "/leads", ["name": "Bo", "phone": "(555) 201-3344"], token: owner.token)
         let start = Timestamp.format(Date().addingTimeInterval(3 * 86400))
-        let appointment = try await stack.call(.POST, "/appointments", ["lead_id": lead.data["id"] ?? nil,
-                                                                        "scheduled_date": .string(start)], token: owner.token)
-        let key = try await stack.call(.POST, "/businesses/\(owner.businessID)/api-keys", ["name": "k", "role": "user"],
-                                       token: owner.token)
-        let routes = Self.routes(business: owner.businessID, lead: lead.data["id"]?.stringValue ?? "",
-                                 appointment: appointment.data["id"]?.stringValue ?? "", key: key.data["id"]?.stringValue ?? "")
+        let appointment = try await stack.call(
+            .POST, "/appointments",
+            [
+                "lead_id": lead.data["id"] ?? nil,
+                "scheduled_date": .string(start),
+            ], token: owner.token)
+        let key = try await stack.call(
+            .POST, "/businesses/\(owner.businessID)/api-keys", ["name": "k", "role": "user"],
+            token: owner.token)
+        let routes = Self.routes(
+            business: owner.businessID, lead: lead.data["id"]?.stringValue ?? "",
+            appointment: appointment.data["id"]?.stringValue ?? "", key: key.data["id"]?.stringValue ?? "")
 
         var failures: [String] = []
         func check(_ reply: TestResponse, _ what: String) {
             let body = reply.body
-            let enveloped = body["success"] == false && body["code"]?.stringValue != nil && body["details"]?.objectValue != nil
+            let enveloped =
+                body["success"] == false && body["code"]?.stringValue != nil && body["details"]?.objectValue != nil
                 && body["requestId"]?.stringValue != nil && body["error"]?.stringValue != nil
             if !(400..<500).contains(reply.status) || !enveloped { failures.append("\(what) -> \(reply.status) \(reply.text.prefix(160))") }
         }
@@ -122,18 +135,22 @@ import Testing
             let url = stack.api + route.path
             let isList = route.method == .GET && ["/businesses", "/leads", "/appointments", "/sms", "/emails"].contains(route.path)
             for query in Self.repeatedQueries + (isList ? Self.listQueries(route.path) : []) {
-                check(try await TestHTTP.request(.init(rawValue: route.method.rawValue), url + "?" + query, headers: auth),
-                      "\(route.method) \(route.path)?\(query)")
+                check(
+                    try await TestHTTP.request(.init(rawValue: route.method.rawValue), url + "?" + query, headers: auth),
+                    "\(route.method) \(route.path)?\(query)")
             }
             guard let fields = route.fields else { continue }
             for (index, body) in Self.bodies(fields).enumerated() {
-                let reply = try await TestHTTP.request(.init(rawValue: route.method.rawValue), url,
-                                                       bytes: body, headers: auth)
+                let reply = try await TestHTTP.request(
+                    .init(rawValue: route.method.rawValue), url,
+                    bytes: body, headers: auth)
                 check(reply, "\(route.method) \(route.path) body #\(index)")
             }
         }
-        for path in ["/leads/%00", "/leads/..%2F..%2Finternal%2Fleads%2Fupsert", "/leads/lead_%3Fstatus=new",
-                     "/appointments/'%20OR%201=1%20--", "/businesses/%2e%2e", "/sms/" + String(repeating: "x", count: 4000)] {
+        for path in [
+            "/leads/%00", "/leads/..%2F..%2Finternal%2Fleads%2Fupsert", "/leads/lead_%3Fstatus=new",
+            "/appointments/'%20OR%201=1%20--", "/businesses/%2e%2e", "/sms/" + String(repeating: "x", count: 4000),
+        ] {
             check(try await TestHTTP.request(.GET, stack.api + path, headers: auth), "GET \(path)")
             check(try await TestHTTP.request(.DELETE, stack.api + path, headers: auth), "DELETE \(path)")
         }
@@ -152,8 +169,10 @@ import Testing
         let burst = try await withThrowingTaskGroup(of: Int.self) { group in
             for index in 0..<64 {
                 group.addTask {
-                    try await TestHTTP.request(.POST, stack.api + (index.isMultiple(of: 2) ? "/leads" : "/sms"), body: "{\"name\": [",
-                                               headers: auth).status
+                    try await TestHTTP.request(
+                        .POST, stack.api + (index.isMultiple(of: 2) ? "/leads" : "/sms"), body: "{\"name\": [",
+                        headers: auth
+                    ).status
                 }
             }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
@@ -163,7 +182,8 @@ import Testing
         // Bodies that stop half-way or trickle, raw on the socket.
         let port = stack.ports[.gateway] ?? 0
         for route in routes where route.fields != nil {
-            let head = "\(route.method) /api\(route.path) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(owner.token)\r\n"
+            let head =
+                "\(route.method) /api\(route.path) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(owner.token)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"name\": \"half"
             let aborted = try RawConnection(port: port)
             aborted.send(head)

@@ -17,9 +17,10 @@ import Testing
         var stack: Stack { world.stack }
 
         /// Posts `body` to the webhook through the gateway, signed unless told otherwise.
-        func deliver(_ body: JSONValue, signedBy key: Curve25519.Signing.PrivateKey? = nil, unsigned: Bool = false,
-                     timestamp: Date = Date()) async throws -> TestResponse
-        {
+        func deliver(
+            _ body: JSONValue, signedBy key: Curve25519.Signing.PrivateKey? = nil, unsigned: Bool = false,
+            timestamp: Date = Date()
+        ) async throws -> TestResponse {
             let raw = String(decoding: body.encoded(), as: UTF8.self)
             var headers: [(String, String)] = []
             if !unsigned {
@@ -32,15 +33,25 @@ import Testing
 
         /// Telnyx's real `message.received` body.
         func inbound(from: String, text: String, id: String = UUID().uuidString) -> JSONValue {
-            ["data": ["event_type": "message.received", "id": .string(id), "occurred_at": "2026-11-29T10:00:00Z",
-                      "payload": ["id": .string("msg-" + id), "text": .string(text), "from": ["phone_number": .string(from)],
-                                  "to": [["phone_number": .string(MessagingStackTests.businessNumber), "status": "webhook_delivered"]]]],
-             "meta": ["attempt": 1]]
+            [
+                "data": [
+                    "event_type": "message.received", "id": .string(id), "occurred_at": "2026-11-29T10:00:00Z",
+                    "payload": [
+                        "id": .string("msg-" + id), "text": .string(text), "from": ["phone_number": .string(from)],
+                        "to": [["phone_number": .string(MessagingStackTests.businessNumber), "status": "webhook_delivered"]],
+                    ],
+                ],
+                "meta": ["attempt": 1],
+            ]
         }
 
         func delivery(_ type: String, messageID: String, status: String) -> JSONValue {
-            ["data": ["event_type": .string(type), "id": .string(UUID().uuidString),
-                      "payload": ["id": .string(messageID), "to": [["phone_number": "+15552013344", "status": .string(status)]]]]]
+            [
+                "data": [
+                    "event_type": .string(type), "id": .string(UUID().uuidString),
+                    "payload": ["id": .string(messageID), "to": [["phone_number": "+15552013344", "status": .string(status)]]],
+                ]
+            ]
         }
 
         func sms(_ query: String = "") async throws -> [JSONValue] {
@@ -64,9 +75,13 @@ import Testing
         env.merge(environment) { $1 }
         guard let world = try await CRMStackTests.world(engine, environment: env) else { return nil }
         let owner = try await world.stack.register("owner@example.com", business: "Ana Plumbing")
-        let settings = try await world.stack.call(.PUT, "/businesses/\(owner.businessID)", ["settings": [
-            "phone_number": .string(businessNumber), "sms_auto_reply": "Thanks! We'll call you back shortly.",
-        ]], token: owner.token)
+        let settings = try await world.stack.call(
+            .PUT, "/businesses/\(owner.businessID)",
+            [
+                "settings": [
+                    "phone_number": .string(businessNumber), "sms_auto_reply": "Thanks! We'll call you back shortly.",
+                ]
+            ], token: owner.token)
         #expect(settings.status == 200)
         return Setup(world: world, owner: owner, signer: signer)
     }
@@ -76,12 +91,14 @@ import Testing
         guard let setup = try await Self.setup(engine) else { return }
         defer { setup.world.stop() }
         let (stack, token) = (setup.stack, setup.owner.token)
-        let lead = try await stack.call(.POST, "/leads", ["name": "Ana", "phone": "+15552013344", "email": "ana@example.com"],
-                                        token: token)
+        let lead = try await stack.call(
+            .POST, "/leads", ["name": "Ana", "phone": "+15552013344", "email": "ana@example.com"],
+            token: token)
         let leadID = try #require(lead.data["id"]?.stringValue)
 
-        let sent = try await stack.call(.POST, "/sms", ["lead_id": .string(leadID), "message": "Your plumber is on the way."],
-                                        token: token)
+        let sent = try await stack.call(
+            .POST, "/sms", ["lead_id": .string(leadID), "message": "Your plumber is on the way."],
+            token: token)
         #expect(sent.status == 201)
         #expect(sent.data["direction"] == "outbound" && sent.data["status"] == "sent" && sent.data["phone"] == "+15552013344")
         let request = try #require(setup.world.telnyx.received.last)
@@ -91,15 +108,20 @@ import Testing
 
         let direct = try await stack.call(.POST, "/sms", ["phone": "(555) 201-9999", "message": "Hello"], token: token)
         #expect(direct.status == 201 && direct.data["phone"] == "+15552019999")
-        let long = try await stack.call(.POST, "/sms", ["phone": "+15552019999", "message": .string(String(repeating: "x", count: 1601))],
-                                        token: token)
+        let long = try await stack.call(
+            .POST, "/sms", ["phone": "+15552019999", "message": .string(String(repeating: "x", count: 1601))],
+            token: token)
         #expect(long.status == 422)
         let nowhere = try await stack.call(.POST, "/sms", ["message": "to whom?"], token: token)
         #expect(nowhere.status == 422)
 
-        let email = try await stack.call(.POST, "/emails", ["lead_id": .string(leadID), "to": "ana@example.com",
-                                                            "subject": "Your estimate", "content": "It comes to $180. ✓"],
-                                         token: token)
+        let email = try await stack.call(
+            .POST, "/emails",
+            [
+                "lead_id": .string(leadID), "to": "ana@example.com",
+                "subject": "Your estimate", "content": "It comes to $180. ✓",
+            ],
+            token: token)
         #expect(email.status == 201 && email.data["status"] == "sent")
         let raw = try await setup.world.smtp.waitForMessage(containing: "It comes to $180. ✓")
         #expect(raw.contains("Subject: Your estimate") && raw.contains("To: ana@example.com"))
@@ -162,11 +184,14 @@ import Testing
         let refused = try await stack.call(.POST, "/sms", ["phone": .string(caller), "message": "Special offer!"], token: token)
         #expect(refused.status == 422 && refused.body["details"]?["phone"] != nil)
         let leadID = try #require(leads.data["leads"]?.arrayValue?.first?["id"]?.stringValue)
-        let appointment = try await stack.call(.POST, "/appointments", [
-            "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(Date().addingTimeInterval(3 * 86400))),
-        ], token: token)
-        let remind = try await stack.call(.POST, "/appointments/\(appointment.data["id"]?.stringValue ?? "")/remind",
-                                          ["method": "sms"], token: token)
+        let appointment = try await stack.call(
+            .POST, "/appointments",
+            [
+                "lead_id": .string(leadID), "scheduled_date": .string(Timestamp.format(Date().addingTimeInterval(3 * 86400))),
+            ], token: token)
+        let remind = try await stack.call(
+            .POST, "/appointments/\(appointment.data["id"]?.stringValue ?? "")/remind",
+            ["method": "sms"], token: token)
         #expect(remind.status == 422)
         #expect(telnyx.received.count == before)
 
@@ -184,8 +209,10 @@ import Testing
         }
 
         // The seed's body works too.
-        let seed: JSONValue = ["event_type": "message.received",
-                               "data": ["from": "+15552016666", "to": .string(Self.businessNumber), "text": "Do you fix boilers?"]]
+        let seed: JSONValue = [
+            "event_type": "message.received",
+            "data": ["from": "+15552016666", "to": .string(Self.businessNumber), "text": "Do you fix boilers?"],
+        ]
         #expect(try await setup.deliver(seed).status == 200)
         try await setup.eventually("the seed-format text") { try await setup.sms("direction=inbound").count == 5 }
 

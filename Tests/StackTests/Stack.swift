@@ -22,9 +22,10 @@ final class Stack: @unchecked Sendable {
     func url(_ service: ServiceName) -> String { "http://127.0.0.1:\(ports[service]!)" }
 
     /// `databases` gives a DATABASE_URL per service (PostgreSQL runs); by default each uses SQLite.
-    init(services: [ServiceName] = ServiceName.allCases, environment extra: [String: String] = [:],
-         databases: [ServiceName: String] = [:]) async throws
-    {
+    init(
+        services: [ServiceName] = ServiceName.allCases, environment extra: [String: String] = [:],
+        databases: [ServiceName: String] = [:]
+    ) async throws {
         directory = TestEnvironment.temporaryDirectory()
         var ports: [ServiceName: Int] = [:]
         for service in ServiceName.allCases { ports[service] = TestEnvironment.freePort() }
@@ -44,16 +45,18 @@ final class Stack: @unchecked Sendable {
         for service in services { try await TestHTTP.waitUntilUp(url(service) + "/health") }
     }
 
-    func start(_ service: ServiceName, databaseURL: String? = nil, port: Int? = nil, name: String? = nil,
-               extra: [String: String] = [:]) throws
-    {
+    func start(
+        _ service: ServiceName, databaseURL: String? = nil, port: Int? = nil, name: String? = nil,
+        extra: [String: String] = [:]
+    ) throws {
         var env = environment
         env["PORT"] = String(port ?? ports[service]!)
         if let databaseURL { env["DATABASE_URL"] = databaseURL }
         env.merge(extra) { $1 }
-        let process = try ManagedProcess(name: name ?? service.rawValue,
-                                         executable: "\(TestEnvironment.binDirectory)/cloudgreet-\(service.rawValue)",
-                                         environment: env, logDirectory: directory)
+        let process = try ManagedProcess(
+            name: name ?? service.rawValue,
+            executable: "\(TestEnvironment.binDirectory)/cloudgreet-\(service.rawValue)",
+            environment: env, logDirectory: directory)
         if name == nil { processes[service] = process } else { extras.append(process) }
     }
 
@@ -69,8 +72,9 @@ final class Stack: @unchecked Sendable {
     /// Another process of the service on its own port, sharing the service's database.
     func startReplica(_ service: ServiceName) async throws {
         let port = TestEnvironment.freePort()
-        try start(service, databaseURL: databases[service] ?? "sqlite://\(directory)/\(service.rawValue).sqlite", port: port,
-                  name: "\(service.rawValue)-replica")
+        try start(
+            service, databaseURL: databases[service] ?? "sqlite://\(directory)/\(service.rawValue).sqlite", port: port,
+            name: "\(service.rawValue)-replica")
         try await TestHTTP.waitUntilUp("http://127.0.0.1:\(port)/health")
     }
 
@@ -83,9 +87,10 @@ final class Stack: @unchecked Sendable {
 
     // MARK: API helpers
 
-    func call(_ method: HTTPMethodName, _ path: String, _ json: JSONValue? = nil, token: String? = nil,
-              headers: [(String, String)] = []) async throws -> TestResponse
-    {
+    func call(
+        _ method: HTTPMethodName, _ path: String, _ json: JSONValue? = nil, token: String? = nil,
+        headers: [(String, String)] = []
+    ) async throws -> TestResponse {
         try await TestHTTP.request(.init(rawValue: method.rawValue), api + path, json: json, headers: headers, token: token)
     }
 
@@ -97,15 +102,19 @@ final class Stack: @unchecked Sendable {
     }
 
     func register(_ email: String, password: String = "password123", business: String = "Acme Plumbing") async throws -> Account {
-        let reply = try await call(.POST, "/auth/register", [
-            "email": .string(email), "password": .string(password), "business_name": .string(business),
-            "first_name": "Pat", "last_name": "Lee",
-        ])
+        let reply = try await call(
+            .POST, "/auth/register",
+            [
+                "email": .string(email), "password": .string(password), "business_name": .string(business),
+                "first_name": "Pat", "last_name": "Lee",
+            ])
         guard reply.status == 201, let token = reply.data["token"]?.stringValue,
-              let user = reply.data["user"]?["id"]?.stringValue, let business = reply.data["business"]?["id"]?.stringValue
+            let user = reply.data["user"]?["id"]?.stringValue, let business = reply.data["business"]?["id"]?.stringValue
         else { throw TestFailure("register failed: \(reply.status) \(reply.text)") }
         return Account(token: token, userID: user, businessID: business, email: email)
     }
 }
 
+// swift-format-ignore: AlwaysUseLowerCamelCase
+// Spelled as HTTP spells them, so that tests read `stack.call(.POST, ...)`.
 enum HTTPMethodName: String { case GET, POST, PUT, DELETE, PATCH }

@@ -24,9 +24,12 @@ import Testing
         guard let databases = try await Self.databases(engine) else { return }
         let smtp = try await SMTPTestServer(directory: TestEnvironment.temporaryDirectory())
         defer { smtp.stop() }
-        let stack = try await Stack(environment: ["SMTP_URL": smtp.url, "EMAIL_FROM": "no-reply@cloudgreet.test",
-                                                  "API_KEY_CACHE_SECONDS": "2", "APP_BASE_URL": "https://app.cloudgreet.test"],
-                                    databases: databases)
+        let stack = try await Stack(
+            environment: [
+                "SMTP_URL": smtp.url, "EMAIL_FROM": "no-reply@cloudgreet.test",
+                "API_KEY_CACHE_SECONDS": "2", "APP_BASE_URL": "https://app.cloudgreet.test",
+            ],
+            databases: databases)
         defer { stack.stop() }
 
         // Register and log in.
@@ -39,17 +42,20 @@ import Testing
         // Read and update the business.
         let business = try await stack.call(.GET, "/businesses/\(owner.businessID)", token: token)
         #expect(business.status == 200 && business.data["name"] == "Acme Plumbing")
-        let updated = try await stack.call(.PUT, "/businesses/\(owner.businessID)",
-                                           ["name": "Acme Plumbing & Heating", "settings": ["timezone": "America/Denver"]],
-                                           token: token)
+        let updated = try await stack.call(
+            .PUT, "/businesses/\(owner.businessID)",
+            ["name": "Acme Plumbing & Heating", "settings": ["timezone": "America/Denver"]],
+            token: token)
         #expect(updated.status == 200)
         #expect(updated.data["settings"]?["timezone"] == "America/Denver")
         #expect(updated.data["settings"]?["reminders"]?["enabled"] == true)
 
         // A member with role `user` may read but not update the business.
-        let member = try await stack.call(.POST, "/businesses/\(owner.businessID)/members", [
-            "email": "tech@example.com", "password": "password456", "role": "user", "first_name": "Tess",
-        ], token: token)
+        let member = try await stack.call(
+            .POST, "/businesses/\(owner.businessID)/members",
+            [
+                "email": "tech@example.com", "password": "password456", "role": "user", "first_name": "Tess",
+            ], token: token)
         #expect(member.status == 201)
         let memberLogin = try await stack.call(.POST, "/auth/login", ["email": "tech@example.com", "password": "password456"])
         let memberToken = try #require(memberLogin.data["token"]?.stringValue)
@@ -58,8 +64,9 @@ import Testing
         #expect(refused.status == 403 && refused.code == "AUTH_INSUFFICIENT_PERMISSIONS")
 
         // An API key works, then stops working once revoked (well within the contract's 60 s).
-        let created = try await stack.call(.POST, "/businesses/\(owner.businessID)/api-keys",
-                                           ["name": "CRM sync", "role": "user"], token: token)
+        let created = try await stack.call(
+            .POST, "/businesses/\(owner.businessID)/api-keys",
+            ["name": "CRM sync", "role": "user"], token: token)
         #expect(created.status == 201)
         let key = try #require(created.data["key"]?.stringValue)
         let viaHeader = try await stack.call(.GET, "/businesses/\(owner.businessID)", headers: [("X-API-Key", key)])
@@ -84,13 +91,16 @@ import Testing
         let email = try await smtp.waitForMessage(containing: "https://app.cloudgreet.test/reset-password?token=")
         #expect(email.contains("To: owner@example.com"))
         let bodyText = SMTPTestServer.decodedBody(email)
-        let resetToken = try #require(bodyText.components(separatedBy: "reset-password?token=").last?
-            .prefix { !$0.isWhitespace }).description
+        let resetToken = try #require(
+            bodyText.components(separatedBy: "reset-password?token=").last?
+                .prefix { !$0.isWhitespace }
+        ).description
         #expect(smtp.messages().count == 1)  // nothing went to the unknown address
         let reset = try await stack.call(.POST, "/auth/reset-password", ["token": .string(resetToken), "password": "brand-new-pass"])
         #expect(reset.status == 200)
-        #expect(try await stack.call(.POST, "/auth/reset-password", ["token": .string(resetToken), "password": "again-new-pass"])
-            .code == "AUTH_INVALID_TOKEN")
+        #expect(
+            try await stack.call(.POST, "/auth/reset-password", ["token": .string(resetToken), "password": "again-new-pass"])
+                .code == "AUTH_INVALID_TOKEN")
         #expect(try await stack.call(.POST, "/auth/login", ["email": "owner@example.com", "password": "password123"]).status == 401)
         let fresh = try await stack.call(.POST, "/auth/login", ["email": "owner@example.com", "password": "brand-new-pass"])
         #expect(fresh.status == 200)
@@ -102,8 +112,9 @@ import Testing
         #expect(try await stack.call(.GET, "/businesses/\(owner.businessID)", token: newToken).status == 200)
 
         // A token sent with login does not move it out of the anonymous bucket.
-        let withToken = try await stack.call(.POST, "/auth/login", ["email": "owner@example.com", "password": "brand-new-pass"],
-                                             token: newToken)
+        let withToken = try await stack.call(
+            .POST, "/auth/login", ["email": "owner@example.com", "password": "brand-new-pass"],
+            token: newToken)
         #expect(withToken.header("X-RateLimit-Limit") == "100")
 
         // Search reads `+` as a space, as forms and most clients send it.
@@ -123,8 +134,11 @@ import Testing
         let health = try await stack.call(.GET, "/health?cache=false")
         #expect(health.status == 200 && health.data["overall"] == "healthy")
         let names = Set(health.data["checks"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? [])
-        #expect(names == ["gateway", "identity", "crm", "voice-agent", "messaging", "analytics", "identity-database",
-                          "crm-database", "voice-agent-database", "messaging-database"])
+        #expect(
+            names == [
+                "gateway", "identity", "crm", "voice-agent", "messaging", "analytics", "identity-database",
+                "crm-database", "voice-agent-database", "messaging-database",
+            ])
 
         // No secrets or passwords in any log line.
         let logs = stack.logs
@@ -157,9 +171,13 @@ import Testing
         for (service, (name, value)) in bad {
             var env = ["CLOUDGREET_DATA_DIR": directory, "PORT": String(TestEnvironment.freePort()), "SMTP_URL": "smtp://127.0.0.1:2525"]
             env[name] = value
-            processes.append((service, name, try ManagedProcess(
-                name: "bad-\(service.rawValue)", executable: "\(TestEnvironment.binDirectory)/cloudgreet-\(service.rawValue)",
-                environment: env, logDirectory: directory)))
+            processes.append(
+                (
+                    service, name,
+                    try ManagedProcess(
+                        name: "bad-\(service.rawValue)", executable: "\(TestEnvironment.binDirectory)/cloudgreet-\(service.rawValue)",
+                        environment: env, logDirectory: directory)
+                ))
         }
         let deadline = Date().addingTimeInterval(30)
         while processes.contains(where: { $0.2.isRunning }) && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
@@ -191,8 +209,10 @@ import Testing
         let bob = try await stack.register("bob@example.com", business: "Bob's Salon")
 
         let now = Int(Date().timeIntervalSince1970)
-        let claims: [String: JSONValue] = ["sub": .string(alice.userID), "business_id": .string(alice.businessID),
-                                           "role": "admin", "iat": JSONValue(now), "exp": JSONValue(now + 600)]
+        let claims: [String: JSONValue] = [
+            "sub": .string(alice.userID), "business_id": .string(alice.businessID),
+            "role": "admin", "iat": JSONValue(now), "exp": JSONValue(now + 600),
+        ]
         let payload = Base64URL.encode(JSONValue.object(claims).encoded())
         var expired = claims
         expired["exp"] = JSONValue(now - 10)
@@ -216,31 +236,40 @@ import Testing
         #expect(wrongParam.status == 403)
 
         // Straight to identity, around the gateway: no internal credential, no entry.
-        let direct = try await TestHTTP.request(.GET, stack.url(.identity) + "/businesses/\(alice.businessID)",
-                                                headers: [("X-User-Id", alice.userID), ("X-Business-Id", alice.businessID),
-                                                          ("X-Role", "admin")])
+        let direct = try await TestHTTP.request(
+            .GET, stack.url(.identity) + "/businesses/\(alice.businessID)",
+            headers: [
+                ("X-User-Id", alice.userID), ("X-Business-Id", alice.businessID),
+                ("X-Role", "admin"),
+            ])
         #expect(direct.status == 401 && direct.code == "AUTH_REQUIRED")
         let fakeInternal = InternalCredential(secret: "guess", issuer: .gateway)
             .mint(for: Caller(kind: .user, subject: bob.userID, businessID: bob.businessID, role: .admin), requestID: "r")
-        let forgedInternal = try await TestHTTP.request(.GET, stack.url(.identity) + "/businesses/\(bob.businessID)",
-                                                        headers: [(InternalCredential.header, fakeInternal)])
+        let forgedInternal = try await TestHTTP.request(
+            .GET, stack.url(.identity) + "/businesses/\(bob.businessID)",
+            headers: [(InternalCredential.header, fakeInternal)])
         #expect(forgedInternal.status == 401)
 
         // Spoofed identity headers through the gateway are stripped: Alice stays Alice.
-        let spoofed = try await stack.call(.GET, "/businesses/\(bob.businessID)", token: alice.token, headers: [
-            ("X-User-Id", bob.userID), ("X-Business-Id", bob.businessID), (InternalCredential.header, fakeInternal),
-        ])
+        let spoofed = try await stack.call(
+            .GET, "/businesses/\(bob.businessID)", token: alice.token,
+            headers: [
+                ("X-User-Id", bob.userID), ("X-Business-Id", bob.businessID), (InternalCredential.header, fakeInternal),
+            ])
         #expect(spoofed.status == 404)
-        let anonymousSpoof = try await stack.call(.GET, "/businesses/\(bob.businessID)", headers: [
-            ("X-Business-Id", bob.businessID), ("X-Role", "admin"),
-        ])
+        let anonymousSpoof = try await stack.call(
+            .GET, "/businesses/\(bob.businessID)",
+            headers: [
+                ("X-Business-Id", bob.businessID), ("X-Role", "admin"),
+            ])
         #expect(anonymousSpoof.status == 401 && anonymousSpoof.code == "AUTH_REQUIRED")
 
         // Bad bodies get the envelope through the gateway too.
         let malformed = try await TestHTTP.request(.POST, stack.api + "/auth/login", body: "{\"email\": ")
         #expect(malformed.status == 400 && malformed.code == "VALIDATION_ERROR")
-        let huge = try await TestHTTP.request(.POST, stack.api + "/auth/login",
-                                              body: "{\"email\":\"" + String(repeating: "a", count: 2 << 20) + "\"}")
+        let huge = try await TestHTTP.request(
+            .POST, stack.api + "/auth/login",
+            body: "{\"email\":\"" + String(repeating: "a", count: 2 << 20) + "\"}")
         #expect(huge.status == 413 && huge.code == "PAYLOAD_TOO_LARGE")
     }
 

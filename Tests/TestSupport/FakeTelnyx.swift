@@ -67,16 +67,21 @@ public final class FakeTelnyx: Sendable {
                 return Self.response(Answer(status: 401, body: ["errors": [["code": "10009", "title": "Authentication failed"]]]))
             }
             guard let to = body["to"]?.stringValue, to.hasPrefix("+"), body["text"]?.stringValue?.isEmpty == false,
-                  request.headers[.contentType]?.hasPrefix("application/json") == true
+                request.headers[.contentType]?.hasPrefix("application/json") == true
             else {
                 return Self.response(Answer(status: 422, body: ["errors": [["code": "10002", "title": "Invalid parameter"]]]))
             }
             let id = UUID().uuidString.lowercased()
-            return Self.response(Answer(status: 200, body: ["data": [
-                "record_type": "message", "id": .string(id), "direction": "outbound", "type": "SMS",
-                "from": ["phone_number": body["from"] ?? .null], "text": body["text"] ?? .null,
-                "to": [["phone_number": .string(to), "status": "queued"]],
-            ]]))
+            return Self.response(
+                Answer(
+                    status: 200,
+                    body: [
+                        "data": [
+                            "record_type": "message", "id": .string(id), "direction": "outbound", "type": "SMS",
+                            "from": ["phone_number": body["from"] ?? .null], "text": body["text"] ?? .null,
+                            "to": [["phone_number": .string(to), "status": "queued"]],
+                        ]
+                    ]))
         }
         // Telnyx's number list: `filter[phone_number]` matches on digits; answers `{data: [...], meta: {...}}`.
         router.get("/v2/phone_numbers") { [self] request, _ -> Response in
@@ -91,17 +96,21 @@ public final class FakeTelnyx: Sendable {
             let data = owned.sorted().map { number -> JSONValue in
                 ["record_type": "phone_number", "id": .string(UUID().uuidString), "phone_number": .string(number), "status": "active"]
             }
-            return Self.response(Answer(status: 200, body: [
-                "data": .array(data),
-                "meta": ["total_results": JSONValue(data.count), "page_number": 1, "page_size": 250, "total_pages": 1],
-            ]))
+            return Self.response(
+                Answer(
+                    status: 200,
+                    body: [
+                        "data": .array(data),
+                        "meta": ["total_results": JSONValue(data.count), "page_number": 1, "page_size": 250, "total_pages": 1],
+                    ]))
         }
         let (ready, signal) = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in
-                                  signal.yield(channel.localAddress?.port ?? 0)
-                                  signal.finish()
-                              })
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                signal.yield(channel.localAddress?.port ?? 0)
+                signal.finish()
+            })
         task.withLock { $0 = Task { try await app.run() } }
         for await port in ready { portBox.withLock { $0 = port } }
     }
@@ -114,7 +123,8 @@ public final class FakeTelnyx: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         for (name, value) in answer.headers { headers[.init(name)!] = value }
-        return Response(status: .init(code: answer.status), headers: headers,
-                        body: .init(byteBuffer: ByteBuffer(bytes: (answer.body ?? [:]).encoded())))
+        return Response(
+            status: .init(code: answer.status), headers: headers,
+            body: .init(byteBuffer: ByteBuffer(bytes: (answer.body ?? [:]).encoded())))
     }
 }

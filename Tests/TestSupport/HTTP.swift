@@ -17,10 +17,11 @@ public struct TestResponse: Sendable {
 }
 
 public enum TestHTTP {
-    public static func request(_ method: HTTPMethod, _ url: String, json: JSONValue? = nil, body: String? = nil,
-                               bytes: [UInt8]? = nil, headers: [(String, String)] = [], token: String? = nil,
-                               timeout: Int64 = 15) async throws -> TestResponse
-    {
+    public static func request(
+        _ method: HTTPMethod, _ url: String, json: JSONValue? = nil, body: String? = nil,
+        bytes: [UInt8]? = nil, headers: [(String, String)] = [], token: String? = nil,
+        timeout: Int64 = 15
+    ) async throws -> TestResponse {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -38,8 +39,9 @@ public enum TestHTTP {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeout))
         let bytes = try await response.body.collect(upTo: 32 << 20)
         let text = String(buffer: bytes)
-        return TestResponse(status: Int(response.status.code), headers: response.headers,
-                            body: (try? JSONValue.decode(Array(text.utf8))) ?? .null, text: text)
+        return TestResponse(
+            status: Int(response.status.code), headers: response.headers,
+            body: (try? JSONValue.decode(Array(text.utf8))) ?? .null, text: text)
     }
 
     /// Polls `url` until it answers at all (any status), or fails after `seconds`.

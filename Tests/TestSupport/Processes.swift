@@ -7,9 +7,10 @@ public final class ManagedProcess: @unchecked Sendable {
     public let logPath: String
     private let process = Process()
 
-    public init(name: String, executable: String, arguments: [String] = [], environment: [String: String],
-                logDirectory: String) throws
-    {
+    public init(
+        name: String, executable: String, arguments: [String] = [], environment: [String: String],
+        logDirectory: String
+    ) throws {
         self.name = name
         logPath = "\(logDirectory)/\(name).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)

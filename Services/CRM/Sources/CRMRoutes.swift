@@ -65,12 +65,13 @@ struct CRMRoutes: Sendable {
         let (_, businessID) = try context.requireBusiness()
         let fields = try await body(request, context, businessID: businessID)
         let now = Date()
-        var lead = Lead(id: ResourceID.make(.lead), businessID: businessID, name: fields.string("name", maxLength: 200),
-                        phone: fields.phone("phone", defaultCountryCode: config.defaultCountryCode), email: fields.email("email"),
-                        source: fields.oneOf("source", Self.sources) ?? "web",
-                        status: fields.oneOf("status", Self.leadStatuses) ?? "new",
-                        notes: fields.string("notes", maxLength: 5000, multiline: true),
-                        qualificationScore: nil, qualification: nil, createdAt: now, updatedAt: now)
+        var lead = Lead(
+            id: ResourceID.make(.lead), businessID: businessID, name: fields.string("name", maxLength: 200),
+            phone: fields.phone("phone", defaultCountryCode: config.defaultCountryCode), email: fields.email("email"),
+            source: fields.oneOf("source", Self.sources) ?? "web",
+            status: fields.oneOf("status", Self.leadStatuses) ?? "new",
+            notes: fields.string("notes", maxLength: 5000, multiline: true),
+            qualificationScore: nil, qualification: nil, createdAt: now, updatedAt: now)
         if !fields.has("phone") && !fields.has("email") { fields.fail("phone", "phone or email is required") }
         try fields.finish()
         guard lead.phone != nil || lead.email != nil else { throw APIError.validation(field: "phone", "phone or email is required") }
@@ -87,8 +88,9 @@ struct CRMRoutes: Sendable {
             try await store.insertLead(lead, on: store.db)
         } catch DatabaseError.uniqueViolation {
             let existing = try await store.lead(businessID: lead.businessID, phone: lead.phone, email: lead.email)
-            throw APIError.conflict("A lead with this phone or email already exists",
-                                    details: existing.map { ["existing_id": .string($0.id)] })
+            throw APIError.conflict(
+                "A lead with this phone or email already exists",
+                details: existing.map { ["existing_id": .string($0.id)] })
         }
     }
 
@@ -117,9 +119,10 @@ struct CRMRoutes: Sendable {
         if lead.phone == nil && lead.email == nil { fields.fail("phone", "a lead keeps a phone or an email") }
         try fields.finish()
         // Only a phone or email that changed can collide with another lead.
-        if let other = try await store.lead(businessID: businessID, phone: lead.phone != original.phone ? lead.phone : nil,
-                                            email: lead.email != original.email ? lead.email : nil),
-           other.id != lead.id
+        if let other = try await store.lead(
+            businessID: businessID, phone: lead.phone != original.phone ? lead.phone : nil,
+            email: lead.email != original.email ? lead.email : nil),
+            other.id != lead.id
         {
             throw APIError.conflict("A lead with this phone or email already exists", details: ["existing_id": .string(other.id)])
         }
@@ -174,9 +177,10 @@ struct CRMRoutes: Sendable {
             return .envelope(["lead": existing.json, "created": false], context: context)
         }
         let now = Date()
-        let lead = Lead(id: ResourceID.make(.lead), businessID: businessID, name: name, phone: phone, email: email,
-                        source: source, status: "new", notes: nil, qualificationScore: nil, qualification: nil,
-                        createdAt: now, updatedAt: now)
+        let lead = Lead(
+            id: ResourceID.make(.lead), businessID: businessID, name: name, phone: phone, email: email,
+            source: source, status: "new", notes: nil, qualificationScore: nil, qualification: nil,
+            createdAt: now, updatedAt: now)
         do {
             try await store.insertLead(lead, on: store.db)
             return .envelope(["lead": lead.json, "created": true], status: .created, context: context)
@@ -220,15 +224,17 @@ struct CRMRoutes: Sendable {
         let start = try fields.present(scheduled, "scheduled_date")
         guard try await store.lead(id: leadID, businessID: businessID) != nil else { throw APIError.notFound(.leadNotFound, "Lead") }
         let now = Date()
-        let appointment = Appointment(id: ResourceID.make(.appointment), businessID: businessID, leadID: leadID,
-                                      scheduledAt: start, duration: duration, status: status, type: type, notes: notes,
-                                      valueCents: value ?? nil, createdAt: now, updatedAt: now)
+        let appointment = Appointment(
+            id: ResourceID.make(.appointment), businessID: businessID, leadID: leadID,
+            scheduledAt: start, duration: duration, status: status, type: type, notes: notes,
+            valueCents: value ?? nil, createdAt: now, updatedAt: now)
         let info = try await business(businessID, context)
         try checkHours(appointment, info)
         try await store.db.transaction { [store] db in
             try await store.lockBookings(businessID: businessID, on: db)
-            if let conflict = try await store.conflicting(businessID: businessID, start: appointment.scheduledAt,
-                                                          end: appointment.endsAt, excluding: nil, on: db)
+            if let conflict = try await store.conflicting(
+                businessID: businessID, start: appointment.scheduledAt,
+                end: appointment.endsAt, excluding: nil, on: db)
             {
                 throw APIError.conflict("The time overlaps another appointment", details: ["conflicting_id": .string(conflict)])
             }
@@ -294,8 +300,9 @@ struct CRMRoutes: Sendable {
         try await store.db.transaction { [store] db in
             try await store.lockBookings(businessID: businessID, on: db)
             if updated.holdsSlot && (moved || reactivated),
-               let conflict = try await store.conflicting(businessID: businessID, start: updated.scheduledAt, end: updated.endsAt,
-                                                          excluding: updated.id, on: db)
+                let conflict = try await store.conflicting(
+                    businessID: businessID, start: updated.scheduledAt, end: updated.endsAt,
+                    excluding: updated.id, on: db)
             {
                 throw APIError.conflict("The time overlaps another appointment", details: ["conflicting_id": .string(conflict)])
             }
@@ -336,17 +343,25 @@ struct CRMRoutes: Sendable {
             throw APIError.validation(field: "method", method == .sms ? "the lead has no phone number" : "the lead has no email")
         }
         let info = try await business(businessID, context)
-        let text = message ?? Scheduling.defaultReminder(businessName: info.name, start: appointment.scheduledAt,
-                                                         timeZone: info.timeZone)
+        let text =
+            message
+            ?? Scheduling.defaultReminder(
+                businessName: info.name, start: appointment.scheduledAt,
+                timeZone: info.timeZone)
         do {
-            let sent = try await messenger.send(method, businessID: businessID, leadID: lead.id, to: to,
-                                                subject: "Appointment reminder from \(info.name)", text: text,
-                                                idempotencyKey: nil, requestID: context.requestID)
-            try await store.recordManualReminder(appointment: appointment, method: method.rawValue, status: sent.status,
-                                                 messageID: sent.id, error: nil, at: sent.sentAt)
-            return .envelope(["appointment_id": .string(appointment.id), "method": .string(method.rawValue),
-                              "status": .string(sent.status), "message_id": .string(sent.id),
-                              "sent_at": JSONValue(sent.sentAt)], message: "Reminder sent", context: context)
+            let sent = try await messenger.send(
+                method, businessID: businessID, leadID: lead.id, to: to,
+                subject: "Appointment reminder from \(info.name)", text: text,
+                idempotencyKey: nil, requestID: context.requestID)
+            try await store.recordManualReminder(
+                appointment: appointment, method: method.rawValue, status: sent.status,
+                messageID: sent.id, error: nil, at: sent.sentAt)
+            return .envelope(
+                [
+                    "appointment_id": .string(appointment.id), "method": .string(method.rawValue),
+                    "status": .string(sent.status), "message_id": .string(sent.id),
+                    "sent_at": JSONValue(sent.sentAt),
+                ], message: "Reminder sent", context: context)
         } catch let failure as ServiceCallError {
             switch failure {
             case .optedOut:
@@ -356,13 +371,16 @@ struct CRMRoutes: Sendable {
                 throw APIError.validation(field: "method", fields.values.first?.first ?? "the lead cannot receive this message")
             case .providerFailed(let messageID):
                 // Telnyx or SMTP failed: the attempt is kept as failed.
-                try await store.recordManualReminder(appointment: appointment, method: method.rawValue, status: "failed",
-                                                     messageID: messageID, error: "provider failed", at: Date())
-                throw APIError(502, .externalServiceError, "The reminder could not be delivered",
-                               details: ["message_id": JSONValue(messageID), "appointment_id": .string(appointment.id)])
+                try await store.recordManualReminder(
+                    appointment: appointment, method: method.rawValue, status: "failed",
+                    messageID: messageID, error: "provider failed", at: Date())
+                throw APIError(
+                    502, .externalServiceError, "The reminder could not be delivered",
+                    details: ["message_id": JSONValue(messageID), "appointment_id": .string(appointment.id)])
             default:
-                try await store.recordManualReminder(appointment: appointment, method: method.rawValue, status: "failed",
-                                                     messageID: nil, error: "messaging unavailable", at: Date())
+                try await store.recordManualReminder(
+                    appointment: appointment, method: method.rawValue, status: "failed",
+                    messageID: nil, error: "messaging unavailable", at: Date())
                 throw failure
             }
         }

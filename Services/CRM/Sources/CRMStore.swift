@@ -4,42 +4,48 @@ import Persistence
 
 enum CRMSchema {
     static let migrations = [
-        Migration(1, "leads", [
-            """
-            CREATE TABLE leads (
-                id TEXT PRIMARY KEY, business_id TEXT NOT NULL, name TEXT, phone TEXT, email TEXT,
-                source TEXT NOT NULL, status TEXT NOT NULL, notes TEXT, qualification_score BIGINT,
-                qualification TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
-            """,
-            "CREATE UNIQUE INDEX leads_business_phone ON leads (business_id, phone)",
-            "CREATE UNIQUE INDEX leads_business_email ON leads (business_id, email)",
-            "CREATE INDEX leads_business_created ON leads (business_id, created_at, id)",
-            "CREATE INDEX leads_business_status ON leads (business_id, status, created_at, id)",
-            "CREATE INDEX leads_business_source ON leads (business_id, source, created_at, id)",
-        ]),
-        Migration(2, "appointments", [
-            """
-            CREATE TABLE appointments (
-                id TEXT PRIMARY KEY, business_id TEXT NOT NULL, lead_id TEXT NOT NULL, scheduled_at BIGINT NOT NULL,
-                ends_at BIGINT NOT NULL, duration BIGINT NOT NULL, status TEXT NOT NULL, type TEXT, notes TEXT,
-                value_cents BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
-            """,
-            "CREATE INDEX appointments_business_scheduled ON appointments (business_id, scheduled_at, id)",
-            "CREATE INDEX appointments_business_status ON appointments (business_id, status, scheduled_at, id)",
-            "CREATE INDEX appointments_business_lead ON appointments (business_id, lead_id)",
-        ]),
-        Migration(3, "reminders", [
-            """
-            CREATE TABLE reminders (
-                id TEXT PRIMARY KEY, business_id TEXT NOT NULL, appointment_id TEXT NOT NULL, kind TEXT NOT NULL,
-                hours_before BIGINT, due_at BIGINT NOT NULL, status TEXT NOT NULL, method TEXT, message_id TEXT,
-                error TEXT, attempts BIGINT NOT NULL DEFAULT 0, claimed_until BIGINT, sent_at BIGINT,
-                created_at BIGINT NOT NULL)
-            """,
-            "CREATE UNIQUE INDEX reminders_automatic ON reminders (appointment_id, kind, hours_before)",
-            "CREATE INDEX reminders_due ON reminders (status, due_at)",
-            "CREATE INDEX reminders_appointment ON reminders (business_id, appointment_id)",
-        ]),
+        Migration(
+            1, "leads",
+            [
+                """
+                CREATE TABLE leads (
+                    id TEXT PRIMARY KEY, business_id TEXT NOT NULL, name TEXT, phone TEXT, email TEXT,
+                    source TEXT NOT NULL, status TEXT NOT NULL, notes TEXT, qualification_score BIGINT,
+                    qualification TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+                """,
+                "CREATE UNIQUE INDEX leads_business_phone ON leads (business_id, phone)",
+                "CREATE UNIQUE INDEX leads_business_email ON leads (business_id, email)",
+                "CREATE INDEX leads_business_created ON leads (business_id, created_at, id)",
+                "CREATE INDEX leads_business_status ON leads (business_id, status, created_at, id)",
+                "CREATE INDEX leads_business_source ON leads (business_id, source, created_at, id)",
+            ]),
+        Migration(
+            2, "appointments",
+            [
+                """
+                CREATE TABLE appointments (
+                    id TEXT PRIMARY KEY, business_id TEXT NOT NULL, lead_id TEXT NOT NULL, scheduled_at BIGINT NOT NULL,
+                    ends_at BIGINT NOT NULL, duration BIGINT NOT NULL, status TEXT NOT NULL, type TEXT, notes TEXT,
+                    value_cents BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX appointments_business_scheduled ON appointments (business_id, scheduled_at, id)",
+                "CREATE INDEX appointments_business_status ON appointments (business_id, status, scheduled_at, id)",
+                "CREATE INDEX appointments_business_lead ON appointments (business_id, lead_id)",
+            ]),
+        Migration(
+            3, "reminders",
+            [
+                """
+                CREATE TABLE reminders (
+                    id TEXT PRIMARY KEY, business_id TEXT NOT NULL, appointment_id TEXT NOT NULL, kind TEXT NOT NULL,
+                    hours_before BIGINT, due_at BIGINT NOT NULL, status TEXT NOT NULL, method TEXT, message_id TEXT,
+                    error TEXT, attempts BIGINT NOT NULL DEFAULT 0, claimed_until BIGINT, sent_at BIGINT,
+                    created_at BIGINT NOT NULL)
+                """,
+                "CREATE UNIQUE INDEX reminders_automatic ON reminders (appointment_id, kind, hours_before)",
+                "CREATE INDEX reminders_due ON reminders (status, due_at)",
+                "CREATE INDEX reminders_appointment ON reminders (business_id, appointment_id)",
+            ]),
     ]
 }
 
@@ -69,11 +75,12 @@ struct Lead: Sendable, JSONRepresentable {
 
 extension Lead {
     init(row: SQLRow) throws {
-        self.init(id: try row.required("id"), businessID: try row.required("business_id"), name: row.string("name"),
-                  phone: row.string("phone"), email: row.string("email"), source: try row.required("source"),
-                  status: try row.required("status"), notes: row.string("notes"), qualificationScore: row.int("qualification_score"),
-                  qualification: row.json("qualification"), createdAt: try row.requiredDate("created_at"),
-                  updatedAt: try row.requiredDate("updated_at"))
+        self.init(
+            id: try row.required("id"), businessID: try row.required("business_id"), name: row.string("name"),
+            phone: row.string("phone"), email: row.string("email"), source: try row.required("source"),
+            status: try row.required("status"), notes: row.string("notes"), qualificationScore: row.int("qualification_score"),
+            qualification: row.json("qualification"), createdAt: try row.requiredDate("created_at"),
+            updatedAt: try row.requiredDate("updated_at"))
     }
 }
 
@@ -105,11 +112,12 @@ struct Appointment: Sendable, JSONRepresentable {
 
 extension Appointment {
     init(row: SQLRow) throws {
-        self.init(id: try row.required("id"), businessID: try row.required("business_id"), leadID: try row.required("lead_id"),
-                  scheduledAt: try row.requiredDate("scheduled_at"), duration: row.int("duration") ?? 30,
-                  status: try row.required("status"), type: row.string("type"), notes: row.string("notes"),
-                  valueCents: row.int("value_cents"), createdAt: try row.requiredDate("created_at"),
-                  updatedAt: try row.requiredDate("updated_at"))
+        self.init(
+            id: try row.required("id"), businessID: try row.required("business_id"), leadID: try row.required("lead_id"),
+            scheduledAt: try row.requiredDate("scheduled_at"), duration: row.int("duration") ?? 30,
+            status: try row.required("status"), type: row.string("type"), notes: row.string("notes"),
+            valueCents: row.int("value_cents"), createdAt: try row.requiredDate("created_at"),
+            updatedAt: try row.requiredDate("updated_at"))
     }
 }
 
@@ -139,9 +147,11 @@ struct CRMStore: Sendable {
                                qualification, created_at, updated_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
             """,
-            [.text(lead.id), .text(lead.businessID), SQLValue(lead.name), SQLValue(lead.phone), SQLValue(lead.email),
-             .text(lead.source), .text(lead.status), SQLValue(lead.notes), SQLValue(lead.qualificationScore),
-             lead.qualification.map { SQLValue($0) } ?? .null, SQLValue(lead.createdAt)])
+            [
+                .text(lead.id), .text(lead.businessID), SQLValue(lead.name), SQLValue(lead.phone), SQLValue(lead.email),
+                .text(lead.source), .text(lead.status), SQLValue(lead.notes), SQLValue(lead.qualificationScore),
+                lead.qualification.map { SQLValue($0) } ?? .null, SQLValue(lead.createdAt),
+            ])
     }
 
     func updateLead(_ lead: Lead) async throws {
@@ -151,9 +161,11 @@ struct CRMStore: Sendable {
                 qualification_score = $7, qualification = $8, updated_at = $9
             WHERE id = $10 AND business_id = $11
             """,
-            [SQLValue(lead.name), SQLValue(lead.phone), SQLValue(lead.email), .text(lead.source), .text(lead.status),
-             SQLValue(lead.notes), SQLValue(lead.qualificationScore), lead.qualification.map { SQLValue($0) } ?? .null,
-             SQLValue(lead.updatedAt), .text(lead.id), .text(lead.businessID)])
+            [
+                SQLValue(lead.name), SQLValue(lead.phone), SQLValue(lead.email), .text(lead.source), .text(lead.status),
+                SQLValue(lead.notes), SQLValue(lead.qualificationScore), lead.qualification.map { SQLValue($0) } ?? .null,
+                SQLValue(lead.updatedAt), .text(lead.id), .text(lead.businessID),
+            ])
     }
 
     func lead(id: String, businessID: String, on db: (any SQLExecutor)? = nil) async throws -> Lead? {
@@ -166,15 +178,17 @@ struct CRMStore: Sendable {
         guard phone != nil || email != nil else { return nil }
         return try await (db ?? self.db).first(
             "SELECT * FROM leads WHERE business_id = $1 AND (phone = $2 OR email = $3) ORDER BY created_at LIMIT 1",
-            [.text(businessID), SQLValue(phone), SQLValue(email)]).map(Lead.init(row:))
+            [.text(businessID), SQLValue(phone), SQLValue(email)]
+        ).map(Lead.init(row:))
     }
 
     func leads(businessID: String, filter: LeadFilter, page: Page) async throws -> Listing<Lead> {
         var sql = SQLFilter("business_id = ?", .text(businessID))
         sql.add("status = ?", filter.status.map { .text($0) })
         sql.add("source = ?", filter.source.map { .text($0) })
-        sql.add("(LOWER(name) LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\')",
-                filter.search.map { .text("%\($0.lowercased().likeEscaped)%") })
+        sql.add(
+            "(LOWER(name) LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\')",
+            filter.search.map { .text("%\($0.lowercased().likeEscaped)%") })
         let (rows, total) = try await db.page("leads", where: sql, orderBy: "created_at DESC, id DESC", page)
         return Listing(items: try rows.map(Lead.init(row:)), total: total)
     }
@@ -182,8 +196,9 @@ struct CRMStore: Sendable {
     /// Erases the lead and its personal data: its appointments' notes and pending reminders go too.
     func deleteLead(id: String, businessID: String) async throws -> Bool {
         try await db.transaction { db in
-            let deleted = try await db.query("DELETE FROM leads WHERE id = $1 AND business_id = $2 RETURNING id",
-                                             [.text(id), .text(businessID)])
+            let deleted = try await db.query(
+                "DELETE FROM leads WHERE id = $1 AND business_id = $2 RETURNING id",
+                [.text(id), .text(businessID)])
             guard !deleted.isEmpty else { return false }
             let appointments = try await db.query(
                 "UPDATE appointments SET status = CASE WHEN status IN ('scheduled', 'confirmed') THEN 'cancelled' ELSE status END, "
@@ -205,8 +220,10 @@ struct CRMStore: Sendable {
     }
 
     func appointment(id: String, businessID: String, on db: (any SQLExecutor)? = nil) async throws -> Appointment? {
-        try await (db ?? self.db).first("SELECT * FROM appointments WHERE id = $1 AND business_id = $2",
-                                        [.text(id), .text(businessID)]).map(Appointment.init(row:))
+        try await (db ?? self.db).first(
+            "SELECT * FROM appointments WHERE id = $1 AND business_id = $2",
+            [.text(id), .text(businessID)]
+        ).map(Appointment.init(row:))
     }
 
     func appointments(businessID: String, filter: AppointmentFilter, page: Page) async throws -> Listing<Appointment> {
@@ -244,9 +261,11 @@ struct CRMStore: Sendable {
                                       value_cents, created_at, updated_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
             """,
-            [.text(appointment.id), .text(appointment.businessID), .text(appointment.leadID), SQLValue(appointment.scheduledAt),
-             SQLValue(appointment.endsAt), SQLValue(appointment.duration), .text(appointment.status), SQLValue(appointment.type),
-             SQLValue(appointment.notes), SQLValue(appointment.valueCents), SQLValue(appointment.createdAt)])
+            [
+                .text(appointment.id), .text(appointment.businessID), .text(appointment.leadID), SQLValue(appointment.scheduledAt),
+                SQLValue(appointment.endsAt), SQLValue(appointment.duration), .text(appointment.status), SQLValue(appointment.type),
+                SQLValue(appointment.notes), SQLValue(appointment.valueCents), SQLValue(appointment.createdAt),
+            ])
     }
 
     func updateAppointment(_ appointment: Appointment, on db: any SQLExecutor) async throws {
@@ -256,10 +275,12 @@ struct CRMStore: Sendable {
                 value_cents = $7, updated_at = $8
             WHERE id = $9 AND business_id = $10
             """,
-            [SQLValue(appointment.scheduledAt), SQLValue(appointment.endsAt), SQLValue(appointment.duration),
-             .text(appointment.status), SQLValue(appointment.type), SQLValue(appointment.notes),
-             SQLValue(appointment.valueCents), SQLValue(appointment.updatedAt), .text(appointment.id),
-             .text(appointment.businessID)])
+            [
+                SQLValue(appointment.scheduledAt), SQLValue(appointment.endsAt), SQLValue(appointment.duration),
+                .text(appointment.status), SQLValue(appointment.type), SQLValue(appointment.notes),
+                SQLValue(appointment.valueCents), SQLValue(appointment.updatedAt), .text(appointment.id),
+                .text(appointment.businessID),
+            ])
     }
 
     // MARK: reminders
@@ -267,9 +288,10 @@ struct CRMStore: Sendable {
     /// Replaces the pending automatic reminders of an appointment: one per `hours_before` still in
     /// the future, none when the appointment no longer holds its slot. A reminder already sent is
     /// sent again only if the appointment moved (its due time changed), never twice for one time.
-    func scheduleReminders(for appointment: Appointment, hoursBefore: [Int], now: Date = Date(),
-                           on db: any SQLExecutor) async throws
-    {
+    func scheduleReminders(
+        for appointment: Appointment, hoursBefore: [Int], now: Date = Date(),
+        on db: any SQLExecutor
+    ) async throws {
         try await cancelPendingReminders(appointmentID: appointment.id, on: db)
         guard appointment.holdsSlot else { return }
         for hours in Set(hoursBefore) {
@@ -283,29 +305,35 @@ struct CRMStore: Sendable {
                 DO UPDATE SET due_at = EXCLUDED.due_at, status = 'pending', error = NULL
                 WHERE reminders.status IN ('pending', 'cancelled') OR reminders.due_at <> EXCLUDED.due_at
                 """,
-                [.text(ResourceID.make(.reminder)), .text(appointment.businessID), .text(appointment.id),
-                 SQLValue(hours), SQLValue(due), SQLValue(now)])
+                [
+                    .text(ResourceID.make(.reminder)), .text(appointment.businessID), .text(appointment.id),
+                    SQLValue(hours), SQLValue(due), SQLValue(now),
+                ])
         }
     }
 
     func cancelPendingReminders(appointmentID: String, on db: any SQLExecutor) async throws {
-        try await db.query("UPDATE reminders SET status = 'cancelled' WHERE appointment_id = $1 AND status = 'pending'",
-                           [.text(appointmentID)])
+        try await db.query(
+            "UPDATE reminders SET status = 'cancelled' WHERE appointment_id = $1 AND status = 'pending'",
+            [.text(appointmentID)])
     }
 
     /// Records a reminder sent by hand (`POST /appointments/{id}/remind`).
-    func recordManualReminder(appointment: Appointment, method: String, status: String, messageID: String?,
-                              error: String?, at date: Date) async throws
-    {
+    func recordManualReminder(
+        appointment: Appointment, method: String, status: String, messageID: String?,
+        error: String?, at date: Date
+    ) async throws {
         try await db.query(
             """
             INSERT INTO reminders (id, business_id, appointment_id, kind, due_at, status, method, message_id, error,
                                    attempts, sent_at, created_at)
             VALUES ($1, $2, $3, 'manual', $4, $5, $6, $7, $8, 1, $9, $4)
             """,
-            [.text(ResourceID.make(.reminder)), .text(appointment.businessID), .text(appointment.id), SQLValue(date),
-             .text(status), .text(method), SQLValue(messageID), SQLValue(error),
-             status == "sent" ? SQLValue(date) : .null])
+            [
+                .text(ResourceID.make(.reminder)), .text(appointment.businessID), .text(appointment.id), SQLValue(date),
+                .text(status), .text(method), SQLValue(messageID), SQLValue(error),
+                status == "sent" ? SQLValue(date) : .null,
+            ])
     }
 
     struct DueReminder: Sendable {
@@ -331,23 +359,27 @@ struct CRMStore: Sendable {
                 """, [SQLValue(now)])
             var claimed: [DueReminder] = []
             for row in rows {
-                guard let updated = try await db.first(
-                    """
-                    UPDATE reminders SET status = 'sending', claimed_until = $1, attempts = attempts + 1
-                    WHERE id = $2 RETURNING id, business_id, appointment_id, hours_before, due_at
-                    """, [SQLValue(now.addingTimeInterval(lease)), .text(try row.required("id"))])
+                guard
+                    let updated = try await db.first(
+                        """
+                        UPDATE reminders SET status = 'sending', claimed_until = $1, attempts = attempts + 1
+                        WHERE id = $2 RETURNING id, business_id, appointment_id, hours_before, due_at
+                        """, [SQLValue(now.addingTimeInterval(lease)), .text(try row.required("id"))])
                 else { continue }
-                claimed.append(DueReminder(id: try updated.required("id"), businessID: try updated.required("business_id"),
-                                           appointmentID: try updated.required("appointment_id"),
-                                           hoursBefore: updated.int("hours_before") ?? 0, dueAt: try updated.requiredDate("due_at")))
+                claimed.append(
+                    DueReminder(
+                        id: try updated.required("id"), businessID: try updated.required("business_id"),
+                        appointmentID: try updated.required("appointment_id"),
+                        hoursBefore: updated.int("hours_before") ?? 0, dueAt: try updated.requiredDate("due_at")))
             }
             return claimed
         }
     }
 
-    func finishReminder(id: String, status: String, method: String?, messageID: String?, error: String?,
-                        now: Date = Date()) async throws
-    {
+    func finishReminder(
+        id: String, status: String, method: String?, messageID: String?, error: String?,
+        now: Date = Date()
+    ) async throws {
         try await db.query(
             """
             UPDATE reminders SET status = $1, method = $2, message_id = $3, error = $4, claimed_until = NULL,
@@ -363,7 +395,8 @@ struct CRMStore: Sendable {
     }
 
     func reminders(appointmentID: String, businessID: String) async throws -> [SQLRow] {
-        try await db.query("SELECT * FROM reminders WHERE appointment_id = $1 AND business_id = $2 ORDER BY created_at",
-                           [.text(appointmentID), .text(businessID)])
+        try await db.query(
+            "SELECT * FROM reminders WHERE appointment_id = $1 AND business_id = $2 ORDER BY created_at",
+            [.text(appointmentID), .text(businessID)])
     }
 }

@@ -9,16 +9,21 @@ struct Messenger: Sendable {
 
     enum Method: String, Sendable { case sms, email }
 
-    func send(_ method: Method, businessID: String, leadID: String, to: String, subject: String, text: String,
-              idempotencyKey: String?, requestID: String) async throws -> MessagingClient.Sent
-    {
+    func send(
+        _ method: Method, businessID: String, leadID: String, to: String, subject: String, text: String,
+        idempotencyKey: String?, requestID: String
+    ) async throws -> MessagingClient.Sent {
         switch method {
         case .sms:
-            try await messaging.sendSMS(.init(businessID: businessID, leadID: leadID, to: to, text: text,
-                                              idempotencyKey: idempotencyKey), requestID)
+            try await messaging.sendSMS(
+                .init(
+                    businessID: businessID, leadID: leadID, to: to, text: text,
+                    idempotencyKey: idempotencyKey), requestID)
         case .email:
-            try await messaging.sendEmail(.init(businessID: businessID, leadID: leadID, to: to, subject: subject, content: text,
-                                                idempotencyKey: idempotencyKey), requestID)
+            try await messaging.sendEmail(
+                .init(
+                    businessID: businessID, leadID: leadID, to: to, subject: subject, content: text,
+                    idempotencyKey: idempotencyKey), requestID)
         }
     }
 }

@@ -47,13 +47,15 @@ enum Qualification {
     static func read(_ fields: FieldReader) -> Criteria? {
         guard let criteria = fields.nested("criteria", required: true) else { return nil }
         let budget = criteria.oneOf("budget", Array(budget.keys).sorted(), required: true)
-        let timeline = criteria.oneOf("timeline", ["immediate", "this_week", "this_month", "this_quarter", "exploring"],
-                                      required: true)
+        let timeline = criteria.oneOf(
+            "timeline", ["immediate", "this_week", "this_month", "this_quarter", "exploring"],
+            required: true)
         let decisionMaker = criteria.bool("decision_maker", required: true)
         let urgency = criteria.oneOf("urgency", ["high", "medium", "low"])
         let previousCustomer = criteria.bool("previous_customer")
         guard let budget, let timeline, let decisionMaker else { return nil }
-        return Criteria(budget: budget, timeline: timeline, decisionMaker: decisionMaker, urgency: urgency,
-                        previousCustomer: previousCustomer)
+        return Criteria(
+            budget: budget, timeline: timeline, decisionMaker: decisionMaker, urgency: urgency,
+            previousCustomer: previousCustomer)
     }
 }

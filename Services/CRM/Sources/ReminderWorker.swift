@@ -39,8 +39,8 @@ actor ReminderWorker {
         let requestID = ResourceID.make(.request)
         do {
             guard let appointment = try await store.appointment(id: reminder.appointmentID, businessID: reminder.businessID),
-                  appointment.holdsSlot,
-                  appointment.scheduledAt.addingTimeInterval(TimeInterval(-reminder.hoursBefore * 3600)) == reminder.dueAt
+                appointment.holdsSlot,
+                appointment.scheduledAt.addingTimeInterval(TimeInterval(-reminder.hoursBefore * 3600)) == reminder.dueAt
             else {
                 try await store.finishReminder(id: reminder.id, status: "cancelled", method: nil, messageID: nil, error: nil)
                 return
@@ -60,14 +60,16 @@ actor ReminderWorker {
                     // The key names this reminder at this time: a retry returns the first message, a
                     // reminder moved with its appointment is a new one.
                     let key = "\(reminder.id)-\(Timestamp.milliseconds(reminder.dueAt))-\(method.rawValue)"
-                    let sent = try await messenger.send(method, businessID: reminder.businessID, leadID: lead.id, to: to,
-                                                        subject: "Appointment reminder from \(info.name)", text: text,
-                                                        idempotencyKey: key, requestID: requestID)
+                    let sent = try await messenger.send(
+                        method, businessID: reminder.businessID, leadID: lead.id, to: to,
+                        subject: "Appointment reminder from \(info.name)", text: text,
+                        idempotencyKey: key, requestID: requestID)
                     // Still `queued`: messaging has not heard back from the provider yet (a retry that
                     // outran the first call). Look again later rather than call it sent.
                     guard sent.status != "queued" else { throw StillQueued() }
-                    try await store.finishReminder(id: reminder.id, status: "sent", method: method.rawValue,
-                                                   messageID: sent.id, error: nil)
+                    try await store.finishReminder(
+                        id: reminder.id, status: "sent", method: method.rawValue,
+                        messageID: sent.id, error: nil)
                     logger.info("reminder sent", metadata: ["reminder_id": .string(reminder.id), "method": .string(method.rawValue)])
                     return
                 } catch ServiceCallError.optedOut {

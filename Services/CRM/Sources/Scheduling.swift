@@ -27,7 +27,7 @@ enum Scheduling {
             var days: [String: (Int, Int)] = [:]
             for (day, value) in hours {
                 guard let open = value["open"]?.stringValue.flatMap(Self.minutes),
-                      let close = value["close"]?.stringValue.flatMap(Self.minutes)
+                    let close = value["close"]?.stringValue.flatMap(Self.minutes)
                 else { continue }
                 days[day] = (open, close)
             }
@@ -84,13 +84,18 @@ enum Scheduling {
         calendar.timeZone = timeZone
         let c = calendar.dateComponents([.weekday, .month, .day, .hour, .minute], from: start)
         let weekday = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"][(c.weekday ?? 1) - 1]
-        let month = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-                     "November", "December"][(c.month ?? 1) - 1]
-        let hour = c.hour ?? 0, minute = c.minute ?? 0
+        let month = [
+            "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+            "November", "December",
+        ][(c.month ?? 1) - 1]
+        let hour = c.hour ?? 0
+        let minute = c.minute ?? 0
         let time = "\(hour % 12 == 0 ? 12 : hour % 12):\(minute < 10 ? "0" : "")\(minute) \(hour < 12 ? "AM" : "PM")"
         // `abbreviation(for:)` says "GMT-4" on Linux; the localized short name is the familiar "EDT".
-        let zone = timeZone.localizedName(for: timeZone.isDaylightSavingTime(for: start) ? .shortDaylightSaving : .shortStandard,
-                                          locale: Locale(identifier: "en_US")) ?? timeZone.identifier
+        let zone =
+            timeZone.localizedName(
+                for: timeZone.isDaylightSavingTime(for: start) ? .shortDaylightSaving : .shortStandard,
+                locale: Locale(identifier: "en_US")) ?? timeZone.identifier
         return "Reminder: you have an appointment with \(businessName) on \(weekday), \(month) \(c.day ?? 1) at \(time) \(zone)."
     }
 }

@@ -74,9 +74,9 @@ struct Authenticator: Sendable {
 
     private func userCaller(_ token: String, requestID: String) async throws -> Outcome {
         guard let claims = try? tokens.verify(token),
-              claims["iss"]?.stringValue == UserToken.issuer, claims["aud"]?.stringValue == UserToken.audience,
-              let subject = claims["sub"]?.stringValue, let business = claims["business_id"]?.stringValue,
-              let role = claims["role"]?.stringValue.flatMap(Role.init(rawValue:))
+            claims["iss"]?.stringValue == UserToken.issuer, claims["aud"]?.stringValue == UserToken.audience,
+            let subject = claims["sub"]?.stringValue, let business = claims["business_id"]?.stringValue,
+            let role = claims["role"]?.stringValue.flatMap(Role.init(rawValue:))
         else { return .invalid }
         let tokenID = claims["jti"]?.stringValue
         let state: IdentityClient.TokenState
@@ -90,8 +90,10 @@ struct Authenticator: Sendable {
         guard (claims["ver"]?.intValue ?? 0) >= state.version, !(tokenID.map(state.revoked.contains) ?? false) else {
             return .invalid
         }
-        return .valid(Caller(kind: .user, subject: subject, businessID: business, role: role, tokenID: tokenID,
-                             tokenExpires: claims["exp"]?.intValue))
+        return .valid(
+            Caller(
+                kind: .user, subject: subject, businessID: business, role: role, tokenID: tokenID,
+                tokenExpires: claims["exp"]?.intValue))
     }
 
     private func keyCaller(_ key: String, requestID: String, budget: LookupBudget) async throws -> Outcome {

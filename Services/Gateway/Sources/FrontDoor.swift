@@ -24,13 +24,15 @@ struct FrontDoor: RouterMiddleware {
     let clientAddress: ClientAddress
     let metrics: ServiceMetrics
 
-    func handle(_ request: Request, context: AppContext,
-                next: (Request, AppContext) async throws -> Response) async throws -> Response
-    {
+    func handle(
+        _ request: Request, context: AppContext,
+        next: (Request, AppContext) async throws -> Response
+    ) async throws -> Response {
         let path = request.uri.path
         var context = context
-        let clientIP = clientAddress.resolve(peer: context.remoteAddress?.ipAddress,
-                                             forwardedFor: request.header("X-Forwarded-For"))
+        let clientIP = clientAddress.resolve(
+            peer: context.remoteAddress?.ipAddress,
+            forwardedFor: request.header("X-Forwarded-For"))
         context.clientAddress = clientIP
         context.logger[metadataKey: "client_ip"] = .string(clientIP)
         let route = path.hasPrefix("/api/") ? Routing.route(String(path.dropFirst(4))) : nil
@@ -62,9 +64,10 @@ struct FrontDoor: RouterMiddleware {
     /// Counts the request against its bucket and decides whether it passes. Routes that need no
     /// credentials (login, the password routes, webhooks, health) always count against the address,
     /// whatever credential comes along, so a token cannot lift the anonymous limit there.
-    private func admit(_ request: Request, path: String, route: Routing.Route?, clientIP: String,
-                       context: AppContext) async -> Admission
-    {
+    private func admit(
+        _ request: Request, path: String, route: Routing.Route?, clientIP: String,
+        context: AppContext
+    ) async -> Admission {
         let client = ClientAddress.limitKey(clientIP)
         if path == "/api/health" { return await count("health:\(client)", limit: limits.health, context: context) }
         switch route?.access {
@@ -119,8 +122,9 @@ struct FrontDoor: RouterMiddleware {
         guard !decision.allowed else { return Admission(decision: decision) }
         await metrics.increment("rate_limit_rejections_total", labels: ["bucket": String(bucket.prefix { $0 != ":" })])
         let retryAfter = max(1, decision.reset - Int(Date().timeIntervalSince1970))
-        return Admission(decision: decision,
-                         failure: APIError(429, .rateLimitExceeded, "Rate limit exceeded", headers: [("Retry-After", String(retryAfter))]))
+        return Admission(
+            decision: decision,
+            failure: APIError(429, .rateLimitExceeded, "Rate limit exceeded", headers: [("Retry-After", String(retryAfter))]))
     }
 }
 
@@ -131,9 +135,10 @@ struct CORSMiddleware: RouterMiddleware {
 
     func allows(_ origin: String) -> Bool { allowed.contains("*") || allowed.contains(origin) }
 
-    func handle(_ request: Request, context: AppContext,
-                next: (Request, AppContext) async throws -> Response) async throws -> Response
-    {
+    func handle(
+        _ request: Request, context: AppContext,
+        next: (Request, AppContext) async throws -> Response
+    ) async throws -> Response {
         guard let origin = request.header("Origin") else { return try await next(request, context) }
         if request.method == .options, request.header("Access-Control-Request-Method") != nil {
             var response = Response(status: .noContent)

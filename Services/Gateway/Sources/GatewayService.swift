@@ -25,14 +25,16 @@ public enum GatewayService {
         let router = runtime.makeRouter(
             internalAuth: false, metricsAccess: MetricsAccess(token: settings.metricsToken, credential: config.internalCredential))
         router.middlewares.add(CORSMiddleware(allowed: settings.corsOrigins))
-        router.middlewares.add(FrontDoor(
-            authenticator: Authenticator(tokens: TokenSigner(secret: config.jwtSecret),
-                                         identity: .live(runtime.clients, as: .gateway),
-                                         cacheSeconds: settings.credentialCacheSeconds),
-            limiter: limiter,
-            limits: settings.limits,
-            clientAddress: clientAddress,
-            metrics: runtime.metrics))
+        router.middlewares.add(
+            FrontDoor(
+                authenticator: Authenticator(
+                    tokens: TokenSigner(secret: config.jwtSecret),
+                    identity: .live(runtime.clients, as: .gateway),
+                    cacheSeconds: settings.credentialCacheSeconds),
+                limiter: limiter,
+                limits: settings.limits,
+                clientAddress: clientAddress,
+                metrics: runtime.metrics))
         // After the front door, so that this 422 carries the rate-limit headers like every answer.
         router.middlewares.add(QueryCheckMiddleware())
 
@@ -43,25 +45,28 @@ public enum GatewayService {
             return Response.envelope(data, status: report.overall == "unhealthy" ? .serviceUnavailable : .ok, context: context)
         }
 
-        let proxy = Proxy(config: config, http: http, breakers: runtime.clients.breakers, metrics: runtime.metrics,
-                          bodyTimeout: config.requestBodyTimeout,
-                          buffers: BodyBudget(bytes: settings.bufferedBodyBytes))
+        let proxy = Proxy(
+            config: config, http: http, breakers: runtime.clients.breakers, metrics: runtime.metrics,
+            bodyTimeout: config.requestBodyTimeout,
+            buffers: BodyBudget(bytes: settings.bufferedBodyBytes))
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("/api/**", method: method) { request, context in
                 let path = Routing.canonical(String(request.uri.path.dropFirst(4)))
                 guard let route = Routing.route(path) else { throw APIError.notFound() }
                 // Anonymous routes go on anonymously, whatever credential came along.
                 let caller = route.access == .authenticated ? context.caller ?? .anonymous : .anonymous
-                return try await proxy.forward(request, path: path, to: route.service, caller: caller,
-                                               clientIP: context.clientAddress ?? "unknown", context: context)
+                return try await proxy.forward(
+                    request, path: path, to: route.service, caller: caller,
+                    clientIP: context.clientAddress ?? "unknown", context: context)
             }
         }
         // Counters of finished windows are dropped, so the shared table stays the size of one window.
         let pruning = PollingService(every: .seconds(60)) {
             do { try await limiter.prune() } catch { runtime.logger.warning("could not prune rate limit counters") }
         }
-        let cap = ConnectionCap(perClient: settings.connectionsPerClient,
-                                clientKey: ClientAddress.limitKey, isExempt: { clientAddress.isTrusted($0) })
+        let cap = ConnectionCap(
+            perClient: settings.connectionsPerClient,
+            clientKey: ClientAddress.limitKey, isExempt: { clientAddress.isTrusted($0) })
         return runtime.makeApplication(router: router, services: [pruning], connectionCap: cap)
     }
 }

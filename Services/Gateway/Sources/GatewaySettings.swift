@@ -26,10 +26,11 @@ struct GatewaySettings: ServiceSettings {
             throw ConfigError(variable: "RATE_LIMIT_STORE", "postgres needs DATABASE_URL=postgres://...")
         }
         let perWindow = 1...1_000_000_000
-        limits = .init(authenticated: try config.int("RATE_LIMIT_AUTHENTICATED", default: 1000, perWindow),
-                       anonymous: try config.int("RATE_LIMIT_ANONYMOUS", default: 100, perWindow),
-                       webhook: try config.int("RATE_LIMIT_WEBHOOK", default: 10000, perWindow),
-                       health: try config.int("RATE_LIMIT_HEALTH", default: 3600, perWindow))
+        limits = .init(
+            authenticated: try config.int("RATE_LIMIT_AUTHENTICATED", default: 1000, perWindow),
+            anonymous: try config.int("RATE_LIMIT_ANONYMOUS", default: 100, perWindow),
+            webhook: try config.int("RATE_LIMIT_WEBHOOK", default: 10000, perWindow),
+            health: try config.int("RATE_LIMIT_HEALTH", default: 3600, perWindow))
         windowSeconds = try config.int("RATE_LIMIT_WINDOW_SECONDS", default: 3600, 1...86400)
         trustedProxies = config.list("TRUSTED_PROXIES")
         for proxy in trustedProxies where IPRange(proxy) == nil {

@@ -38,11 +38,14 @@ actor HealthAggregator {
     }
 
     func json(_ report: Report, detailed: Bool) -> JSONValue {
-        let checks = detailed ? report.checks : report.checks.map { check -> JSONValue in
-            guard case .object(var object) = check else { return check }
-            object["message"] = nil
-            return .object(object)
-        }
+        let checks =
+            detailed
+            ? report.checks
+            : report.checks.map { check -> JSONValue in
+                guard case .object(var object) = check else { return check }
+                object["message"] = nil
+                return .object(object)
+            }
         return [
             "overall": .string(report.overall), "checks": .array(checks), "timestamp": JSONValue(report.takenAt),
             "version": .string(CloudGreetVersion.current),
@@ -66,14 +69,17 @@ actor HealthAggregator {
             return collected
         }
         var checks: [JSONValue] = [
-            HealthCheck(name: "gateway", healthy: true, message: "Gateway is running", durationMilliseconds: 0).json(),
+            HealthCheck(name: "gateway", healthy: true, message: "Gateway is running", durationMilliseconds: 0).json()
         ]
         var unhealthy = false
         var degraded = false
         for service in services {
             let probe = results[service] ?? ServiceProbe(reachable: false, message: "Not checked", milliseconds: 0, database: nil)
-            checks.append(HealthCheck(name: service.rawValue, healthy: probe.reachable, message: probe.message,
-                                      durationMilliseconds: probe.milliseconds).json())
+            checks.append(
+                HealthCheck(
+                    name: service.rawValue, healthy: probe.reachable, message: probe.message,
+                    durationMilliseconds: probe.milliseconds
+                ).json())
             if !probe.reachable {
                 degraded = true
                 if service == .identity { unhealthy = true }
@@ -89,9 +95,11 @@ actor HealthAggregator {
                 checks.append(check)
                 if database["status"]?.stringValue != "healthy" { unhealthy = true }
             } else {
-                checks.append(["name": .string(name), "status": "unknown", "duration": 0,
-                               "message": .string("Not checked: \(service.rawValue) is unreachable"),
-                               "timestamp": JSONValue(Date())])
+                checks.append([
+                    "name": .string(name), "status": "unknown", "duration": 0,
+                    "message": .string("Not checked: \(service.rawValue) is unreachable"),
+                    "timestamp": JSONValue(Date()),
+                ])
             }
         }
         let overall = unhealthy ? "unhealthy" : degraded ? "degraded" : "healthy"
@@ -113,8 +121,9 @@ private struct ServiceProbe: Sendable {
             let body = try await response.body.collect(upTo: 1 << 20)
             let json = try? JSONValue.decode(body.readableBytesView)
             let database = json?["data"]?["checks"]?.arrayValue?.first { $0["name"]?.stringValue == "database" }
-            return ServiceProbe(reachable: true, message: "Responded with HTTP \(response.status.code) in \(elapsed())ms",
-                                milliseconds: elapsed(), database: database)
+            return ServiceProbe(
+                reachable: true, message: "Responded with HTTP \(response.status.code) in \(elapsed())ms",
+                milliseconds: elapsed(), database: database)
         } catch {
             return ServiceProbe(reachable: false, message: "Not reachable", milliseconds: elapsed(), database: nil)
         }

@@ -30,9 +30,10 @@ struct Proxy: Sendable {
         "connection", "keep-alive", "transfer-encoding", "content-length", "x-request-id", "server", "date",
     ]
 
-    init(config: ServiceConfig, http: HTTPClient, breakers: CircuitBreakers, metrics: ServiceMetrics, bodyTimeout: Double,
-         buffers: BodyBudget)
-    {
+    init(
+        config: ServiceConfig, http: HTTPClient, breakers: CircuitBreakers, metrics: ServiceMetrics, bodyTimeout: Double,
+        buffers: BodyBudget
+    ) {
         self.config = config
         self.http = http
         self.breakers = breakers
@@ -42,9 +43,10 @@ struct Proxy: Sendable {
         credential = config.internalCredential
     }
 
-    func forward(_ request: Request, path: String, to service: ServiceName, caller: Caller, clientIP: String,
-                 context: AppContext) async throws -> Response
-    {
+    func forward(
+        _ request: Request, path: String, to service: ServiceName, caller: Caller, clientIP: String,
+        context: AppContext
+    ) async throws -> Response {
         // The whole body first, within its limit and time: a client that aborts or trickles is a
         // client fault (4xx) that never reaches the upstream or its breaker, and the bytes can be
         // sent again if the connection to the upstream is retried. What all clients' bodies may hold
@@ -86,21 +88,27 @@ struct Proxy: Sendable {
             throw APIError.unavailable("\(service.rawValue) is unavailable")
         }
         await breaker.recordSuccess(permit)
-        await metrics.increment("upstream_responses_total", labels: ["upstream": service.rawValue,
-                                                                     "status": String(upstream.status.code)])
+        await metrics.increment(
+            "upstream_responses_total",
+            labels: [
+                "upstream": service.rawValue,
+                "status": String(upstream.status.code),
+            ])
         var headers = HTTPFields()
         for header in upstream.headers where !Self.droppedResponseHeaders.contains(header.name.lowercased()) {
             if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
         }
         if let length = upstream.headers.first(name: "content-length") { headers[.contentLength] = length }
-        return Response(status: HTTPResponse.Status(code: Int(upstream.status.code)), headers: headers,
-                        body: ResponseBody(asyncSequence: upstream.body))
+        return Response(
+            status: HTTPResponse.Status(code: Int(upstream.status.code)), headers: headers,
+            body: ResponseBody(asyncSequence: upstream.body))
     }
 
     /// How many bytes the request's body may take (its declared length, else the limit); 0 without a body.
     private func bodyReservation(_ request: Request) -> Int {
         let declaredLength = request.header("content-length").flatMap(Int.init)
-        let hasBody = request.method == .post || request.method == .put || request.method == .patch
+        let hasBody =
+            request.method == .post || request.method == .put || request.method == .patch
             || (declaredLength ?? 0) > 0 || request.header("transfer-encoding") != nil
         guard hasBody else { return 0 }
         return min(max(0, declaredLength ?? config.maxBodyBytes), config.maxBodyBytes)

@@ -89,12 +89,16 @@ struct SQLRateLimitStore: RateLimitStore {
     let db: any Database
 
     static let migrations = [
-        Migration(1, "rate_limits", [
-            "CREATE TABLE rate_limits (bucket TEXT PRIMARY KEY, window_start BIGINT NOT NULL, hits BIGINT NOT NULL)",
-        ]),
-        Migration(2, "rate_limits by window, for pruning", [
-            "CREATE INDEX rate_limits_window ON rate_limits (window_start)",
-        ]),
+        Migration(
+            1, "rate_limits",
+            [
+                "CREATE TABLE rate_limits (bucket TEXT PRIMARY KEY, window_start BIGINT NOT NULL, hits BIGINT NOT NULL)"
+            ]),
+        Migration(
+            2, "rate_limits by window, for pruning",
+            [
+                "CREATE INDEX rate_limits_window ON rate_limits (window_start)"
+            ]),
     ]
 
     func hit(_ bucket: String, windowStart: Int) async throws -> Int {
@@ -110,8 +114,9 @@ struct SQLRateLimitStore: RateLimitStore {
     }
 
     func hits(_ bucket: String, windowStart: Int) async throws -> Int {
-        let row = try await db.first("SELECT hits FROM rate_limits WHERE bucket = $1 AND window_start = $2",
-                                     [.text(bucket), .int(Int64(windowStart))])
+        let row = try await db.first(
+            "SELECT hits FROM rate_limits WHERE bucket = $1 AND window_start = $2",
+            [.text(bucket), .int(Int64(windowStart))])
         return row?.int("hits") ?? 0
     }
 

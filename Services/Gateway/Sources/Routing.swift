@@ -1,8 +1,9 @@
 import CloudGreetCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Which service owns a public path (the design's section 1), and which paths need no credentials.

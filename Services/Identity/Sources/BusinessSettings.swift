@@ -78,7 +78,10 @@ enum BusinessSettings {
             valid = false
         }
         for day in weekdays where hours.has(day) {
-            guard let entry = hours.nested(day, required: true) else { valid = false; continue }
+            guard let entry = hours.nested(day, required: true) else {
+                valid = false
+                continue
+            }
             if entry.object["closed"] == .bool(true) {
                 result[day] = ["closed": true]
                 continue
@@ -87,7 +90,10 @@ enum BusinessSettings {
             let close = entry.string("close", required: true, maxLength: 5).flatMap { minutes($0) }
             if entry.has("open"), open == nil, entry.object["open"]?.stringValue != nil { entry.fail("open", "must be HH:MM") }
             if entry.has("close"), close == nil, entry.object["close"]?.stringValue != nil { entry.fail("close", "must be HH:MM") }
-            guard let open, let close else { valid = false; continue }
+            guard let open, let close else {
+                valid = false
+                continue
+            }
             guard open < close else {
                 entry.fail("close", "must be later than open")
                 valid = false
@@ -102,13 +108,14 @@ enum BusinessSettings {
     static func minutes(_ text: String) -> Int? {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let h = Int(parts[0]), let m = Int(parts[1]),
-              (0...24).contains(h), (0...59).contains(m), h < 24 || m == 0
+            (0...24).contains(h), (0...59).contains(m), h < 24 || m == 0
         else { return nil }
         return h * 60 + m
     }
 
     static func format(_ minutes: Int) -> String {
-        let h = minutes / 60, m = minutes % 60
+        let h = minutes / 60
+        let m = minutes % 60
         return (h < 10 ? "0" : "") + "\(h):" + (m < 10 ? "0" : "") + "\(m)"
     }
 }

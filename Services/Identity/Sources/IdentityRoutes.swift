@@ -85,11 +85,13 @@ struct IdentityRoutes: Sendable {
         try fields.finish()
 
         let now = Date()
-        let user = User(id: ResourceID.make(.user), email: try fields.present(email, "email"),
-                        passwordHash: try await hasher.hash(try fields.present(password, "password")),
-                        firstName: firstName, lastName: lastName, createdAt: now)
-        let business = Business(id: ResourceID.make(.business), name: try fields.present(businessName, "business_name"),
-                                settings: BusinessSettings.defaults, createdAt: now, updatedAt: now)
+        let user = User(
+            id: ResourceID.make(.user), email: try fields.present(email, "email"),
+            passwordHash: try await hasher.hash(try fields.present(password, "password")),
+            firstName: firstName, lastName: lastName, createdAt: now)
+        let business = Business(
+            id: ResourceID.make(.business), name: try fields.present(businessName, "business_name"),
+            settings: BusinessSettings.defaults, createdAt: now, updatedAt: now)
         do {
             try await store.db.transaction { db in
                 try await store.insertUser(user, on: db)
@@ -147,8 +149,9 @@ struct IdentityRoutes: Sendable {
                 guard let user = try await store.user(email: email) else { return }
                 let token = Secrets.randomToken()
                 let tokenHash = Secrets.sha256Hex(token)
-                try await store.insertResetToken(hash: tokenHash, userID: user.id,
-                                                  expiresAt: Date().addingTimeInterval(Self.resetTokenLifetime))
+                try await store.insertResetToken(
+                    hash: tokenHash, userID: user.id,
+                    expiresAt: Date().addingTimeInterval(Self.resetTokenLifetime))
                 let link = "\(config.appBaseURL)/reset-password?token=\(token)"
                 let content = """
                     Someone asked to reset the password of your CloudGreet account.
@@ -159,8 +162,9 @@ struct IdentityRoutes: Sendable {
                     If it was not you, ignore this email: your password stays as it is.
                     """
                 // Messaging may be briefly down: try a few times; the key keeps a retry from sending twice.
-                let email = MessagingClient.Email(to: user.email, subject: "Reset your CloudGreet password", content: content,
-                                                  sensitive: true, idempotencyKey: "reset:" + tokenHash)
+                let email = MessagingClient.Email(
+                    to: user.email, subject: "Reset your CloudGreet password", content: content,
+                    sensitive: true, idempotencyKey: "reset:" + tokenHash)
                 _ = try await Self.resetEmailRetry.run({ try await messaging.sendEmail(email, requestID) }) { result in
                     if case .failure(ServiceCallError.unavailable) = result { .retry(after: nil) } else { .stop }
                 }
@@ -218,7 +222,7 @@ struct IdentityRoutes: Sendable {
         // An API key belongs to exactly one business.
         var items: [JSONValue] = []
         if let business = try await store.business(id: businessID),
-           search.map({ business.name.lowercased().contains($0.lowercased()) }) ?? true, page.page == 1
+            search.map({ business.name.lowercased().contains($0.lowercased()) }) ?? true, page.page == 1
         {
             items = [business.json]
         }
@@ -234,9 +238,10 @@ struct IdentityRoutes: Sendable {
         try fields.finish()
         try await checkClaim(settings, current: nil)
         let now = Date()
-        let business = Business(id: ResourceID.make(.business), name: try fields.present(name, "name"),
-                                settings: BusinessSettings.defaults.merging(.object(settings ?? [:])),
-                                createdAt: now, updatedAt: now)
+        let business = Business(
+            id: ResourceID.make(.business), name: try fields.present(name, "name"),
+            settings: BusinessSettings.defaults.merging(.object(settings ?? [:])),
+            createdAt: now, updatedAt: now)
         do {
             try await store.db.transaction { db in
                 try await store.insertBusiness(business, on: db)
@@ -295,9 +300,10 @@ struct IdentityRoutes: Sendable {
         let lastName = fields.string("last_name", maxLength: 100)
         try fields.finish()
         let memberRole = try fields.present(role, "role")
-        let user = User(id: ResourceID.make(.user), email: try fields.present(email, "email"),
-                        passwordHash: try await hasher.hash(try fields.present(password, "password")),
-                        firstName: firstName, lastName: lastName, createdAt: Date())
+        let user = User(
+            id: ResourceID.make(.user), email: try fields.present(email, "email"),
+            passwordHash: try await hasher.hash(try fields.present(password, "password")),
+            firstName: firstName, lastName: lastName, createdAt: Date())
         do {
             try await store.db.transaction { db in
                 try await store.insertUser(user, on: db)
@@ -332,8 +338,9 @@ struct IdentityRoutes: Sendable {
             role: try fields.present(role, "role"),
             hash: Secrets.sha256Hex(secret), prefix: String(secret.prefix(10)), createdBy: caller.subject)
         // The secret is shown here once; only its hash is kept.
-        return .envelope(record.json.merging(["key": .string(secret)]), status: .created,
-                         message: "Store this key now: it is not shown again", context: context)
+        return .envelope(
+            record.json.merging(["key": .string(secret)]), status: .created,
+            message: "Store this key now: it is not shown again", context: context)
     }
 
     @Sendable func revokeKey(_ request: Request, context: AppContext) async throws -> Response {
@@ -357,8 +364,11 @@ struct IdentityRoutes: Sendable {
         guard let record = try await store.activeKey(hash: Secrets.sha256Hex(try fields.present(key, "key"))) else {
             throw APIError.invalidToken
         }
-        return .envelope(["key_id": .string(record.id), "business_id": .string(record.businessID),
-                          "role": .string(record.role.rawValue)], context: context)
+        return .envelope(
+            [
+                "key_id": .string(record.id), "business_id": .string(record.businessID),
+                "role": .string(record.role.rawValue),
+            ], context: context)
     }
 
     /// Settings for crm, messaging and voice-agent (time zone, hours, phone numbers).
@@ -376,15 +386,16 @@ extension IdentityRoutes {
         _ = try context.requireService()
         let id = try context.parameters.require("id", context: context)
         guard let state = try await store.tokenState(userID: id) else { throw APIError.notFound(.resourceNotFound, "User") }
-        return .envelope(["token_version": JSONValue(state.version), "revoked_token_ids": .array(state.revoked.map { .string($0) })],
-                         context: context)
+        return .envelope(
+            ["token_version": JSONValue(state.version), "revoked_token_ids": .array(state.revoked.map { .string($0) })],
+            context: context)
     }
 
     /// For the webhooks: the business whose `settings.phone_number` Telnyx delivered to.
     @Sendable func businessByPhone(_ request: Request, context: AppContext) async throws -> Response {
         _ = try context.requireService()
         guard let phone = request.query["phone_number"].flatMap({ Contact.normalizePhone($0, defaultCountryCode: config.defaultCountryCode) }),
-              let business = try await store.business(phoneNumber: phone)
+            let business = try await store.business(phoneNumber: phone)
         else { throw APIError.notFound(.businessNotFound, "Business") }
         return .envelope(business.json, context: context)
     }

@@ -4,45 +4,49 @@ import Persistence
 
 enum IdentitySchema {
     static let migrations = [
-        Migration(1, "identity", [
-            """
-            CREATE TABLE users (
-                id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
-                first_name TEXT, last_name TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
-            """,
-            """
-            CREATE TABLE businesses (
-                id TEXT PRIMARY KEY, name TEXT NOT NULL, name_lower TEXT NOT NULL, settings TEXT NOT NULL,
-                phone_number TEXT UNIQUE, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
-            """,
-            """
-            CREATE TABLE memberships (
-                user_id TEXT NOT NULL REFERENCES users(id), business_id TEXT NOT NULL REFERENCES businesses(id),
-                role TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (user_id, business_id))
-            """,
-            "CREATE INDEX memberships_business ON memberships (business_id, created_at)",
-            """
-            CREATE TABLE api_keys (
-                id TEXT PRIMARY KEY, business_id TEXT NOT NULL REFERENCES businesses(id), name TEXT NOT NULL,
-                role TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE, prefix TEXT NOT NULL, created_by TEXT,
-                created_at BIGINT NOT NULL, revoked_at BIGINT)
-            """,
-            "CREATE INDEX api_keys_business ON api_keys (business_id, created_at)",
-            """
-            CREATE TABLE reset_tokens (
-                token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
-                expires_at BIGINT NOT NULL, used_at BIGINT, created_at BIGINT NOT NULL)
-            """,
-            "CREATE INDEX reset_tokens_user ON reset_tokens (user_id)",
-        ]),
-        Migration(2, "token revocation", [
-            "ALTER TABLE users ADD COLUMN token_version BIGINT NOT NULL DEFAULT 0",
-            """
-            CREATE TABLE revoked_tokens (
-                token_id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), expires_at BIGINT NOT NULL)
-            """,
-            "CREATE INDEX revoked_tokens_user ON revoked_tokens (user_id, expires_at)",
-        ]),
+        Migration(
+            1, "identity",
+            [
+                """
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+                    first_name TEXT, last_name TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE businesses (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL, name_lower TEXT NOT NULL, settings TEXT NOT NULL,
+                    phone_number TEXT UNIQUE, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE memberships (
+                    user_id TEXT NOT NULL REFERENCES users(id), business_id TEXT NOT NULL REFERENCES businesses(id),
+                    role TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (user_id, business_id))
+                """,
+                "CREATE INDEX memberships_business ON memberships (business_id, created_at)",
+                """
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY, business_id TEXT NOT NULL REFERENCES businesses(id), name TEXT NOT NULL,
+                    role TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE, prefix TEXT NOT NULL, created_by TEXT,
+                    created_at BIGINT NOT NULL, revoked_at BIGINT)
+                """,
+                "CREATE INDEX api_keys_business ON api_keys (business_id, created_at)",
+                """
+                CREATE TABLE reset_tokens (
+                    token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
+                    expires_at BIGINT NOT NULL, used_at BIGINT, created_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX reset_tokens_user ON reset_tokens (user_id)",
+            ]),
+        Migration(
+            2, "token revocation",
+            [
+                "ALTER TABLE users ADD COLUMN token_version BIGINT NOT NULL DEFAULT 0",
+                """
+                CREATE TABLE revoked_tokens (
+                    token_id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), expires_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX revoked_tokens_user ON revoked_tokens (user_id, expires_at)",
+            ]),
     ]
 }
 
@@ -67,9 +71,10 @@ struct User: Sendable {
 
 extension User {
     init(row: SQLRow) throws {
-        self.init(id: try row.required("id"), email: try row.required("email"), passwordHash: try row.required("password_hash"),
-                  firstName: row.string("first_name"), lastName: row.string("last_name"),
-                  tokenVersion: row.int("token_version") ?? 0, createdAt: try row.requiredDate("created_at"))
+        self.init(
+            id: try row.required("id"), email: try row.required("email"), passwordHash: try row.required("password_hash"),
+            firstName: row.string("first_name"), lastName: row.string("last_name"),
+            tokenVersion: row.int("token_version") ?? 0, createdAt: try row.requiredDate("created_at"))
     }
 }
 
@@ -81,16 +86,19 @@ struct Business: Sendable, JSONRepresentable {
     var updatedAt: Date
 
     var json: JSONValue {
-        ["id": .string(id), "name": .string(name), "settings": settings,
-         "created_at": JSONValue(createdAt), "updated_at": JSONValue(updatedAt)]
+        [
+            "id": .string(id), "name": .string(name), "settings": settings,
+            "created_at": JSONValue(createdAt), "updated_at": JSONValue(updatedAt),
+        ]
     }
 
 }
 
 extension Business {
     init(row: SQLRow) throws {
-        self.init(id: try row.required("id"), name: try row.required("name"), settings: row.json("settings") ?? [:],
-                  createdAt: try row.requiredDate("created_at"), updatedAt: try row.requiredDate("updated_at"))
+        self.init(
+            id: try row.required("id"), name: try row.required("name"), settings: row.json("settings") ?? [:],
+            createdAt: try row.requiredDate("created_at"), updatedAt: try row.requiredDate("updated_at"))
     }
 }
 
@@ -104,8 +112,10 @@ struct APIKeyRecord: Sendable, JSONRepresentable {
     var revokedAt: Date?
 
     var json: JSONValue {
-        ["id": .string(id), "business_id": .string(businessID), "name": .string(name), "role": .string(role.rawValue),
-         "prefix": .string(prefix), "created_at": JSONValue(createdAt), "revoked_at": JSONValue(revokedAt)]
+        [
+            "id": .string(id), "business_id": .string(businessID), "name": .string(name), "role": .string(role.rawValue),
+            "prefix": .string(prefix), "created_at": JSONValue(createdAt), "revoked_at": JSONValue(revokedAt),
+        ]
     }
 
     init(row: SQLRow) throws {
@@ -131,8 +141,10 @@ struct IdentityStore: Sendable {
             INSERT INTO users (id, email, password_hash, first_name, last_name, created_at, updated_at)
             VALUES ($1, $2, $3, $4, $5, $6, $6)
             """,
-            [.text(user.id), .text(user.email), .text(user.passwordHash), SQLValue(user.firstName), SQLValue(user.lastName),
-             SQLValue(user.createdAt)])
+            [
+                .text(user.id), .text(user.email), .text(user.passwordHash), SQLValue(user.firstName), SQLValue(user.lastName),
+                SQLValue(user.createdAt),
+            ])
     }
 
     func user(email: String) async throws -> User? {
@@ -151,15 +163,19 @@ struct IdentityStore: Sendable {
             INSERT INTO businesses (id, name, name_lower, settings, phone_number, created_at, updated_at)
             VALUES ($1, $2, $3, $4, $5, $6, $6)
             """,
-            [.text(business.id), .text(business.name), .text(business.name.lowercased()), SQLValue(business.settings),
-             SQLValue(business.settings["phone_number"]?.stringValue), SQLValue(business.createdAt)])
+            [
+                .text(business.id), .text(business.name), .text(business.name.lowercased()), SQLValue(business.settings),
+                SQLValue(business.settings["phone_number"]?.stringValue), SQLValue(business.createdAt),
+            ])
     }
 
     func updateBusiness(_ business: Business) async throws {
         try await db.query(
             "UPDATE businesses SET name = $1, name_lower = $2, settings = $3, phone_number = $4, updated_at = $5 WHERE id = $6",
-            [.text(business.name), .text(business.name.lowercased()), SQLValue(business.settings),
-             SQLValue(business.settings["phone_number"]?.stringValue), SQLValue(business.updatedAt), .text(business.id)])
+            [
+                .text(business.name), .text(business.name.lowercased()), SQLValue(business.settings),
+                SQLValue(business.settings["phone_number"]?.stringValue), SQLValue(business.updatedAt), .text(business.id),
+            ])
     }
 
     func business(id: String) async throws -> Business? {
@@ -178,16 +194,19 @@ struct IdentityStore: Sendable {
 
     /// The user's role in the business, or nil when not a member.
     func role(userID: String, businessID: String) async throws -> Role? {
-        try await db.first("SELECT role FROM memberships WHERE user_id = $1 AND business_id = $2",
-                           [.text(userID), .text(businessID)])
-            .flatMap { $0.string("role") }.flatMap(Role.init(rawValue:))
+        try await db.first(
+            "SELECT role FROM memberships WHERE user_id = $1 AND business_id = $2",
+            [.text(userID), .text(businessID)]
+        )
+        .flatMap { $0.string("role") }.flatMap(Role.init(rawValue:))
     }
 
     /// The business a login lands in when none is asked for: the first one joined.
     func firstMembership(userID: String) async throws -> (businessID: String, role: Role)? {
-        guard let row = try await db.first(
-            "SELECT business_id, role FROM memberships WHERE user_id = $1 ORDER BY created_at, business_id LIMIT 1",
-            [.text(userID)]),
+        guard
+            let row = try await db.first(
+                "SELECT business_id, role FROM memberships WHERE user_id = $1 ORDER BY created_at, business_id LIMIT 1",
+                [.text(userID)]),
             let role = row.string("role").flatMap(Role.init(rawValue:)), let businessID = row.string("business_id")
         else { return nil }
         return (businessID, role)
@@ -228,23 +247,27 @@ struct IdentityStore: Sendable {
 
     // MARK: API keys
 
-    func insertKey(id: String, businessID: String, name: String, role: Role, hash: String, prefix: String,
-                   createdBy: String) async throws -> APIKeyRecord
-    {
+    func insertKey(
+        id: String, businessID: String, name: String, role: Role, hash: String, prefix: String,
+        createdBy: String
+    ) async throws -> APIKeyRecord {
         let rows = try await db.query(
             """
             INSERT INTO api_keys (id, business_id, name, role, key_hash, prefix, created_by, created_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *
             """,
-            [.text(id), .text(businessID), .text(name), .text(role.rawValue), .text(hash), .text(prefix),
-             .text(createdBy), SQLValue(Date())])
+            [
+                .text(id), .text(businessID), .text(name), .text(role.rawValue), .text(hash), .text(prefix),
+                .text(createdBy), SQLValue(Date()),
+            ])
         guard let row = rows.first else { throw DatabaseError.missingColumn("id") }
         return try APIKeyRecord(row: row)
     }
 
     func keys(businessID: String, page: Page) async throws -> (items: [APIKeyRecord], total: Int) {
-        let (rows, total) = try await db.page("api_keys", where: SQLFilter("business_id = ?", .text(businessID)),
-                                              orderBy: "created_at DESC, id DESC", page)
+        let (rows, total) = try await db.page(
+            "api_keys", where: SQLFilter("business_id = ?", .text(businessID)),
+            orderBy: "created_at DESC, id DESC", page)
         return (try rows.map(APIKeyRecord.init(row:)), total)
     }
 
@@ -259,7 +282,7 @@ struct IdentityStore: Sendable {
 
     func activeKey(hash: String) async throws -> APIKeyRecord? {
         guard let row = try await db.first("SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", [.text(hash)]),
-              let stored = row.string("key_hash"), Secrets.constantTimeEquals(Array(stored.utf8), Array(hash.utf8))
+            let stored = row.string("key_hash"), Secrets.constantTimeEquals(Array(stored.utf8), Array(hash.utf8))
         else { return nil }
         return try APIKeyRecord(row: row)
     }
@@ -276,19 +299,21 @@ struct IdentityStore: Sendable {
     /// false for an unknown, used or expired token. Other outstanding tokens of the user die too.
     func resetPassword(tokenHash: String, newHash: String, now: Date = Date()) async throws -> Bool {
         try await db.transaction { db in
-            guard let row = try await db.first(
-                """
-                UPDATE reset_tokens SET used_at = $1
-                WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id
-                """, [SQLValue(now), .text(tokenHash)]),
+            guard
+                let row = try await db.first(
+                    """
+                    UPDATE reset_tokens SET used_at = $1
+                    WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id
+                    """, [SQLValue(now), .text(tokenHash)]),
                 let userID = row.string("user_id")
             else { return false }
             // A new token version: every token issued before the reset stops working.
             try await db.query(
                 "UPDATE users SET password_hash = $1, updated_at = $2, token_version = token_version + 1 WHERE id = $3",
                 [.text(newHash), SQLValue(now), .text(userID)])
-            try await db.query("UPDATE reset_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",
-                               [SQLValue(now), .text(userID)])
+            try await db.query(
+                "UPDATE reset_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",
+                [SQLValue(now), .text(userID)])
             return true
         }
     }
@@ -308,8 +333,9 @@ struct IdentityStore: Sendable {
     /// The user's token version and the ids of logged-out tokens that have not expired; nil for no such user.
     func tokenState(userID: String, now: Date = Date()) async throws -> (version: Int, revoked: [String])? {
         guard let user = try await db.first("SELECT token_version FROM users WHERE id = $1", [.text(userID)]) else { return nil }
-        let rows = try await db.query("SELECT token_id FROM revoked_tokens WHERE user_id = $1 AND expires_at > $2",
-                                      [.text(userID), SQLValue(now)])
+        let rows = try await db.query(
+            "SELECT token_id FROM revoked_tokens WHERE user_id = $1 AND expires_at > $2",
+            [.text(userID), SQLValue(now)])
         return (user.int("token_version") ?? 0, rows.compactMap { $0.string("token_id") })
     }
 }

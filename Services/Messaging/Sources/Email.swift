@@ -44,11 +44,12 @@ struct EmailRecord: Sendable, JSONRepresentable {
 
 extension EmailRecord {
     init(row: SQLRow) throws {
-        self.init(id: try row.required("id"), businessID: row.string("business_id"), leadID: row.string("lead_id"),
-                  to: try row.required("to_address"), subject: try row.required("subject"), content: try row.required("content"),
-                  status: Status(rawValue: row.string("status") ?? "") ?? .failed, providerMessageID: row.string("provider_message_id"),
-                  error: row.string("error"), sandbox: row.bool("sandbox"), createdAt: try row.requiredDate("created_at"),
-                  updatedAt: try row.requiredDate("updated_at"))
+        self.init(
+            id: try row.required("id"), businessID: row.string("business_id"), leadID: row.string("lead_id"),
+            to: try row.required("to_address"), subject: try row.required("subject"), content: try row.required("content"),
+            status: Status(rawValue: row.string("status") ?? "") ?? .failed, providerMessageID: row.string("provider_message_id"),
+            error: row.string("error"), sandbox: row.bool("sandbox"), createdAt: try row.requiredDate("created_at"),
+            updatedAt: try row.requiredDate("updated_at"))
     }
 }
 

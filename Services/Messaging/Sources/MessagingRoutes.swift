@@ -87,8 +87,9 @@ struct MessagingRoutes: Sendable {
             guard phone != nil else { throw APIError.validation(field: "phone", "the lead has no phone number") }
         }
         let sms = try await texts.send(
-            OutgoingSMS(businessID: businessID, leadID: leadID, to: try fields.present(phone, "phone"),
-                        text: try fields.present(text, "message")),
+            OutgoingSMS(
+                businessID: businessID, leadID: leadID, to: try fields.present(phone, "phone"),
+                text: try fields.present(text, "message")),
             requestID: context.requestID, logger: context.logger)
         if sms.status == .failed {
             throw APIError(502, .externalServiceError, "SMS could not be sent", details: ["id": .string(sms.id)])
@@ -107,9 +108,10 @@ struct MessagingRoutes: Sendable {
         try fields.finish()
         if let leadID { _ = try await lead(leadID, context: context) }
         let email = try await emails.send(
-            OutgoingEmail(businessID: businessID, leadID: leadID, to: try fields.present(to, "to"),
-                          subject: try fields.present(subject, "subject"), content: try fields.present(content, "content"),
-                          sensitive: false),
+            OutgoingEmail(
+                businessID: businessID, leadID: leadID, to: try fields.present(to, "to"),
+                subject: try fields.present(subject, "subject"), content: try fields.present(content, "content"),
+                sensitive: false),
             logger: context.logger)
         if email.status == .failed {
             throw APIError(502, .externalServiceError, "Email could not be sent", details: ["id": .string(email.id)])
@@ -123,8 +125,9 @@ struct MessagingRoutes: Sendable {
         let bytes = Array(raw.readableBytesView)
         if let signatures {
             do {
-                try signatures.verify(signature: request.header("telnyx-signature-ed25519"),
-                                      timestamp: request.header("telnyx-timestamp"), body: bytes)
+                try signatures.verify(
+                    signature: request.header("telnyx-signature-ed25519"),
+                    timestamp: request.header("telnyx-timestamp"), body: bytes)
             } catch {
                 throw APIError(401, .authInvalidToken, "Webhook signature is missing or invalid")
             }
@@ -153,9 +156,10 @@ struct MessagingRoutes: Sendable {
         let key = fields.string("idempotency_key", maxLength: 200)
         try fields.finish()
         let email = try await emails.send(
-            OutgoingEmail(businessID: businessID, leadID: leadID, to: try fields.present(to, "to"),
-                          subject: try fields.present(subject, "subject"), content: try fields.present(content, "content"),
-                          sensitive: sensitive, idempotencyKey: key),
+            OutgoingEmail(
+                businessID: businessID, leadID: leadID, to: try fields.present(to, "to"),
+                subject: try fields.present(subject, "subject"), content: try fields.present(content, "content"),
+                sensitive: sensitive, idempotencyKey: key),
             logger: context.logger)
         if email.status == .failed {
             throw APIError(502, .externalServiceError, "Email could not be sent", details: ["id": .string(email.id)])
@@ -175,8 +179,9 @@ struct MessagingRoutes: Sendable {
         let sms: SMSRecord
         do {
             sms = try await texts.send(
-                OutgoingSMS(businessID: try fields.present(businessID, "business_id"), leadID: leadID,
-                            to: try fields.present(to, "to"), text: try fields.present(text, "message"), idempotencyKey: key),
+                OutgoingSMS(
+                    businessID: try fields.present(businessID, "business_id"), leadID: leadID,
+                    to: try fields.present(to, "to"), text: try fields.present(text, "message"), idempotencyKey: key),
                 requestID: context.requestID, logger: context.logger)
         } catch ServiceCallError.optedOut {
             // Marked for `MessagingClient`, which turns it back into `.optedOut` for the caller.

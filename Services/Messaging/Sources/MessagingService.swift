@@ -14,34 +14,40 @@ public enum MessagingService {
         let runtime = try await ServiceRuntime.start(config: config, migrations: MessagingSchema.migrations)
         let db = try runtime.requireDatabase()
         let router = runtime.makeRouter()
-        let emails = EmailOutbox(store: EmailStore(db: db), mailer: settings.smtp.map { Mailer(settings: $0) },
-                                 sandboxAllowed: config.isDevelopment, metrics: runtime.metrics)
+        let emails = EmailOutbox(
+            store: EmailStore(db: db), mailer: settings.smtp.map { Mailer(settings: $0) },
+            sandboxAllowed: config.isDevelopment, metrics: runtime.metrics)
         if emails.mailer == nil {
-            runtime.logger.warning(config.isDevelopment
-                ? "SMTP_URL is not set: emails are recorded in the development sandbox, not sent"
-                : "SMTP_URL is not set: sending email will fail with 503")
+            runtime.logger.warning(
+                config.isDevelopment
+                    ? "SMTP_URL is not set: emails are recorded in the development sandbox, not sent"
+                    : "SMTP_URL is not set: sending email will fail with 503")
         }
         let telnyx = settings.telnyx.map { TelnyxClient(settings: $0) }
         if telnyx == nil {
-            runtime.logger.warning(config.isDevelopment
-                ? "TELNYX_API_KEY is not set: texts are recorded in the development sandbox, not sent"
-                : "TELNYX_API_KEY is not set: sending SMS will fail with 503")
+            runtime.logger.warning(
+                config.isDevelopment
+                    ? "TELNYX_API_KEY is not set: texts are recorded in the development sandbox, not sent"
+                    : "TELNYX_API_KEY is not set: sending SMS will fail with 503")
         }
         let businesses = BusinessDirectory(identity: .live(runtime.clients, as: .messaging))
         let crm = CRMClient.live(runtime.clients, as: .messaging)
         let sms = SMSStore(db: db)
-        let texts = SMSOutbox(store: sms, telnyx: telnyx, businesses: businesses, sandboxAllowed: config.isDevelopment,
-                              metrics: runtime.metrics)
+        let texts = SMSOutbox(
+            store: sms, telnyx: telnyx, businesses: businesses, sandboxAllowed: config.isDevelopment,
+            metrics: runtime.metrics)
         let signatures = settings.signatures
         if signatures == nil {
-            runtime.logger.warning(config.isDevelopment
-                ? "TELNYX_PUBLIC_KEY is not set: /sms/webhook accepts unsigned requests (development only)"
-                : "TELNYX_PUBLIC_KEY is not set: /sms/webhook refuses every request")
+            runtime.logger.warning(
+                config.isDevelopment
+                    ? "TELNYX_PUBLIC_KEY is not set: /sms/webhook accepts unsigned requests (development only)"
+                    : "TELNYX_PUBLIC_KEY is not set: /sms/webhook refuses every request")
         }
         let inboxStore = InboxStore(db: db)
         MessagingRoutes(emails: emails, texts: texts, inbox: inboxStore, signatures: signatures, crm: crm, config: config).register(on: router)
-        let inbox = WebhookInbox(store: inboxStore, sms: sms, outbox: texts, businesses: businesses, crm: crm,
-                                 logger: runtime.logger)
+        let inbox = WebhookInbox(
+            store: inboxStore, sms: sms, outbox: texts, businesses: businesses, crm: crm,
+            logger: runtime.logger)
         let poller = PollingService(every: .milliseconds(250)) { await inbox.drain() }
         return runtime.makeApplication(router: router, services: [poller])
     }

@@ -4,46 +4,52 @@ import Persistence
 
 enum MessagingSchema {
     static let migrations = [
-        Migration(1, "emails", [
-            """
-            CREATE TABLE emails (
-                id TEXT PRIMARY KEY, business_id TEXT, lead_id TEXT, to_address TEXT NOT NULL,
-                subject TEXT NOT NULL, content TEXT NOT NULL, status TEXT NOT NULL, provider_message_id TEXT,
-                error TEXT, sandbox BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
-            """,
-            "CREATE INDEX emails_business_created ON emails (business_id, created_at)",
-            "CREATE INDEX emails_business_status ON emails (business_id, status, created_at)",
-            "CREATE INDEX emails_business_lead ON emails (business_id, lead_id, created_at)",
-        ]),
-        Migration(2, "sms and opt-outs", [
-            "ALTER TABLE emails ADD COLUMN idempotency_key TEXT",
-            "CREATE UNIQUE INDEX emails_idempotency ON emails (idempotency_key)",
-            """
-            CREATE TABLE sms (
-                id TEXT PRIMARY KEY, business_id TEXT NOT NULL, lead_id TEXT, phone TEXT NOT NULL, message TEXT NOT NULL,
-                direction TEXT NOT NULL, status TEXT NOT NULL, provider_message_id TEXT, error TEXT,
-                sandbox BIGINT NOT NULL DEFAULT 0, idempotency_key TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
-            """,
-            "CREATE UNIQUE INDEX sms_idempotency ON sms (idempotency_key)",
-            "CREATE INDEX sms_business_created ON sms (business_id, created_at, id)",
-            "CREATE INDEX sms_business_status ON sms (business_id, status, created_at, id)",
-            "CREATE INDEX sms_business_lead ON sms (business_id, lead_id, created_at, id)",
-            "CREATE INDEX sms_business_direction ON sms (business_id, direction, created_at, id)",
-            "CREATE INDEX sms_provider_message ON sms (provider_message_id)",
-            """
-            CREATE TABLE opt_outs (
-                business_id TEXT NOT NULL, phone TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (business_id, phone))
-            """,
-        ]),
-        Migration(3, "webhook events", [
-            """
-            CREATE TABLE webhook_events (
-                id TEXT PRIMARY KEY, type TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL,
-                attempts BIGINT NOT NULL, next_attempt_at BIGINT NOT NULL, claimed_until BIGINT, error TEXT,
-                created_at BIGINT NOT NULL, processed_at BIGINT)
-            """,
-            "CREATE INDEX webhook_events_due ON webhook_events (status, next_attempt_at)",
-        ]),
+        Migration(
+            1, "emails",
+            [
+                """
+                CREATE TABLE emails (
+                    id TEXT PRIMARY KEY, business_id TEXT, lead_id TEXT, to_address TEXT NOT NULL,
+                    subject TEXT NOT NULL, content TEXT NOT NULL, status TEXT NOT NULL, provider_message_id TEXT,
+                    error TEXT, sandbox BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX emails_business_created ON emails (business_id, created_at)",
+                "CREATE INDEX emails_business_status ON emails (business_id, status, created_at)",
+                "CREATE INDEX emails_business_lead ON emails (business_id, lead_id, created_at)",
+            ]),
+        Migration(
+            2, "sms and opt-outs",
+            [
+                "ALTER TABLE emails ADD COLUMN idempotency_key TEXT",
+                "CREATE UNIQUE INDEX emails_idempotency ON emails (idempotency_key)",
+                """
+                CREATE TABLE sms (
+                    id TEXT PRIMARY KEY, business_id TEXT NOT NULL, lead_id TEXT, phone TEXT NOT NULL, message TEXT NOT NULL,
+                    direction TEXT NOT NULL, status TEXT NOT NULL, provider_message_id TEXT, error TEXT,
+                    sandbox BIGINT NOT NULL DEFAULT 0, idempotency_key TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+                """,
+                "CREATE UNIQUE INDEX sms_idempotency ON sms (idempotency_key)",
+                "CREATE INDEX sms_business_created ON sms (business_id, created_at, id)",
+                "CREATE INDEX sms_business_status ON sms (business_id, status, created_at, id)",
+                "CREATE INDEX sms_business_lead ON sms (business_id, lead_id, created_at, id)",
+                "CREATE INDEX sms_business_direction ON sms (business_id, direction, created_at, id)",
+                "CREATE INDEX sms_provider_message ON sms (provider_message_id)",
+                """
+                CREATE TABLE opt_outs (
+                    business_id TEXT NOT NULL, phone TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (business_id, phone))
+                """,
+            ]),
+        Migration(
+            3, "webhook events",
+            [
+                """
+                CREATE TABLE webhook_events (
+                    id TEXT PRIMARY KEY, type TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL,
+                    attempts BIGINT NOT NULL, next_attempt_at BIGINT NOT NULL, claimed_until BIGINT, error TEXT,
+                    created_at BIGINT NOT NULL, processed_at BIGINT)
+                """,
+                "CREATE INDEX webhook_events_due ON webhook_events (status, next_attempt_at)",
+            ]),
     ]
 }
 
@@ -64,17 +70,21 @@ struct SMSStore: Sendable {
                              sandbox, idempotency_key, created_at, updated_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
             """,
-            [.text(sms.id), .text(sms.businessID), SQLValue(sms.leadID), .text(sms.phone), .text(sms.message),
-             .text(sms.direction), .text(sms.status.rawValue), SQLValue(sms.providerMessageID), SQLValue(sms.error),
-             SQLValue(sms.sandbox), SQLValue(sms.idempotencyKey), SQLValue(sms.createdAt), SQLValue(sms.updatedAt)])
+            [
+                .text(sms.id), .text(sms.businessID), SQLValue(sms.leadID), .text(sms.phone), .text(sms.message),
+                .text(sms.direction), .text(sms.status.rawValue), SQLValue(sms.providerMessageID), SQLValue(sms.error),
+                SQLValue(sms.sandbox), SQLValue(sms.idempotencyKey), SQLValue(sms.createdAt), SQLValue(sms.updatedAt),
+            ])
     }
 
     func update(_ sms: inout SMSRecord) async throws {
         sms.updatedAt = Date()
         try await db.query(
             "UPDATE sms SET status = $1, provider_message_id = $2, error = $3, updated_at = $4 WHERE id = $5",
-            [.text(sms.status.rawValue), SQLValue(sms.providerMessageID), SQLValue(sms.error), SQLValue(sms.updatedAt),
-             .text(sms.id)])
+            [
+                .text(sms.status.rawValue), SQLValue(sms.providerMessageID), SQLValue(sms.error), SQLValue(sms.updatedAt),
+                .text(sms.id),
+            ])
     }
 
     func sms(idempotencyKey: String) async throws -> SMSRecord? {
@@ -91,9 +101,10 @@ struct SMSStore: Sendable {
     }
 
     /// Stores an inbound text once, however often its event is worked.
-    func insertInbound(businessID: String, leadID: String?, phone: String, text: String, providerMessageID: String?,
-                       key: String, now: Date = Date()) async throws
-    {
+    func insertInbound(
+        businessID: String, leadID: String?, phone: String, text: String, providerMessageID: String?,
+        key: String, now: Date = Date()
+    ) async throws {
         try await db.query(
             """
             INSERT INTO sms (id, business_id, lead_id, phone, message, direction, status, provider_message_id, sandbox,
@@ -101,8 +112,10 @@ struct SMSStore: Sendable {
             VALUES ($1, $2, $3, $4, $5, 'inbound', 'received', $6, 0, $7, $8, $8)
             ON CONFLICT (idempotency_key) DO NOTHING
             """,
-            [.text(ResourceID.make(.sms)), .text(businessID), SQLValue(leadID), .text(phone), .text(text),
-             SQLValue(providerMessageID), .text(key), SQLValue(now)])
+            [
+                .text(ResourceID.make(.sms)), .text(businessID), SQLValue(leadID), .text(phone), .text(text),
+                SQLValue(providerMessageID), .text(key), SQLValue(now),
+            ])
     }
 
     /// Moves an outbound message to a delivery status; false when no message has that Telnyx id.
@@ -116,8 +129,9 @@ struct SMSStore: Sendable {
     }
 
     func optOut(businessID: String, phone: String) async throws {
-        try await db.query("INSERT INTO opt_outs (business_id, phone, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                           [.text(businessID), .text(phone), SQLValue(Date())])
+        try await db.query(
+            "INSERT INTO opt_outs (business_id, phone, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            [.text(businessID), .text(phone), SQLValue(Date())])
     }
 
     func optIn(businessID: String, phone: String) async throws {
@@ -125,8 +139,9 @@ struct SMSStore: Sendable {
     }
 
     func isOptedOut(businessID: String, phone: String) async throws -> Bool {
-        try await db.count("SELECT COUNT(*) AS n FROM opt_outs WHERE business_id = $1 AND phone = $2",
-                           [.text(businessID), .text(phone)]) > 0
+        try await db.count(
+            "SELECT COUNT(*) AS n FROM opt_outs WHERE business_id = $1 AND phone = $2",
+            [.text(businessID), .text(phone)]) > 0
     }
 }
 
@@ -140,9 +155,11 @@ struct EmailStore: Sendable {
                                 error, sandbox, created_at, updated_at, idempotency_key)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
             """,
-            [.text(email.id), SQLValue(email.businessID), SQLValue(email.leadID), .text(email.to), .text(email.subject),
-             .text(email.content), .text(email.status.rawValue), SQLValue(email.providerMessageID), SQLValue(email.error),
-             SQLValue(email.sandbox), SQLValue(email.createdAt), SQLValue(email.updatedAt), SQLValue(idempotencyKey)])
+            [
+                .text(email.id), SQLValue(email.businessID), SQLValue(email.leadID), .text(email.to), .text(email.subject),
+                .text(email.content), .text(email.status.rawValue), SQLValue(email.providerMessageID), SQLValue(email.error),
+                SQLValue(email.sandbox), SQLValue(email.createdAt), SQLValue(email.updatedAt), SQLValue(idempotencyKey),
+            ])
     }
 
     func list(businessID: String, filter: MessageFilter, page: Page) async throws -> (items: [EmailRecord], total: Int) {
@@ -161,7 +178,9 @@ struct EmailStore: Sendable {
         email.updatedAt = Date()
         try await db.query(
             "UPDATE emails SET status = $1, provider_message_id = $2, error = $3, updated_at = $4 WHERE id = $5",
-            [.text(email.status.rawValue), SQLValue(email.providerMessageID), SQLValue(email.error),
-             SQLValue(email.updatedAt), .text(email.id)])
+            [
+                .text(email.status.rawValue), SQLValue(email.providerMessageID), SQLValue(email.error),
+                SQLValue(email.updatedAt), .text(email.id),
+            ])
     }
 }

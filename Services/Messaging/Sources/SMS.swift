@@ -44,11 +44,12 @@ struct SMSRecord: Sendable, JSONRepresentable {
 
 extension SMSRecord {
     init(row: SQLRow) throws {
-        self.init(id: try row.required("id"), businessID: try row.required("business_id"), leadID: row.string("lead_id"),
-                  phone: try row.required("phone"), message: try row.required("message"), direction: try row.required("direction"),
-                  status: Status(rawValue: row.string("status") ?? "") ?? .failed, providerMessageID: row.string("provider_message_id"),
-                  error: row.string("error"), sandbox: row.bool("sandbox"), idempotencyKey: row.string("idempotency_key"),
-                  createdAt: try row.requiredDate("created_at"), updatedAt: try row.requiredDate("updated_at"))
+        self.init(
+            id: try row.required("id"), businessID: try row.required("business_id"), leadID: row.string("lead_id"),
+            phone: try row.required("phone"), message: try row.required("message"), direction: try row.required("direction"),
+            status: Status(rawValue: row.string("status") ?? "") ?? .failed, providerMessageID: row.string("provider_message_id"),
+            error: row.string("error"), sandbox: row.bool("sandbox"), idempotencyKey: row.string("idempotency_key"),
+            createdAt: try row.requiredDate("created_at"), updatedAt: try row.requiredDate("updated_at"))
     }
 }
 
@@ -68,9 +69,10 @@ struct SMSOutbox: Sendable {
         guard telnyx != nil || sandboxAllowed else { throw APIError.unavailable("SMS sending is not configured") }
         let from = try await businesses.business(sms.businessID, requestID: requestID).phoneNumber
         let now = Date()
-        var record = SMSRecord(id: ResourceID.make(.sms), businessID: sms.businessID, leadID: sms.leadID, phone: sms.to,
-                               message: sms.text, direction: "outbound", status: .queued, providerMessageID: nil, error: nil,
-                               sandbox: telnyx == nil, idempotencyKey: sms.idempotencyKey, createdAt: now, updatedAt: now)
+        var record = SMSRecord(
+            id: ResourceID.make(.sms), businessID: sms.businessID, leadID: sms.leadID, phone: sms.to,
+            message: sms.text, direction: "outbound", status: .queued, providerMessageID: nil, error: nil,
+            sandbox: telnyx == nil, idempotencyKey: sms.idempotencyKey, createdAt: now, updatedAt: now)
         do {
             try await store.insert(record)
         } catch DatabaseError.uniqueViolation {
@@ -79,8 +81,12 @@ struct SMSOutbox: Sendable {
         }
         guard let telnyx else {
             record.status = .sent
-            logger.notice("sandbox SMS recorded, not sent", metadata: ["sms_id": .string(record.id),
-                                                                        "to": .string(Contact.maskPhone(sms.to))])
+            logger.notice(
+                "sandbox SMS recorded, not sent",
+                metadata: [
+                    "sms_id": .string(record.id),
+                    "to": .string(Contact.maskPhone(sms.to)),
+                ])
             try await store.update(&record)
             return record
         }

@@ -18,8 +18,7 @@ actor WebhookInbox {
     /// Eight tries over about eight minutes, then the event is parked as failed.
     static let retry = RetryPolicy(attempts: 8, baseDelay: .seconds(2), maxDelay: .seconds(300))
 
-    init(store: InboxStore, sms: SMSStore, outbox: SMSOutbox, businesses: BusinessDirectory, crm: CRMClient, logger: Logger)
-    {
+    init(store: InboxStore, sms: SMSStore, outbox: SMSOutbox, businesses: BusinessDirectory, crm: CRMClient, logger: Logger) {
         self.store = store
         self.sms = sms
         self.outbox = outbox
@@ -43,12 +42,15 @@ actor WebhookInbox {
                 try await store.finish(event.event.id)
             } catch {
                 let giveUp = event.attempts >= Self.retry.attempts
-                logger.warning("webhook event failed", metadata: [
-                    "event_id": .string(event.event.id), "attempt": .stringConvertible(event.attempts), "final": .stringConvertible(giveUp),
-                ])
+                logger.warning(
+                    "webhook event failed",
+                    metadata: [
+                        "event_id": .string(event.event.id), "attempt": .stringConvertible(event.attempts), "final": .stringConvertible(giveUp),
+                    ])
                 let delay = Self.retry.delay(after: event.attempts)
-                try? await store.fail(event.event.id, error: String(describing: type(of: error)), final: giveUp,
-                                      retryAt: now.addingTimeInterval(Double(delay.components.seconds)))
+                try? await store.fail(
+                    event.event.id, error: String(describing: type(of: error)), final: giveUp,
+                    retryAt: now.addingTimeInterval(Double(delay.components.seconds)))
             }
         }
     }
@@ -71,8 +73,9 @@ actor WebhookInbox {
         }
         let leadID = try await crm.upsertLead(business.id, from, "sms", requestID).lead.id
         let text = event.text ?? ""
-        try await sms.insertInbound(businessID: business.id, leadID: leadID, phone: from, text: text,
-                                    providerMessageID: event.messageID, key: "in:" + event.id)
+        try await sms.insertInbound(
+            businessID: business.id, leadID: leadID, phone: from, text: text,
+            providerMessageID: event.messageID, key: "in:" + event.id)
         let reply: String?
         switch Keyword.classify(text) {
         case .optOut:
@@ -88,9 +91,11 @@ actor WebhookInbox {
         }
         guard let reply, !(try await sms.isOptedOut(businessID: business.id, phone: from)) else { return }
         // A failed reply is kept as a failed message; the event itself is done.
-        _ = try await outbox.send(OutgoingSMS(businessID: business.id, leadID: leadID, to: from, text: reply,
-                                              idempotencyKey: "reply:" + event.id),
-                                  requestID: requestID, logger: logger)
+        _ = try await outbox.send(
+            OutgoingSMS(
+                businessID: business.id, leadID: leadID, to: from, text: reply,
+                idempotencyKey: "reply:" + event.id),
+            requestID: requestID, logger: logger)
     }
 
     private func delivery(_ event: TelnyxEvent) async throws {
@@ -134,18 +139,20 @@ struct InboxStore: Sendable {
                 """, [SQLValue(now)])
             var claimed: [Claimed] = []
             for row in rows {
-                guard let id = row.string("id"), let updated = try await db.first(
-                    """
-                    UPDATE webhook_events SET status = 'processing', attempts = attempts + 1, claimed_until = $1
-                    WHERE id = $2 RETURNING payload, attempts
-                    """, [SQLValue(now.addingTimeInterval(lease)), .text(id)])
+                guard let id = row.string("id"),
+                    let updated = try await db.first(
+                        """
+                        UPDATE webhook_events SET status = 'processing', attempts = attempts + 1, claimed_until = $1
+                        WHERE id = $2 RETURNING payload, attempts
+                        """, [SQLValue(now.addingTimeInterval(lease)), .text(id)])
                 else { continue }
                 guard let payload = updated.string("payload"), let json = try? JSONValue.decode(Array(payload.utf8)),
-                      var event = TelnyxEvent.parse(json, rawBody: Array(payload.utf8))
+                    var event = TelnyxEvent.parse(json, rawBody: Array(payload.utf8))
                 else {
                     // Stored events were parsed once already; one that no longer parses is parked, not retried forever.
-                    try await db.query("UPDATE webhook_events SET status = 'failed', error = 'unreadable payload', claimed_until = NULL "
-                                       + "WHERE id = $1", [.text(id)])
+                    try await db.query(
+                        "UPDATE webhook_events SET status = 'failed', error = 'unreadable payload', claimed_until = NULL "
+                            + "WHERE id = $1", [.text(id)])
                     continue
                 }
                 event.id = id  // the id it was stored under, whatever the body
@@ -156,8 +163,9 @@ struct InboxStore: Sendable {
     }
 
     func finish(_ id: String, now: Date = Date()) async throws {
-        try await db.query("UPDATE webhook_events SET status = 'done', processed_at = $1, claimed_until = NULL WHERE id = $2",
-                           [SQLValue(now), .text(id)])
+        try await db.query(
+            "UPDATE webhook_events SET status = 'done', processed_at = $1, claimed_until = NULL WHERE id = $2",
+            [SQLValue(now), .text(id)])
     }
 
     func fail(_ id: String, error: String, final: Bool, retryAt: Date) async throws {

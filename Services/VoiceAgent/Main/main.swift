@@ -1,4 +1,4 @@
-import VoiceAgent
 import ServiceKit
+import VoiceAgent
 
 await ServiceMain.run(.voiceAgent) { try await VoiceAgentService.application(config: $0) }
