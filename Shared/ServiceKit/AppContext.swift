@@ -21,22 +21,13 @@ public struct AppContext: RequestContext, RemoteAddressRequestContext {
     /// The body limit is enforced by the gateway and by `jsonBody`; this only bounds buffering.
     public var maxUploadSize: Int { 16 * 1024 * 1024 }
 
-    public func requireCaller() throws -> Caller {
-        guard let caller, caller.kind != .anonymous else { throw APIError.authRequired }
-        return caller
-    }
+    /// Set by `TenantMiddleware` on business-scoped route groups.
+    public var tenant: Tenant?
 
-    /// The caller's business; every tenant-scoped query uses this.
-    public func requireBusiness() throws -> (caller: Caller, businessID: String) {
-        let caller = try requireCaller()
-        guard let business = caller.businessID else { throw APIError.forbidden }
-        return (caller, business)
-    }
-
-    public func requireRole(_ allowed: Role...) throws -> (caller: Caller, businessID: String) {
-        let scoped = try requireBusiness()
-        guard let role = scoped.caller.role, allowed.contains(role) else { throw APIError.forbidden }
-        return scoped
+    /// The tenant of a route in a `TenantMiddleware` group; a route outside one gets a 401, never data.
+    public func scoped() throws -> Tenant {
+        guard let tenant else { throw APIError.authRequired }
+        return tenant
     }
 
     /// A `business_id` in a body may be omitted; when present it must be the caller's own (403).
@@ -45,9 +36,4 @@ public struct AppContext: RequestContext, RemoteAddressRequestContext {
         guard fields.object["business_id"]?.stringValue == businessID else { throw APIError.forbidden }
     }
 
-    /// Internal routes accept only other services.
-    public func requireService() throws -> Caller {
-        guard let caller, caller.kind == .service else { throw APIError.forbidden }
-        return caller
-    }
 }

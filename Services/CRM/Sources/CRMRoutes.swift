@@ -18,19 +18,20 @@ struct CRMRoutes: Sendable {
     static let sources = ["call", "sms", "email", "web"]
 
     func register(on router: Router<AppContext>) {
-        router.get("/leads", use: listLeads)
-        router.post("/leads", use: createLead)
-        router.get("/leads/{id}", use: getLead)
-        router.put("/leads/{id}", use: updateLead)
-        router.delete("/leads/{id}", use: deleteLead)
-        router.post("/leads/{id}/qualify", use: qualifyLead)
-        router.get("/appointments", use: listAppointments)
-        router.post("/appointments", use: createAppointment)
-        router.get("/appointments/{id}", use: getAppointment)
-        router.put("/appointments/{id}", use: updateAppointment)
-        router.delete("/appointments/{id}", use: cancelAppointment)
-        router.post("/appointments/{id}/remind", use: remind)
-        router.post("/internal/leads/upsert", use: upsertLead)
+        let business = router.group().add(middleware: TenantMiddleware())
+        business.get("/leads", use: listLeads)
+        business.post("/leads", use: createLead)
+        business.get("/leads/{id}", use: getLead)
+        business.put("/leads/{id}", use: updateLead)
+        business.post("/leads/{id}/qualify", use: qualifyLead)
+        business.get("/appointments", use: listAppointments)
+        business.post("/appointments", use: createAppointment)
+        business.get("/appointments/{id}", use: getAppointment)
+        business.put("/appointments/{id}", use: updateAppointment)
+        business.delete("/appointments/{id}", use: cancelAppointment)
+        business.post("/appointments/{id}/remind", use: remind)
+        router.group().add(middleware: TenantMiddleware()).add(middleware: RoleMiddleware(.admin)).delete("/leads/{id}", use: deleteLead)
+        router.group().add(middleware: ServiceOnlyMiddleware()).post("/internal/leads/upsert", use: upsertLead)
     }
 
     private func body(_ request: Request, _ context: AppContext, businessID: String) async throws -> FieldReader {
@@ -46,7 +47,7 @@ struct CRMRoutes: Sendable {
     // MARK: leads
 
     @Sendable func listLeads(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireBusiness()
+        let businessID = try context.scoped().businessID
         let query = request.query
         let page = try Page(query: query)
         var errors: [String: [String]] = [:]
@@ -62,7 +63,7 @@ struct CRMRoutes: Sendable {
     }
 
     @Sendable func createLead(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireBusiness()
+        let businessID = try context.scoped().businessID
         let fields = try await body(request, context, businessID: businessID)
         let now = Date()
         var lead = Lead(
@@ -101,12 +102,12 @@ struct CRMRoutes: Sendable {
     }
 
     @Sendable func getLead(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireBusiness()
+        let businessID = try context.scoped().businessID
         return .envelope(try await ownLead(context, businessID: businessID).json, context: context)
     }
 
     @Sendable func updateLead(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireBusiness()
+        let businessID = try context.scoped().businessID
         let fields = try await body(request, context, businessID: businessID)
         var lead = try await ownLead(context, businessID: businessID)
         let original = lead
@@ -136,14 +137,14 @@ struct CRMRoutes: Sendable {
     }
 
     @Sendable func deleteLead(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireRole(.admin)
+        let businessID = try context.scoped().businessID
         let id = try context.parameters.require("id", context: context)
         guard try await store.deleteLead(id: id, businessID: businessID) else { throw APIError.notFound(.leadNotFound, "Lead") }
         return .envelope(["id": .string(id), "deleted": true], message: "Lead deleted", context: context)
     }
 
     @Sendable func qualifyLead(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireBusiness()
+        let businessID = try context.scoped().businessID
         let fields = try await body(request, context, businessID: businessID)
         let criteria = Qualification.read(fields)
         try fields.finish()
@@ -163,7 +164,6 @@ struct CRMRoutes: Sendable {
     /// For messaging and voice-agent: the lead with this phone or email, created if there is none.
     /// Two callers racing for the same number get the same lead.
     @Sendable func upsertLead(_ request: Request, context: AppContext) async throws -> Response {
-        _ = try context.requireService()
         let fields = try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
         let business = fields.id("business_id", .business, required: true)
         let phone = fields.phone("phone", defaultCountryCode: config.defaultCountryCode)
@@ -193,7 +193,7 @@ struct CRMRoutes: Sendable {
     // MARK: appointments
 
     @Sendable func listAppointments(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireBusiness()
+        let businessID = try context.scoped().businessID
         let query = request.query
         let page = try Page(query: query)
         var errors: [String: [String]] = [:]
@@ -209,7 +209,7 @@ struct CRMRoutes: Sendable {
     }
 
     @Sendable func createAppointment(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireBusiness()
+        let businessID = try context.scoped().businessID
         let fields = try await body(request, context, businessID: businessID)
         let lead = fields.id("lead_id", .lead, required: true)
         let scheduled = fields.date("scheduled_date", required: true)
@@ -270,12 +270,12 @@ struct CRMRoutes: Sendable {
     }
 
     @Sendable func getAppointment(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireBusiness()
+        let businessID = try context.scoped().businessID
         return .envelope(try await ownAppointment(context, businessID: businessID).json, context: context)
     }
 
     @Sendable func updateAppointment(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireBusiness()
+        let businessID = try context.scoped().businessID
         let fields = try await body(request, context, businessID: businessID)
         var appointment = try await ownAppointment(context, businessID: businessID)
         let original = appointment
@@ -315,7 +315,7 @@ struct CRMRoutes: Sendable {
     }
 
     @Sendable func cancelAppointment(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireBusiness()
+        let businessID = try context.scoped().businessID
         var appointment = try await ownAppointment(context, businessID: businessID)
         guard appointment.status != "cancelled" else { return .envelope(appointment.json, context: context) }
         appointment.status = "cancelled"
@@ -329,7 +329,7 @@ struct CRMRoutes: Sendable {
     }
 
     @Sendable func remind(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireBusiness()
+        let businessID = try context.scoped().businessID
         let fields = try await body(request, context, businessID: businessID)
         let chosen = fields.oneOf("method", ["sms", "email"], required: true).flatMap(Messenger.Method.init(rawValue:))
         let message = fields.string("message", maxLength: 1600, multiline: true)

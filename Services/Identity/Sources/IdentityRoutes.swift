@@ -27,20 +27,26 @@ struct IdentityRoutes: Sendable {
         router.post("/auth/login", use: login)
         router.post("/auth/forgot-password", use: forgotPassword)
         router.post("/auth/reset-password", use: resetPassword)
-        router.post("/auth/logout", use: logout)
-        router.get("/businesses", use: listBusinesses)
-        router.post("/businesses", use: createBusiness)
-        router.get("/businesses/{id}", use: getBusiness)
-        router.put("/businesses/{id}", use: updateBusiness)
-        router.get("/businesses/{id}/members", use: listMembers)
-        router.post("/businesses/{id}/members", use: addMember)
-        router.get("/businesses/{id}/api-keys", use: listKeys)
-        router.post("/businesses/{id}/api-keys", use: createKey)
-        router.delete("/businesses/{id}/api-keys/{key_id}", use: revokeKey)
-        router.post("/internal/api-keys/verify", use: verifyKey)
-        router.get("/internal/businesses/{id}", use: internalBusiness)
-        router.get("/internal/business-by-phone", use: businessByPhone)
-        router.get("/internal/users/{id}/token-state", use: tokenState)
+        let business = router.group().add(middleware: TenantMiddleware())
+        business.post("/auth/logout", use: logout)
+        business.get("/businesses", use: listBusinesses)
+        router.group().add(middleware: TenantMiddleware(usersOnly: true)).post("/businesses", use: createBusiness)
+        // `/businesses/{id}...`: another business's id is a 404 before any role is looked at.
+        let own = router.group().add(middleware: TenantMiddleware()).add(middleware: OwnBusinessMiddleware())
+        own.get("/businesses/{id}", use: getBusiness)
+        own.get("/businesses/{id}/members", use: listMembers)
+        let admin = router.group().add(middleware: TenantMiddleware()).add(middleware: OwnBusinessMiddleware())
+            .add(middleware: RoleMiddleware(.admin))
+        admin.put("/businesses/{id}", use: updateBusiness)
+        admin.post("/businesses/{id}/members", use: addMember)
+        admin.get("/businesses/{id}/api-keys", use: listKeys)
+        admin.post("/businesses/{id}/api-keys", use: createKey)
+        admin.delete("/businesses/{id}/api-keys/{key_id}", use: revokeKey)
+        let services = router.group().add(middleware: ServiceOnlyMiddleware())
+        services.post("/internal/api-keys/verify", use: verifyKey)
+        services.get("/internal/businesses/{id}", use: internalBusiness)
+        services.get("/internal/business-by-phone", use: businessByPhone)
+        services.get("/internal/users/{id}/token-state", use: tokenState)
     }
 
     private func body(_ request: Request, _ context: AppContext) async throws -> FieldReader {
@@ -190,7 +196,7 @@ struct IdentityRoutes: Sendable {
 
     /// Logs out the token this request came with: the gateway refuses it within its cache time.
     @Sendable func logout(_ request: Request, context: AppContext) async throws -> Response {
-        let caller = try context.requireCaller()
+        let caller = try context.scoped().caller
         guard caller.kind == .user, let tokenID = caller.tokenID, let expires = caller.tokenExpires else {
             throw APIError.validation(field: "authorization", "only a user token can be logged out; revoke API keys instead")
         }
@@ -200,19 +206,9 @@ struct IdentityRoutes: Sendable {
 
     // MARK: businesses
 
-    /// The business named in the path, which must be the caller's own: any other id is a 404.
-    private func ownBusiness(_ context: AppContext) throws -> (caller: Caller, businessID: String) {
-        let scoped = try context.requireBusiness()
-        guard context.parameters.get("id") == scoped.businessID else { throw APIError.notFound(.businessNotFound, "Business") }
-        return scoped
-    }
-
-    private func requireAdmin(_ caller: Caller) throws {
-        guard caller.role == .admin else { throw APIError.forbidden }
-    }
-
     @Sendable func listBusinesses(_ request: Request, context: AppContext) async throws -> Response {
-        let (caller, businessID) = try context.requireBusiness()
+        let tenant = try context.scoped()
+        let (caller, businessID) = (tenant.caller, tenant.businessID)
         let page = try Page(query: request.query)
         let search = request.query["search"].flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
         if caller.kind == .user {
@@ -230,8 +226,7 @@ struct IdentityRoutes: Sendable {
     }
 
     @Sendable func createBusiness(_ request: Request, context: AppContext) async throws -> Response {
-        let caller = try context.requireCaller()
-        guard caller.kind == .user else { throw APIError.forbidden }
+        let caller = try context.scoped().caller
         let fields = try await body(request, context)
         let name = fields.string("name", required: true, maxLength: 200)
         let settings = fields.nested("settings").map { BusinessSettings.validate($0, defaultCountryCode: config.defaultCountryCode) }
@@ -254,14 +249,13 @@ struct IdentityRoutes: Sendable {
     }
 
     @Sendable func getBusiness(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try ownBusiness(context)
+        let businessID = try context.scoped().businessID
         guard let business = try await store.business(id: businessID) else { throw APIError.notFound(.businessNotFound, "Business") }
         return .envelope(business.json, context: context)
     }
 
     @Sendable func updateBusiness(_ request: Request, context: AppContext) async throws -> Response {
-        let (caller, businessID) = try ownBusiness(context)
-        try requireAdmin(caller)
+        let businessID = try context.scoped().businessID
         let fields = try await body(request, context)
         let name = fields.string("name", required: fields.has("name"), maxLength: 200)
         let settings = fields.nested("settings").map { BusinessSettings.validate($0, defaultCountryCode: config.defaultCountryCode) }
@@ -282,15 +276,14 @@ struct IdentityRoutes: Sendable {
     // MARK: members
 
     @Sendable func listMembers(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try ownBusiness(context)
+        let businessID = try context.scoped().businessID
         let page = try Page(query: request.query)
         let (items, total) = try await store.members(businessID: businessID, page: page)
         return .envelope(page.list("members", items, total: total), context: context)
     }
 
     @Sendable func addMember(_ request: Request, context: AppContext) async throws -> Response {
-        let (caller, businessID) = try ownBusiness(context)
-        try requireAdmin(caller)
+        let businessID = try context.scoped().businessID
         let fields = try await body(request, context)
         let email = fields.email("email", required: true)
         let password = fields.secret("password", required: true)
@@ -318,16 +311,15 @@ struct IdentityRoutes: Sendable {
     // MARK: API keys
 
     @Sendable func listKeys(_ request: Request, context: AppContext) async throws -> Response {
-        let (caller, businessID) = try ownBusiness(context)
-        try requireAdmin(caller)
+        let businessID = try context.scoped().businessID
         let page = try Page(query: request.query)
         let (items, total) = try await store.keys(businessID: businessID, page: page)
         return .envelope(page.list("api_keys", items.map(\.json), total: total), context: context)
     }
 
     @Sendable func createKey(_ request: Request, context: AppContext) async throws -> Response {
-        let (caller, businessID) = try ownBusiness(context)
-        try requireAdmin(caller)
+        let tenant = try context.scoped()
+        let (caller, businessID) = (tenant.caller, tenant.businessID)
         let fields = try await body(request, context)
         let name = fields.string("name", required: true, maxLength: 100)
         let role = fields.oneOf("role", Role.allCases.map(\.rawValue), required: true).flatMap(Role.init(rawValue:))
@@ -344,8 +336,7 @@ struct IdentityRoutes: Sendable {
     }
 
     @Sendable func revokeKey(_ request: Request, context: AppContext) async throws -> Response {
-        let (caller, businessID) = try ownBusiness(context)
-        try requireAdmin(caller)
+        let businessID = try context.scoped().businessID
         let keyID = try context.parameters.require("key_id", context: context)
         guard let record = try await store.revokeKey(id: keyID, businessID: businessID) else {
             throw APIError.notFound(.resourceNotFound, "API key")
@@ -357,7 +348,6 @@ struct IdentityRoutes: Sendable {
 
     /// The gateway asks who an API key belongs to; only active keys answer.
     @Sendable func verifyKey(_ request: Request, context: AppContext) async throws -> Response {
-        _ = try context.requireService()
         let fields = try await body(request, context)
         let key = fields.secret("key", required: true, maxLength: 200)
         try fields.finish()
@@ -373,7 +363,6 @@ struct IdentityRoutes: Sendable {
 
     /// Settings for crm, messaging and voice-agent (time zone, hours, phone numbers).
     @Sendable func internalBusiness(_ request: Request, context: AppContext) async throws -> Response {
-        _ = try context.requireService()
         let id = try context.parameters.require("id", context: context)
         guard let business = try await store.business(id: id) else { throw APIError.notFound(.businessNotFound, "Business") }
         return .envelope(business.json, context: context)
@@ -383,7 +372,6 @@ struct IdentityRoutes: Sendable {
 extension IdentityRoutes {
     /// For the gateway: which of the user's tokens still count (see `IdentityClient.TokenState`).
     @Sendable func tokenState(_ request: Request, context: AppContext) async throws -> Response {
-        _ = try context.requireService()
         let id = try context.parameters.require("id", context: context)
         guard let state = try await store.tokenState(userID: id) else { throw APIError.notFound(.resourceNotFound, "User") }
         return .envelope(
@@ -393,7 +381,6 @@ extension IdentityRoutes {
 
     /// For the webhooks: the business whose `settings.phone_number` Telnyx delivered to.
     @Sendable func businessByPhone(_ request: Request, context: AppContext) async throws -> Response {
-        _ = try context.requireService()
         guard let phone = request.query["phone_number"].flatMap({ Contact.normalizePhone($0, defaultCountryCode: config.defaultCountryCode) }),
             let business = try await store.business(phoneNumber: phone)
         else { throw APIError.notFound(.businessNotFound, "Business") }
@@ -405,5 +392,18 @@ extension Optional {
     func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
         guard let value = self else { return nil }
         return try await transform(value)
+    }
+}
+
+/// Route-group middleware for `/businesses/{id}...`: the id must be the caller's own business; any
+/// other, including another business of the same user, is a 404.
+struct OwnBusinessMiddleware: RouterMiddleware {
+    typealias Context = AppContext
+
+    func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
+        guard context.parameters.get("id") == (try context.scoped().businessID) else {
+            throw APIError.notFound(.businessNotFound, "Business")
+        }
+        return try await next(request, context)
     }
 }

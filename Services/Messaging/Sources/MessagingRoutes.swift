@@ -20,13 +20,15 @@ struct MessagingRoutes: Sendable {
     static let emailStatuses = ["queued", "sent", "failed"]
 
     func register(on router: Router<AppContext>) {
-        router.get("/sms", use: listSMS)
-        router.post("/sms", use: sendPublicSMS)
-        router.get("/emails", use: listEmails)
-        router.post("/emails", use: sendPublicEmail)
+        let business = router.group().add(middleware: TenantMiddleware())
+        business.get("/sms", use: listSMS)
+        business.post("/sms", use: sendPublicSMS)
+        business.get("/emails", use: listEmails)
+        business.post("/emails", use: sendPublicEmail)
         router.post("/sms/webhook", use: webhook)
-        router.post("/internal/emails", use: sendEmail)
-        router.post("/internal/sms", use: sendSMS)
+        let services = router.group().add(middleware: ServiceOnlyMiddleware())
+        services.post("/internal/emails", use: sendEmail)
+        services.post("/internal/sms", use: sendSMS)
     }
 
     private func body(_ request: Request, _ context: AppContext) async throws -> FieldReader {
@@ -36,7 +38,7 @@ struct MessagingRoutes: Sendable {
     // MARK: public
 
     @Sendable func listSMS(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireBusiness()
+        let businessID = try context.scoped().businessID
         let query = request.query
         let page = try Page(query: query)
         try Self.checkFilters(query, statuses: Self.smsStatuses, directions: ["inbound", "outbound"])
@@ -47,7 +49,7 @@ struct MessagingRoutes: Sendable {
     }
 
     @Sendable func listEmails(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireBusiness()
+        let businessID = try context.scoped().businessID
         let query = request.query
         let page = try Page(query: query)
         try Self.checkFilters(query, statuses: Self.emailStatuses, directions: nil)
@@ -67,11 +69,11 @@ struct MessagingRoutes: Sendable {
 
     /// The lead named by `lead_id`, asked of crm on the caller's behalf (so crm's tenancy applies).
     private func lead(_ id: String, context: AppContext) async throws -> CRMClient.Lead {
-        try await crm.lead(id, try context.requireCaller(), context.requestID)
+        try await crm.lead(id, try context.scoped().caller, context.requestID)
     }
 
     @Sendable func sendPublicSMS(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireBusiness()
+        let businessID = try context.scoped().businessID
         let fields = try await body(request, context)
         try context.checkBusinessField(fields, businessID: businessID)
         let leadID = fields.id("lead_id", .lead)
@@ -98,7 +100,7 @@ struct MessagingRoutes: Sendable {
     }
 
     @Sendable func sendPublicEmail(_ request: Request, context: AppContext) async throws -> Response {
-        let (_, businessID) = try context.requireBusiness()
+        let businessID = try context.scoped().businessID
         let fields = try await body(request, context)
         try context.checkBusinessField(fields, businessID: businessID)
         let leadID = fields.id("lead_id", .lead)
@@ -145,7 +147,6 @@ struct MessagingRoutes: Sendable {
     // MARK: internal
 
     @Sendable func sendEmail(_ request: Request, context: AppContext) async throws -> Response {
-        _ = try context.requireService()
         let fields = try await body(request, context)
         let to = fields.email("to", required: true)
         let subject = fields.string("subject", required: true, maxLength: 998)
@@ -168,7 +169,6 @@ struct MessagingRoutes: Sendable {
     }
 
     @Sendable func sendSMS(_ request: Request, context: AppContext) async throws -> Response {
-        _ = try context.requireService()
         let fields = try await body(request, context)
         let businessID = fields.id("business_id", .business, required: true)
         let to = fields.phone("to", required: true, defaultCountryCode: config.defaultCountryCode)
