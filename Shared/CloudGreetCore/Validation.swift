@@ -124,6 +124,12 @@ public final class FieldReader {
         return value
     }
 
+    /// One of an enum's raw values.
+    public func oneOf<Value: RawRepresentable & CaseIterable>(_ key: String, _ type: Value.Type, required: Bool = false) -> Value?
+    where Value.RawValue == String {
+        oneOf(key, Value.allCases.map(\.rawValue), required: required).flatMap(Value.init(rawValue:))
+    }
+
     public func bool(_ key: String, required: Bool = false) -> Bool? {
         switch object[key] {
         case nil, .null?:

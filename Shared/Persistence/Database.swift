@@ -61,6 +61,12 @@ public struct SQLRow: Sendable {
         return value
     }
 
+    /// A NOT NULL column holding one of an enum's raw values.
+    public func required<Value: RawRepresentable>(_ column: String, as type: Value.Type) throws -> Value where Value.RawValue == String {
+        guard let value = Value(rawValue: try required(column)) else { throw DatabaseError.missingColumn(column) }
+        return value
+    }
+
     public func requiredDate(_ column: String) throws -> Date {
         guard let value = date(column) else { throw DatabaseError.missingColumn(column) }
         return value

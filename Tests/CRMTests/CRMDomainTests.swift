@@ -196,7 +196,7 @@ import Testing
             let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded())  // the store keeps milliseconds
             var appointment = Appointment(
                 id: ResourceID.make(.appointment), businessID: "b1", leadID: "l1",
-                scheduledAt: now.addingTimeInterval(3 * 86400), duration: 30, status: "scheduled",
+                scheduledAt: now.addingTimeInterval(3 * 86400), duration: 30, status: .scheduled,
                 type: nil, notes: nil, valueCents: nil, createdAt: now, updatedAt: now)
             try await store.insertAppointment(appointment, on: db)
             try await store.scheduleReminders(for: appointment, hoursBefore: [24, 2, 24], now: now, on: db)
@@ -223,7 +223,7 @@ import Testing
             // A claim whose worker died comes back after its lease.
             #expect(try await store.claimDueReminders(now: late + 61).count == 2)
 
-            appointment.status = "cancelled"
+            appointment.status = .cancelled
             try await store.scheduleReminders(for: appointment, hoursBefore: [24], now: now, on: db)
             #expect(try await pending().isEmpty)
             await db.close()
@@ -271,12 +271,12 @@ import Testing
             let business = ResourceID.make(.business)
             let lead = Lead(
                 id: ResourceID.make(.lead), businessID: business, name: "Bo", phone: "+15552013344", email: nil,
-                source: "web", status: "new", notes: nil, qualificationScore: nil, qualification: nil,
+                source: .web, status: .new, notes: nil, qualificationScore: nil, qualification: nil,
                 createdAt: now, updatedAt: now)
             try await store.insertLead(lead, on: db)
             var appointment = Appointment(
                 id: ResourceID.make(.appointment), businessID: business, leadID: lead.id,
-                scheduledAt: now.addingTimeInterval(3 * 86400), duration: 30, status: "scheduled",
+                scheduledAt: now.addingTimeInterval(3 * 86400), duration: 30, status: .scheduled,
                 type: nil, notes: nil, valueCents: nil, createdAt: now, updatedAt: now)
             try await store.insertAppointment(appointment, on: db)
             try await store.scheduleReminders(for: appointment, hoursBefore: [24], now: now, on: db)

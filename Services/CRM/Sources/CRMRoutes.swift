@@ -14,8 +14,6 @@ struct CRMRoutes: Sendable {
     let messenger: Messenger
 
     var config: ServiceConfig { runtime.config }
-    static let leadStatuses = ["new", "qualified", "unqualified", "converted"]
-    static let sources = ["call", "sms", "email", "web"]
 
     func register(on router: Router<AppContext>) {
         let business = router.group().add(middleware: TenantMiddleware())
@@ -51,13 +49,15 @@ struct CRMRoutes: Sendable {
         let query = request.query
         let page = try Page(query: query)
         var errors: [String: [String]] = [:]
-        if let status = query["status"], !Self.leadStatuses.contains(status) { errors["status"] = ["is not a lead status"] }
-        if let source = query["source"], !Self.sources.contains(source) { errors["source"] = ["is not a lead source"] }
+        let status = query["status"].map { LeadStatus(rawValue: $0) }
+        let source = query["source"].map { LeadSource(rawValue: $0) }
+        if case .some(nil) = status { errors["status"] = ["is not a lead status"] }
+        if case .some(nil) = source { errors["source"] = ["is not a lead source"] }
         if !errors.isEmpty { throw APIError.validation(errors) }
         let search = query["search"].map { String($0.trimmingCharacters(in: .whitespaces).prefix(100)) }
         let listing = try await store.leads(
             businessID: businessID,
-            filter: .init(status: query["status"], source: query["source"], search: search?.isEmpty == false ? search : nil),
+            filter: .init(status: status ?? nil, source: source ?? nil, search: search?.isEmpty == false ? search : nil),
             page: page)
         return .envelope(page.list("leads", listing.items.map(\.json), total: listing.total), context: context)
     }
@@ -69,8 +69,8 @@ struct CRMRoutes: Sendable {
         var lead = Lead(
             id: ResourceID.make(.lead), businessID: businessID, name: fields.string("name", maxLength: 200),
             phone: fields.phone("phone", defaultCountryCode: config.defaultCountryCode), email: fields.email("email"),
-            source: fields.oneOf("source", Self.sources) ?? "web",
-            status: fields.oneOf("status", Self.leadStatuses) ?? "new",
+            source: fields.oneOf("source", LeadSource.self) ?? .web,
+            status: fields.oneOf("status", LeadStatus.self) ?? .new,
             notes: fields.string("notes", maxLength: 5000, multiline: true),
             qualificationScore: nil, qualification: nil, createdAt: now, updatedAt: now)
         if !fields.has("phone") && !fields.has("email") { fields.fail("phone", "phone or email is required") }
@@ -115,8 +115,8 @@ struct CRMRoutes: Sendable {
         if fields.has("phone") { lead.phone = fields.phone("phone", defaultCountryCode: config.defaultCountryCode) }
         if fields.has("email") { lead.email = fields.email("email") }
         if fields.has("notes") { lead.notes = fields.string("notes", maxLength: 5000, multiline: true) }
-        if fields.has("status") { lead.status = fields.oneOf("status", Self.leadStatuses, required: true) ?? lead.status }
-        if fields.has("source") { lead.source = fields.oneOf("source", Self.sources, required: true) ?? lead.source }
+        if fields.has("status") { lead.status = fields.oneOf("status", LeadStatus.self, required: true) ?? lead.status }
+        if fields.has("source") { lead.source = fields.oneOf("source", LeadSource.self, required: true) ?? lead.source }
         if lead.phone == nil && lead.email == nil { fields.fail("phone", "a lead keeps a phone or an email") }
         try fields.finish()
         // Only a phone or email that changed can collide with another lead.
@@ -154,7 +154,7 @@ struct CRMRoutes: Sendable {
         let qualification = JSONValue.array(breakdown.map(\.json))
         lead.qualificationScore = score
         lead.qualification = qualification
-        lead.status = score >= settings.qualifyThreshold ? "qualified" : "unqualified"
+        lead.status = score >= settings.qualifyThreshold ? .qualified : .unqualified
         lead.updatedAt = Date()
         try await store.updateLead(lead)
         let data = lead.json.merging(["qualification": ["score": JSONValue(score), "breakdown": qualification]])
@@ -169,7 +169,7 @@ struct CRMRoutes: Sendable {
         let phone = fields.phone("phone", defaultCountryCode: config.defaultCountryCode)
         let email = fields.email("email")
         let name = fields.string("name", maxLength: 200)
-        let source = fields.oneOf("source", Self.sources) ?? "web"
+        let source = fields.oneOf("source", LeadSource.self) ?? .web
         if phone == nil && email == nil { fields.fail("phone", "phone or email is required") }
         try fields.finish()
         let businessID = try fields.present(business, "business_id")
@@ -179,7 +179,7 @@ struct CRMRoutes: Sendable {
         let now = Date()
         let lead = Lead(
             id: ResourceID.make(.lead), businessID: businessID, name: name, phone: phone, email: email,
-            source: source, status: "new", notes: nil, qualificationScore: nil, qualification: nil,
+            source: source, status: .new, notes: nil, qualificationScore: nil, qualification: nil,
             createdAt: now, updatedAt: now)
         do {
             try await store.insertLead(lead, on: store.db)
@@ -197,14 +197,15 @@ struct CRMRoutes: Sendable {
         let query = request.query
         let page = try Page(query: query)
         var errors: [String: [String]] = [:]
-        if let status = query["status"], !Scheduling.statuses.contains(status) { errors["status"] = ["is not an appointment status"] }
+        let status = query["status"].map { AppointmentStatus(rawValue: $0) }
+        if case .some(nil) = status { errors["status"] = ["is not an appointment status"] }
         let start = query["start_date"].map { Timestamp.parse($0) }
         let end = query["end_date"].map { Timestamp.parse($0) }
         if case .some(nil) = start { errors["start_date"] = ["must be an ISO 8601 date-time"] }
         if case .some(nil) = end { errors["end_date"] = ["must be an ISO 8601 date-time"] }
         if !errors.isEmpty { throw APIError.validation(errors) }
         let listing = try await store.appointments(
-            businessID: businessID, filter: .init(status: query["status"], start: start ?? nil, end: end ?? nil), page: page)
+            businessID: businessID, filter: .init(status: status ?? nil, start: start ?? nil, end: end ?? nil), page: page)
         return .envelope(page.list("appointments", listing.items.map(\.json), total: listing.total), context: context)
     }
 
@@ -214,7 +215,8 @@ struct CRMRoutes: Sendable {
         let lead = fields.id("lead_id", .lead, required: true)
         let scheduled = fields.date("scheduled_date", required: true)
         let duration = fields.int("duration", range: Scheduling.durationRange) ?? 30
-        let status = fields.oneOf("status", ["scheduled", "confirmed"]) ?? "scheduled"
+        // A new appointment holds its slot: `scheduled` or `confirmed` only.
+        let status = fields.oneOf("status", ["scheduled", "confirmed"]).flatMap(AppointmentStatus.init(rawValue:)) ?? .scheduled
         let type = fields.string("type", maxLength: 100)
         let notes = fields.string("notes", maxLength: 5000, multiline: true)
         let value = readValue(fields)
@@ -286,7 +288,7 @@ struct CRMRoutes: Sendable {
         if let duration = fields.int("duration", required: fields.has("duration"), range: Scheduling.durationRange) {
             appointment.duration = duration
         }
-        if let status = fields.oneOf("status", Scheduling.statuses, required: fields.has("status")) { appointment.status = status }
+        if let status = fields.oneOf("status", AppointmentStatus.self, required: fields.has("status")) { appointment.status = status }
         if fields.has("type") { appointment.type = fields.string("type", maxLength: 100) }
         if fields.has("notes") { appointment.notes = fields.string("notes", maxLength: 5000, multiline: true) }
         if let value = readValue(fields) { appointment.valueCents = value }
@@ -317,8 +319,8 @@ struct CRMRoutes: Sendable {
     @Sendable func cancelAppointment(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
         var appointment = try await ownAppointment(context, businessID: businessID)
-        guard appointment.status != "cancelled" else { return .envelope(appointment.json, context: context) }
-        appointment.status = "cancelled"
+        guard appointment.status != .cancelled else { return .envelope(appointment.json, context: context) }
+        appointment.status = .cancelled
         appointment.updatedAt = Date()
         let cancelled = appointment
         try await store.db.transaction { [store] db in

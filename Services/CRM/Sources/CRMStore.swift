@@ -55,8 +55,8 @@ struct Lead: Sendable, JSONRepresentable {
     var name: String?
     var phone: String?
     var email: String?
-    var source: String
-    var status: String
+    var source: LeadSource
+    var status: LeadStatus
     var notes: String?
     var qualificationScore: Int?
     var qualification: JSONValue?
@@ -66,7 +66,7 @@ struct Lead: Sendable, JSONRepresentable {
     var json: JSONValue {
         [
             "id": .string(id), "business_id": .string(businessID), "name": JSONValue(name), "phone": JSONValue(phone),
-            "email": JSONValue(email), "source": .string(source), "status": .string(status), "notes": JSONValue(notes),
+            "email": JSONValue(email), "source": .string(source.rawValue), "status": .string(status.rawValue), "notes": JSONValue(notes),
             "qualification_score": JSONValue(qualificationScore), "created_at": JSONValue(createdAt),
             "updated_at": JSONValue(updatedAt),
         ]
@@ -77,8 +77,8 @@ extension Lead {
     init(row: SQLRow) throws {
         self.init(
             id: try row.required("id"), businessID: try row.required("business_id"), name: row.string("name"),
-            phone: row.string("phone"), email: row.string("email"), source: try row.required("source"),
-            status: try row.required("status"), notes: row.string("notes"), qualificationScore: row.int("qualification_score"),
+            phone: row.string("phone"), email: row.string("email"), source: try row.required("source", as: LeadSource.self),
+            status: try row.required("status", as: LeadStatus.self), notes: row.string("notes"), qualificationScore: row.int("qualification_score"),
             qualification: row.json("qualification"), createdAt: try row.requiredDate("created_at"),
             updatedAt: try row.requiredDate("updated_at"))
     }
@@ -90,7 +90,7 @@ struct Appointment: Sendable, JSONRepresentable {
     var leadID: String
     var scheduledAt: Date
     var duration: Int
-    var status: String
+    var status: AppointmentStatus
     var type: String?
     var notes: String?
     var valueCents: Int?
@@ -98,12 +98,12 @@ struct Appointment: Sendable, JSONRepresentable {
     var updatedAt: Date
 
     var endsAt: Date { scheduledAt.addingTimeInterval(TimeInterval(duration * 60)) }
-    var holdsSlot: Bool { Scheduling.active.contains(status) }
+    var holdsSlot: Bool { status.holdsSlot }
 
     var json: JSONValue {
         [
             "id": .string(id), "business_id": .string(businessID), "lead_id": .string(leadID),
-            "scheduled_date": JSONValue(scheduledAt), "duration": JSONValue(duration), "status": .string(status),
+            "scheduled_date": JSONValue(scheduledAt), "duration": JSONValue(duration), "status": .string(status.rawValue),
             "type": JSONValue(type), "notes": JSONValue(notes), "value": valueCents.map { .number(Double($0) / 100) } ?? .null,
             "created_at": JSONValue(createdAt), "updated_at": JSONValue(updatedAt),
         ]
@@ -115,7 +115,7 @@ extension Appointment {
         self.init(
             id: try row.required("id"), businessID: try row.required("business_id"), leadID: try row.required("lead_id"),
             scheduledAt: try row.requiredDate("scheduled_at"), duration: row.int("duration") ?? 30,
-            status: try row.required("status"), type: row.string("type"), notes: row.string("notes"),
+            status: try row.required("status", as: AppointmentStatus.self), type: row.string("type"), notes: row.string("notes"),
             valueCents: row.int("value_cents"), createdAt: try row.requiredDate("created_at"),
             updatedAt: try row.requiredDate("updated_at"))
     }
@@ -135,8 +135,8 @@ struct CRMStore: Sendable {
     // MARK: leads
 
     struct LeadFilter {
-        var status: String?
-        var source: String?
+        var status: LeadStatus?
+        var source: LeadSource?
         var search: String?
     }
 
@@ -149,7 +149,7 @@ struct CRMStore: Sendable {
             """,
             [
                 .text(lead.id), .text(lead.businessID), SQLValue(lead.name), SQLValue(lead.phone), SQLValue(lead.email),
-                .text(lead.source), .text(lead.status), SQLValue(lead.notes), SQLValue(lead.qualificationScore),
+                .text(lead.source.rawValue), .text(lead.status.rawValue), SQLValue(lead.notes), SQLValue(lead.qualificationScore),
                 lead.qualification.map { SQLValue($0) } ?? .null, SQLValue(lead.createdAt),
             ])
     }
@@ -162,7 +162,7 @@ struct CRMStore: Sendable {
             WHERE id = $10 AND business_id = $11
             """,
             [
-                SQLValue(lead.name), SQLValue(lead.phone), SQLValue(lead.email), .text(lead.source), .text(lead.status),
+                SQLValue(lead.name), SQLValue(lead.phone), SQLValue(lead.email), .text(lead.source.rawValue), .text(lead.status.rawValue),
                 SQLValue(lead.notes), SQLValue(lead.qualificationScore), lead.qualification.map { SQLValue($0) } ?? .null,
                 SQLValue(lead.updatedAt), .text(lead.id), .text(lead.businessID),
             ])
@@ -184,8 +184,8 @@ struct CRMStore: Sendable {
 
     func leads(businessID: String, filter: LeadFilter, page: Page) async throws -> Listing<Lead> {
         var sql = SQLFilter("business_id = ?", .text(businessID))
-        sql.add("status = ?", filter.status.map { .text($0) })
-        sql.add("source = ?", filter.source.map { .text($0) })
+        sql.add("status = ?", filter.status.map { .text($0.rawValue) })
+        sql.add("source = ?", filter.source.map { .text($0.rawValue) })
         sql.add(
             "(LOWER(name) LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\')",
             filter.search.map { .text("%\($0.lowercased().likeEscaped)%") })
@@ -214,7 +214,7 @@ struct CRMStore: Sendable {
     // MARK: appointments
 
     struct AppointmentFilter {
-        var status: String?
+        var status: AppointmentStatus?
         var start: Date?
         var end: Date?
     }
@@ -228,7 +228,7 @@ struct CRMStore: Sendable {
 
     func appointments(businessID: String, filter: AppointmentFilter, page: Page) async throws -> Listing<Appointment> {
         var sql = SQLFilter("business_id = ?", .text(businessID))
-        sql.add("status = ?", filter.status.map { .text($0) })
+        sql.add("status = ?", filter.status.map { .text($0.rawValue) })
         sql.add("scheduled_at >= ?", filter.start.map { SQLValue($0) })
         sql.add("scheduled_at < ?", filter.end.map { SQLValue($0) })
         let (rows, total) = try await db.page("appointments", where: sql, orderBy: "scheduled_at, id", page)
@@ -263,7 +263,7 @@ struct CRMStore: Sendable {
             """,
             [
                 .text(appointment.id), .text(appointment.businessID), .text(appointment.leadID), SQLValue(appointment.scheduledAt),
-                SQLValue(appointment.endsAt), SQLValue(appointment.duration), .text(appointment.status), SQLValue(appointment.type),
+                SQLValue(appointment.endsAt), SQLValue(appointment.duration), .text(appointment.status.rawValue), SQLValue(appointment.type),
                 SQLValue(appointment.notes), SQLValue(appointment.valueCents), SQLValue(appointment.createdAt),
             ])
     }
@@ -277,7 +277,7 @@ struct CRMStore: Sendable {
             """,
             [
                 SQLValue(appointment.scheduledAt), SQLValue(appointment.endsAt), SQLValue(appointment.duration),
-                .text(appointment.status), SQLValue(appointment.type), SQLValue(appointment.notes),
+                .text(appointment.status.rawValue), SQLValue(appointment.type), SQLValue(appointment.notes),
                 SQLValue(appointment.valueCents), SQLValue(appointment.updatedAt), .text(appointment.id),
                 .text(appointment.businessID),
             ])

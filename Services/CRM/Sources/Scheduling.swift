@@ -1,12 +1,24 @@
 import CloudGreetCore
 import Foundation
 
-/// Appointment rules that need no HTTP or SQL: statuses, overlap, and opening hours in the
-/// business's time zone.
-enum Scheduling {
-    static let statuses = ["scheduled", "confirmed", "completed", "cancelled", "no_show"]
+enum AppointmentStatus: String, CaseIterable, Sendable {
+    case scheduled, confirmed, completed, cancelled
+    case noShow = "no_show"
+
     /// Only these hold their slot: the overlap rule and reminders apply to them.
-    static let active: Set<String> = ["scheduled", "confirmed"]
+    var holdsSlot: Bool { self == .scheduled || self == .confirmed }
+}
+
+enum LeadStatus: String, CaseIterable, Sendable {
+    case new, qualified, unqualified, converted
+}
+
+enum LeadSource: String, CaseIterable, Sendable {
+    case call, sms, email, web
+}
+
+/// Appointment rules that need no HTTP or SQL: overlap, and opening hours in the business's time zone.
+enum Scheduling {
     static let durationRange = 5...480
 
     /// Half-open intervals `[start, end)`: back-to-back appointments do not overlap.
