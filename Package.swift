@@ -151,7 +151,7 @@ let package = Package(
             .testTarget(
                 name: "CRMTests",
                 dependencies: [
-                    "CRM", "TestSupport", "Persistence", "ServiceClients",
+                    "CRM", "TestSupport", "Persistence", "ServiceClients", "ServiceKit",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
                     .product(name: "HTTPTypes", package: "swift-http-types"),

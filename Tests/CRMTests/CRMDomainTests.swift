@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import Persistence
 import ServiceClients
+import ServiceKit
 import TestSupport
 import Testing
 
@@ -255,7 +256,7 @@ import Testing
             sendEmail: { email, _ in try await messaging.send(email.idempotencyKey) })
         return ReminderWorker(
             store: store, businesses: BusinessDirectory(identity: identity), messenger: Messenger(messaging: client),
-            logger: Logger(label: "test"))
+            metrics: ServiceMetrics(service: "crm"), logger: Logger(label: "test"))
     }
 
     func status(_ db: any Database, _ appointment: String) async throws -> String? {
@@ -286,7 +287,7 @@ import Testing
             let worker = worker(store, messaging)
             #expect(await worker.tick(now: due + 1) == 1)  // messaging is down: deferred, not cancelled
             #expect(try await status(db, appointment.id) == "sending")
-            #expect(await worker.tick(now: due + 30) == 0)  // not before its retry time
+            #expect(await worker.tick(now: due + 5) == 0)  // not before its retry time (15 to 30 s of backoff)
             #expect(await worker.tick(now: due + 62) == 1)  // answered `queued`: not yet sent
             #expect(try await status(db, appointment.id) == "sending")
             #expect(await worker.tick(now: due + 130) == 1)

@@ -125,3 +125,64 @@ import Testing
         }
     }
 }
+
+/// The leased queue on both engines, over a table of its own.
+@Suite struct LeasedQueueTests {
+    func queue(_ url: String, attempts: Int = 3) async throws -> LeasedQueue {
+        let db = try await DatabaseFactory.open(url: url, logLabel: "t")
+        try await db.query(
+            """
+            CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0,
+                due_at BIGINT NOT NULL, claimed_until BIGINT, error TEXT, done_at BIGINT)
+            """)
+        return LeasedQueue(
+            db: db, layout: .init(table: "jobs", dueColumn: "due_at", ready: "pending", leased: "working", dead: "dead"),
+            lease: 60, retry: RetryPolicy(attempts: attempts, baseDelay: .seconds(10), maxDelay: .seconds(10)))
+    }
+
+    func add(_ queue: LeasedQueue, _ id: String, due: Date) async throws {
+        try await queue.db.query("INSERT INTO jobs (id, status, due_at) VALUES ($1, 'pending', $2)", [.text(id), SQLValue(due)])
+    }
+
+    @Test func twoWorkersNeverHoldTheSameItemAndALapsedLeaseIsTakenAgain() async throws {
+        for url in try await TestEnvironment.databaseURLs() {
+            let queue = try await queue(url)
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            for index in 0..<30 { try await add(queue, "job\(index)", due: now - Double(index)) }
+            try await add(queue, "later", due: now + 600)
+            let claimed = try await withThrowingTaskGroup(of: [String].self) { group in
+                for _ in 0..<4 { group.addTask { try await queue.claim(now: now, limit: 10).map(\.id) } }
+                return try await group.reduce(into: [String]()) { $0 += $1 }
+            }
+            #expect(claimed.count == 30 && Set(claimed).count == 30, "\(url.prefix(8))")  // each once, the later one not yet
+            #expect(try await queue.claim(now: now + 30).isEmpty)  // all leased
+            try await queue.finish("job0", status: "done", setting: [("done_at", SQLValue(now))])
+            let again = try await queue.claim(now: now + 61, limit: 100)  // the workers died: leases lapsed
+            #expect(again.count == 29 && again.allSatisfy { $0.attempts == 2 } && !again.contains { $0.id == "job0" })
+            #expect(try await queue.counts() == ["working": 29, "done": 1, "pending": 1])
+            await queue.db.close()
+        }
+    }
+
+    @Test func aPoisonItemIsRetriedWithBackoffThenDead() async throws {
+        for url in try await TestEnvironment.databaseURLs() {
+            let queue = try await queue(url, attempts: 3)
+            var now = Date(timeIntervalSince1970: 1_800_000_000)
+            try await add(queue, "poison", due: now)
+            var outcomes: [LeasedQueue.Failure] = []
+            for _ in 0..<3 {
+                let claim = try #require(try await queue.claim(now: now).first)
+                #expect(try await queue.claim(now: now).isEmpty)  // not again while it waits out its backoff
+                outcomes.append(try await queue.fail(claim, error: "boom", now: now))
+                now += 11
+            }
+            #expect(outcomes.count == 3 && outcomes.last == .dead)
+            if case .retry(let at) = outcomes[0] { #expect(at > now - 33 && at <= now - 33 + 10) } else { Issue.record("not retried") }
+            #expect(try await queue.claim(now: now + 3600).isEmpty)  // parked, never lost: still in the table
+            #expect(try await queue.counts() == ["dead": 1])
+            let row = try await queue.db.first("SELECT error, attempts FROM jobs WHERE id = 'poison'")
+            #expect(row?.string("error") == "boom" && row?.int("attempts") == 3)
+            await queue.db.close()
+        }
+    }
+}

@@ -336,62 +336,49 @@ struct CRMStore: Sendable {
             ])
     }
 
+    /// A due automatic reminder, as claimed from `reminderQueue`.
     struct DueReminder: Sendable {
+        let claim: LeasedQueue.Claim
         let id: String
         let businessID: String
         let appointmentID: String
         let hoursBefore: Int
         let dueAt: Date
-    }
 
-    /// Claims up to `limit` due reminders for this worker: they move to `sending` until `lease`
-    /// from now. Two workers never claim the same row (SKIP LOCKED on PostgreSQL; SQLite has one
-    /// writer). A claim whose worker died comes back once its lease runs out.
-    func claimDueReminders(now: Date = Date(), lease: TimeInterval = 60, limit: Int = 20) async throws -> [DueReminder] {
-        try await db.transaction { db in
-            let skipLocked = db.engine == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
-            let rows = try await db.query(
-                """
-                SELECT id FROM reminders
-                WHERE kind = 'automatic' AND due_at <= $1
-                  AND (status = 'pending' OR (status = 'sending' AND claimed_until < $1))
-                ORDER BY due_at LIMIT \(limit) \(skipLocked)
-                """, [SQLValue(now)])
-            var claimed: [DueReminder] = []
-            for row in rows {
-                guard
-                    let updated = try await db.first(
-                        """
-                        UPDATE reminders SET status = 'sending', claimed_until = $1, attempts = attempts + 1
-                        WHERE id = $2 RETURNING id, business_id, appointment_id, hours_before, due_at
-                        """, [SQLValue(now.addingTimeInterval(lease)), .text(try row.required("id"))])
-                else { continue }
-                claimed.append(
-                    DueReminder(
-                        id: try updated.required("id"), businessID: try updated.required("business_id"),
-                        appointmentID: try updated.required("appointment_id"),
-                        hoursBefore: updated.int("hours_before") ?? 0, dueAt: try updated.requiredDate("due_at")))
-            }
-            return claimed
+        init(_ claim: LeasedQueue.Claim) throws {
+            self.claim = claim
+            id = claim.id
+            businessID = try claim.row.required("business_id")
+            appointmentID = try claim.row.required("appointment_id")
+            hoursBefore = claim.row.int("hours_before") ?? 0
+            dueAt = try claim.row.requiredDate("due_at")
         }
     }
 
-    func finishReminder(
-        id: String, status: String, method: String?, messageID: String?, error: String?,
-        now: Date = Date()
-    ) async throws {
-        try await db.query(
-            """
-            UPDATE reminders SET status = $1, method = $2, message_id = $3, error = $4, claimed_until = NULL,
-                sent_at = CASE WHEN $1 = 'sent' THEN $5 ELSE sent_at END
-            WHERE id = $6
-            """, [.text(status), SQLValue(method), SQLValue(messageID), SQLValue(error), SQLValue(now), .text(id)])
+    /// Automatic reminders are worked as a leased queue: `pending` until due, `sending` while claimed
+    /// or waiting to be tried again (messaging or identity down), `failed` after the last try (about
+    /// two hours of backoff), else `sent` or `cancelled`.
+    var reminderQueue: LeasedQueue {
+        LeasedQueue(
+            db: db,
+            layout: .init(
+                table: "reminders", dueColumn: "due_at", ready: "pending", leased: "sending", dead: "failed",
+                condition: "kind = 'automatic'"),
+            lease: 60, retry: RetryPolicy(attempts: 10, baseDelay: .seconds(30), maxDelay: .seconds(900)))
     }
 
-    /// Puts a reminder back for another try at `date` (messaging was down). Its `due_at` stays: the
-    /// worker checks it against the appointment, and a moved one would look rescheduled.
-    func retryReminder(id: String, at date: Date) async throws {
-        try await db.query("UPDATE reminders SET status = 'sending', claimed_until = $1 WHERE id = $2", [SQLValue(date), .text(id)])
+    /// Claims up to `limit` due reminders for this worker (see `LeasedQueue.claim`).
+    func claimDueReminders(now: Date = Date(), limit: Int = 20) async throws -> [DueReminder] {
+        try await reminderQueue.claim(now: now, limit: limit).map(DueReminder.init)
+    }
+
+    func finishReminder(
+        _ reminder: DueReminder, status: String, method: String?, messageID: String?, error: String?,
+        now: Date = Date()
+    ) async throws {
+        var columns: [(String, SQLValue)] = [("method", SQLValue(method)), ("message_id", SQLValue(messageID)), ("error", SQLValue(error))]
+        if status == "sent" { columns.append(("sent_at", SQLValue(now))) }
+        try await reminderQueue.finish(reminder.id, status: status, setting: columns)
     }
 
     func reminders(appointmentID: String, businessID: String) async throws -> [SQLRow] {

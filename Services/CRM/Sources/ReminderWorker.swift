@@ -2,6 +2,7 @@ import CloudGreetCore
 import Foundation
 import Logging
 import ServiceClients
+import ServiceKit
 
 /// Sends automatic reminders when they fall due. The schedule lives in crm's database, so it
 /// survives restarts; each worker claims rows before sending (see `CRMStore.claimDueReminders`), and
@@ -11,12 +12,14 @@ actor ReminderWorker {
     private let businesses: BusinessDirectory
     private let messenger: Messenger
     private let logger: Logger
+    private let metrics: ServiceMetrics
 
-    init(store: CRMStore, businesses: BusinessDirectory, messenger: Messenger, logger: Logger) {
+    init(store: CRMStore, businesses: BusinessDirectory, messenger: Messenger, metrics: ServiceMetrics, logger: Logger) {
         self.store = store
         self.businesses = businesses
         self.messenger = messenger
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// One pass: claim what is due and send it. Returns how many reminders were handled.
@@ -42,11 +45,11 @@ actor ReminderWorker {
                 appointment.holdsSlot,
                 appointment.scheduledAt.addingTimeInterval(TimeInterval(-reminder.hoursBefore * 3600)) == reminder.dueAt
             else {
-                try await store.finishReminder(id: reminder.id, status: "cancelled", method: nil, messageID: nil, error: nil)
+                try await store.finishReminder(reminder, status: "cancelled", method: nil, messageID: nil, error: nil)
                 return
             }
             guard let lead = try await store.lead(id: appointment.leadID, businessID: reminder.businessID) else {
-                try await store.finishReminder(id: reminder.id, status: "cancelled", method: nil, messageID: nil, error: "lead deleted")
+                try await store.finishReminder(reminder, status: "cancelled", method: nil, messageID: nil, error: "lead deleted")
                 return
             }
             let info = try await businesses.business(reminder.businessID, requestID: requestID)
@@ -67,9 +70,7 @@ actor ReminderWorker {
                     // Still `queued`: messaging has not heard back from the provider yet (a retry that
                     // outran the first call). Look again later rather than call it sent.
                     guard sent.status != "queued" else { throw StillQueued() }
-                    try await store.finishReminder(
-                        id: reminder.id, status: "sent", method: method.rawValue,
-                        messageID: sent.id, error: nil)
+                    try await store.finishReminder(reminder, status: "sent", method: method.rawValue, messageID: sent.id, error: nil)
                     logger.info("reminder sent", metadata: ["reminder_id": .string(reminder.id), "method": .string(method.rawValue)])
                     return
                 } catch ServiceCallError.optedOut {
@@ -80,11 +81,19 @@ actor ReminderWorker {
                     lastError = "the provider failed"
                 }
             }
-            try await store.finishReminder(id: reminder.id, status: "failed", method: nil, messageID: nil, error: lastError)
+            try await store.finishReminder(reminder, status: "failed", method: nil, messageID: nil, error: lastError)
         } catch {
-            // Messaging, identity or the database is down: try again in a minute.
-            logger.warning("reminder deferred", metadata: ["reminder_id": .string(reminder.id)])
-            try? await store.retryReminder(id: reminder.id, at: now.addingTimeInterval(60))
+            // Messaging, identity or the database is down: tried again after the queue's backoff,
+            // parked as failed after the last attempt.
+            let outcome = try? await store.reminderQueue.fail(reminder.claim, error: String(describing: type(of: error)), now: now)
+            logger.warning(
+                "reminder deferred",
+                metadata: [
+                    "reminder_id": .string(reminder.id),
+                    "final": .stringConvertible(outcome == .dead),
+                ])
+            await metrics.increment("queue_items_total", labels: ["queue": "reminders", "outcome": outcome == .dead ? "dead" : "retried"])
+            return
         }
     }
 }

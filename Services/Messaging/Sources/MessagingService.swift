@@ -46,7 +46,7 @@ public enum MessagingService {
         let inboxStore = InboxStore(db: db)
         MessagingRoutes(emails: emails, texts: texts, inbox: inboxStore, signatures: signatures, crm: crm, config: config).register(on: router)
         let inbox = WebhookInbox(
-            store: inboxStore, sms: sms, outbox: texts, businesses: businesses, crm: crm,
+            store: inboxStore, sms: sms, outbox: texts, businesses: businesses, crm: crm, metrics: runtime.metrics,
             logger: runtime.logger)
         let poller = PollingService(every: .milliseconds(250)) { await inbox.drain() }
         return runtime.makeApplication(router: router, services: [poller])

@@ -3,10 +3,11 @@ import Foundation
 import Logging
 import Persistence
 import ServiceClients
+import ServiceKit
 
 /// Telnyx webhooks are stored before they are answered and worked here afterwards, so the answer
 /// is quick whatever crm, identity or Telnyx are doing, and an event whose work fails is tried
-/// again (with backoff, up to `retry.attempts`) rather than lost. Every step is idempotent, keyed by
+/// again (with backoff, see `InboxStore.queue`) and parked after its last try, never lost. Every step is idempotent, keyed by
 /// the event id, so a retry never stores or sends twice.
 actor WebhookInbox {
     private let store: InboxStore
@@ -14,16 +15,19 @@ actor WebhookInbox {
     private let outbox: SMSOutbox
     private let businesses: BusinessDirectory
     private let crm: CRMClient
+    private let metrics: ServiceMetrics
     private let logger: Logger
-    /// Eight tries over about eight minutes, then the event is parked as failed.
-    static let retry = RetryPolicy(attempts: 8, baseDelay: .seconds(2), maxDelay: .seconds(300))
 
-    init(store: InboxStore, sms: SMSStore, outbox: SMSOutbox, businesses: BusinessDirectory, crm: CRMClient, logger: Logger) {
+    init(
+        store: InboxStore, sms: SMSStore, outbox: SMSOutbox, businesses: BusinessDirectory, crm: CRMClient, metrics: ServiceMetrics,
+        logger: Logger
+    ) {
         self.store = store
         self.sms = sms
         self.outbox = outbox
         self.businesses = businesses
         self.crm = crm
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -39,18 +43,18 @@ actor WebhookInbox {
         for event in events {
             do {
                 try await handle(event.event)
-                try await store.finish(event.event.id)
+                try await store.finish(event.claim.id, now: now)
+                await metrics.increment("queue_items_total", labels: ["queue": "webhook_events", "outcome": "done"])
             } catch {
-                let giveUp = event.attempts >= Self.retry.attempts
+                let outcome = try? await store.queue.fail(event.claim, error: String(describing: type(of: error)), now: now)
                 logger.warning(
                     "webhook event failed",
                     metadata: [
-                        "event_id": .string(event.event.id), "attempt": .stringConvertible(event.attempts), "final": .stringConvertible(giveUp),
+                        "event_id": .string(event.event.id), "attempt": .stringConvertible(event.claim.attempts),
+                        "final": .stringConvertible(outcome == .dead),
                     ])
-                let delay = Self.retry.delay(after: event.attempts)
-                try? await store.fail(
-                    event.event.id, error: String(describing: type(of: error)), final: giveUp,
-                    retryAt: now.addingTimeInterval(Double(delay.components.seconds)))
+                await metrics.increment(
+                    "queue_items_total", labels: ["queue": "webhook_events", "outcome": outcome == .dead ? "dead" : "retried"])
             }
         }
     }
@@ -115,7 +119,7 @@ struct InboxStore: Sendable {
 
     struct Claimed: Sendable {
         let event: TelnyxEvent
-        let attempts: Int
+        let claim: LeasedQueue.Claim
     }
 
     /// Stores the event; false when an event with this id was stored before (a redelivery).
@@ -128,49 +132,31 @@ struct InboxStore: Sendable {
         return !rows.isEmpty
     }
 
-    func claim(now: Date = Date(), lease: TimeInterval = 60) async throws -> [Claimed] {
-        try await db.transaction { db in
-            let skipLocked = db.engine == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
-            let rows = try await db.query(
-                """
-                SELECT id FROM webhook_events
-                WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'processing' AND claimed_until < $1)
-                ORDER BY created_at LIMIT 20 \(skipLocked)
-                """, [SQLValue(now)])
-            var claimed: [Claimed] = []
-            for row in rows {
-                guard let id = row.string("id"),
-                    let updated = try await db.first(
-                        """
-                        UPDATE webhook_events SET status = 'processing', attempts = attempts + 1, claimed_until = $1
-                        WHERE id = $2 RETURNING payload, attempts
-                        """, [SQLValue(now.addingTimeInterval(lease)), .text(id)])
-                else { continue }
-                guard let payload = updated.string("payload"), let json = try? JSONValue.decode(Array(payload.utf8)),
-                    var event = TelnyxEvent.parse(json, rawBody: Array(payload.utf8))
-                else {
-                    // Stored events were parsed once already; one that no longer parses is parked, not retried forever.
-                    try await db.query(
-                        "UPDATE webhook_events SET status = 'failed', error = 'unreadable payload', claimed_until = NULL "
-                            + "WHERE id = $1", [.text(id)])
-                    continue
-                }
-                event.id = id  // the id it was stored under, whatever the body
-                claimed.append(Claimed(event: event, attempts: updated.int("attempts") ?? 1))
+    /// The events as a leased queue: `pending` until worked, `processing` while claimed or waiting to
+    /// be tried again, `failed` after eight tries over about eight minutes, else `done`.
+    var queue: LeasedQueue {
+        LeasedQueue(
+            db: db, layout: .init(table: "webhook_events", dueColumn: "next_attempt_at", ready: "pending", leased: "processing", dead: "failed"),
+            lease: 60, retry: RetryPolicy(attempts: 8, baseDelay: .seconds(2), maxDelay: .seconds(300)))
+    }
+
+    func claim(now: Date = Date()) async throws -> [Claimed] {
+        var claimed: [Claimed] = []
+        for claim in try await queue.claim(now: now) {
+            guard let payload = claim.row.string("payload"), let json = try? JSONValue.decode(Array(payload.utf8)),
+                var event = TelnyxEvent.parse(json, rawBody: Array(payload.utf8))
+            else {
+                // Stored events were parsed once already; one that no longer parses is parked, not retried forever.
+                try await queue.finish(claim.id, status: "failed", setting: [("error", "unreadable payload")])
+                continue
             }
-            return claimed
+            event.id = claim.id  // the id it was stored under, whatever the body
+            claimed.append(Claimed(event: event, claim: claim))
         }
+        return claimed
     }
 
     func finish(_ id: String, now: Date = Date()) async throws {
-        try await db.query(
-            "UPDATE webhook_events SET status = 'done', processed_at = $1, claimed_until = NULL WHERE id = $2",
-            [SQLValue(now), .text(id)])
-    }
-
-    func fail(_ id: String, error: String, final: Bool, retryAt: Date) async throws {
-        try await db.query(
-            "UPDATE webhook_events SET status = $1, error = $2, next_attempt_at = $3, claimed_until = NULL WHERE id = $4",
-            [.text(final ? "failed" : "pending"), .text(error), SQLValue(retryAt), .text(id)])
+        try await queue.finish(id, status: "done", setting: [("processed_at", SQLValue(now))])
     }
 }
