@@ -21,8 +21,8 @@ actor HealthAggregator {
     /// Shared with the proxy: a probe that reaches a service closes its breaker at once, a failed one counts.
     private let breakers: CircuitBreakers
     private let startedAt = Date()
-    private var cached: Report?
-    private let maxAge: TimeInterval = 5
+    /// The last report, for at most 5 s.
+    private let cache = TTLCache<String, Report>(ttl: 5, capacity: 1)
 
     init(config: ServiceConfig, http: HTTPClient, breakers: CircuitBreakers) {
         self.config = config
@@ -31,9 +31,9 @@ actor HealthAggregator {
     }
 
     func report(useCache: Bool) async -> Report {
-        if useCache, let cached, Date().timeIntervalSince(cached.takenAt) < maxAge { return cached }
+        if useCache, let cached = await cache.value("report") { return cached }
         let fresh = await collect()
-        cached = fresh
+        await cache.store("report", fresh)
         return fresh
     }
 
