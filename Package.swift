@@ -115,6 +115,10 @@ let package = Package(
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 ], path: "Services/Stack", swiftSettings: strict),
             .testTarget(
+                name: "ServiceKitTests",
+                dependencies: ["ServiceKit", "Persistence", "TestSupport", .product(name: "Logging", package: "swift-log")],
+                path: "Tests/ServiceKitTests", swiftSettings: strict),
+            .testTarget(
                 name: "CloudGreetCoreTests", dependencies: ["CloudGreetCore"],
                 path: "Tests/CloudGreetCoreTests", swiftSettings: strict),
             .testTarget(

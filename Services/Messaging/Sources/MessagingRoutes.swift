@@ -11,7 +11,7 @@ import ServiceKit
 struct MessagingRoutes: Sendable {
     let emails: EmailOutbox
     let texts: SMSOutbox
-    let inbox: InboxStore
+    let inbox: WebhookInbox<TelnyxEvent>
     let signatures: TelnyxSignatureVerifier?
     let crm: CRMClient
     let config: ServiceConfig
@@ -121,7 +121,7 @@ struct MessagingRoutes: Sendable {
         return .envelope(email.json, status: .created, message: "Email sent", context: context)
     }
 
-    /// Verified, stored once, answered at once; the work happens in `WebhookInbox`.
+    /// Verified, stored once, answered at once; the work happens in `TelnyxEvents`, driven by the inbox.
     @Sendable func webhook(_ request: Request, context: AppContext) async throws -> Response {
         let raw = try await request.body.collect(upTo: config.maxBodyBytes)
         let bytes = Array(raw.readableBytesView)
@@ -140,7 +140,7 @@ struct MessagingRoutes: Sendable {
         guard let event = TelnyxEvent.parse(json, rawBody: bytes) else {
             throw APIError.validation(field: "event_type", "is not a Telnyx messaging event")
         }
-        let fresh = try await inbox.record(event, payload: json)
+        let fresh = try await inbox.record(id: event.id, type: event.type, payload: json)
         return .envelope(["received": true, "duplicate": .bool(!fresh), "event_id": .string(event.id)], context: context)
     }
 

@@ -43,12 +43,14 @@ public enum MessagingService {
                     ? "TELNYX_PUBLIC_KEY is not set: /sms/webhook accepts unsigned requests (development only)"
                     : "TELNYX_PUBLIC_KEY is not set: /sms/webhook refuses every request")
         }
-        let inboxStore = InboxStore(db: db)
-        MessagingRoutes(emails: emails, texts: texts, inbox: inboxStore, signatures: signatures, crm: crm, config: config).register(on: router)
-        let inbox = WebhookInbox(
-            store: inboxStore, sms: sms, outbox: texts, businesses: businesses, crm: crm, metrics: runtime.metrics,
-            logger: runtime.logger)
-        let poller = PollingService(every: .milliseconds(250)) { await inbox.drain() }
+        let inbox = WebhookInbox<TelnyxEvent>(db: db, metrics: runtime.metrics, logger: runtime.logger) { id, payload in
+            var event = TelnyxEvent.parse(payload, rawBody: Array(payload.encoded()))
+            event?.id = id  // the id it was stored under, whatever the body
+            return event
+        }
+        MessagingRoutes(emails: emails, texts: texts, inbox: inbox, signatures: signatures, crm: crm, config: config).register(on: router)
+        let events = TelnyxEvents(sms: sms, outbox: texts, businesses: businesses, crm: crm, logger: runtime.logger)
+        let poller = PollingService(every: .milliseconds(250)) { await inbox.drain { try await events.handle($0) } }
         return runtime.makeApplication(router: router, services: [poller])
     }
 }

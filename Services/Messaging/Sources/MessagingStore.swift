@@ -1,6 +1,7 @@
 import CloudGreetCore
 import Foundation
 import Persistence
+import ServiceKit
 
 enum MessagingSchema {
     static let migrations = [
@@ -40,16 +41,7 @@ enum MessagingSchema {
                 """,
             ]),
         Migration(
-            3, "webhook events",
-            [
-                """
-                CREATE TABLE webhook_events (
-                    id TEXT PRIMARY KEY, type TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL,
-                    attempts BIGINT NOT NULL, next_attempt_at BIGINT NOT NULL, claimed_until BIGINT, error TEXT,
-                    created_at BIGINT NOT NULL, processed_at BIGINT)
-                """,
-                "CREATE INDEX webhook_events_due ON webhook_events (status, next_attempt_at)",
-            ]),
+            3, "webhook events", WebhookInbox<TelnyxEvent>.schema),
     ]
 }
 
