@@ -11,6 +11,8 @@ public struct AppContext: RequestContext, RemoteAddressRequestContext {
     public let remoteAddress: SocketAddress?
     /// The client's address as the gateway resolved it (trusted proxies applied), once per request.
     public var clientAddress: String?
+    /// Where the gateway sends this request, decided once by its front door; nil for unknown paths.
+    public var upstream: UpstreamRoute?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -36,4 +38,20 @@ public struct AppContext: RequestContext, RemoteAddressRequestContext {
         guard fields.object["business_id"]?.stringValue == businessID else { throw APIError.forbidden }
     }
 
+}
+
+/// Which service a public path belongs to and who may call it, as the gateway decided it.
+public struct UpstreamRoute: Sendable, Equatable {
+    public enum Access: Sendable, Equatable { case anonymous, webhook, authenticated }
+
+    public let service: ServiceName
+    public let access: Access
+    /// What follows `/api`, without empty segments: what is forwarded.
+    public let path: String
+
+    public init(service: ServiceName, access: Access, path: String) {
+        self.service = service
+        self.access = access
+        self.path = path
+    }
 }

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Persistence
+import ServiceKit
 import TestSupport
 import Testing
 
@@ -13,7 +14,7 @@ import Testing
 
 @Suite struct RoutingTests {
     @Test func everySeedPathHasItsOwner() {
-        let expected: [(String, ServiceName, Routing.Access)] = [
+        let expected: [(String, ServiceName, UpstreamRoute.Access)] = [
             ("/auth/login", .identity, .anonymous), ("/auth/register", .identity, .anonymous),
             ("/auth/forgot-password", .identity, .anonymous), ("/auth/reset-password", .identity, .anonymous),
             ("/businesses", .identity, .authenticated), ("/businesses/b1/api-keys", .identity, .authenticated),
@@ -25,14 +26,14 @@ import Testing
             ("/sms/webhook", .messaging, .webhook),
         ]
         for (path, service, access) in expected {
-            #expect(Routing.route(path) == Routing.Route(service: service, access: access), "\(path)")
+            #expect(Routing.route(path) == UpstreamRoute(service: service, access: access, path: path), "\(path)")
         }
         #expect(Routing.route("/internal/api-keys/verify") == nil)
         #expect(Routing.route("/unknown") == nil)
         #expect(Routing.route("/auth/me")?.access == .authenticated)
         // Empty segments are dropped as the services' routers drop them, so they cannot change the access.
         for path in ["/auth//login", "//auth/login", "/auth/login//", "/auth/forgot-password/"] {
-            #expect(Routing.route(path)?.access == .anonymous, "\(path)")
+            #expect(Routing.route(path)?.access == .anonymous && Routing.route(path)?.path.contains("//") == false, "\(path)")
         }
         #expect(Routing.canonical("//leads//lead_1/") == "/leads/lead_1")
     }

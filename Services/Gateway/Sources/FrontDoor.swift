@@ -36,6 +36,7 @@ struct FrontDoor: RouterMiddleware {
         context.clientAddress = clientIP
         context.logger[metadataKey: "client_ip"] = .string(clientIP)
         let route = path.hasPrefix("/api/") ? Routing.route(String(path.dropFirst(4))) : nil
+        context.upstream = route
 
         let admission = await admit(request, path: path, route: route, clientIP: clientIP, context: context)
         if case .valid(let caller) = admission.outcome { context.caller = caller }
@@ -65,7 +66,7 @@ struct FrontDoor: RouterMiddleware {
     /// credentials (login, the password routes, webhooks, health) always count against the address,
     /// whatever credential comes along, so a token cannot lift the anonymous limit there.
     private func admit(
-        _ request: Request, path: String, route: Routing.Route?, clientIP: String,
+        _ request: Request, path: String, route: UpstreamRoute?, clientIP: String,
         context: AppContext
     ) async -> Admission {
         let client = ClientAddress.limitKey(clientIP)

@@ -51,12 +51,11 @@ public enum GatewayService {
             buffers: BodyBudget(bytes: settings.bufferedBodyBytes))
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("/api/**", method: method) { request, context in
-                let path = Routing.canonical(String(request.uri.path.dropFirst(4)))
-                guard let route = Routing.route(path) else { throw APIError.notFound() }
+                guard let route = context.upstream else { throw APIError.notFound() }
                 // Anonymous routes go on anonymously, whatever credential came along.
                 let caller = route.access == .authenticated ? context.caller ?? .anonymous : .anonymous
                 return try await proxy.forward(
-                    request, path: path, to: route.service, caller: caller,
+                    request, path: route.path, to: route.service, caller: caller,
                     clientIP: context.clientAddress ?? "unknown", context: context)
             }
         }

@@ -1,4 +1,5 @@
 import CloudGreetCore
+import ServiceKit
 
 #if canImport(Glibc)
     import Glibc
@@ -8,13 +9,6 @@ import CloudGreetCore
 
 /// Which service owns a public path (the design's section 1), and which paths need no credentials.
 enum Routing {
-    enum Access: Equatable { case anonymous, webhook, authenticated }
-
-    struct Route: Equatable {
-        let service: ServiceName
-        let access: Access
-    }
-
     static let webhooks: Set<String> = ["/webrtc/webhook", "/sms/webhook", "/retell/webhook"]
     static let publicAuth: Set<String> = ["/auth/register", "/auth/login", "/auth/forgot-password", "/auth/reset-password"]
 
@@ -33,13 +27,13 @@ enum Routing {
     }
 
     /// `path` is what follows `/api`. Internal routes are never reachable from outside.
-    static func route(_ path: String) -> Route? {
+    static func route(_ path: String) -> UpstreamRoute? {
         let normalized = canonical(path)
         guard let first = normalized.split(separator: "/").first else { return nil }
         guard let owner = owners.first(where: { $0.prefix == first }) else { return nil }
-        if webhooks.contains(normalized) { return Route(service: owner.service, access: .webhook) }
-        if publicAuth.contains(normalized) { return Route(service: owner.service, access: .anonymous) }
-        return Route(service: owner.service, access: .authenticated)
+        let access: UpstreamRoute.Access =
+            webhooks.contains(normalized) ? .webhook : publicAuth.contains(normalized) ? .anonymous : .authenticated
+        return UpstreamRoute(service: owner.service, access: access, path: normalized)
     }
 }
 
