@@ -29,6 +29,7 @@ struct EmailRecord: Sendable, JSONRepresentable {
     var providerMessageID: String?
     var error: String?
     var sandbox: Bool
+    var idempotencyKey: String?
     var createdAt: Date
     var updatedAt: Date
 
@@ -48,7 +49,8 @@ extension EmailRecord {
             id: try row.required("id"), businessID: row.string("business_id"), leadID: row.string("lead_id"),
             to: try row.required("to_address"), subject: try row.required("subject"), content: try row.required("content"),
             status: Status(rawValue: row.string("status") ?? "") ?? .failed, providerMessageID: row.string("provider_message_id"),
-            error: row.string("error"), sandbox: row.bool("sandbox"), createdAt: try row.requiredDate("created_at"),
+            error: row.string("error"), sandbox: row.bool("sandbox"), idempotencyKey: row.string("idempotency_key"),
+            createdAt: try row.requiredDate("created_at"),
             updatedAt: try row.requiredDate("updated_at"))
     }
 }
@@ -60,39 +62,48 @@ struct EmailOutbox: Sendable {
     let store: EmailStore
     let mailer: Mailer?
     let sandboxAllowed: Bool
-    let metrics: ServiceMetrics
+    let outbox: Outbox<EmailRecord>
+
+    init(store: EmailStore, mailer: Mailer?, sandboxAllowed: Bool, metrics: ServiceMetrics) {
+        self.store = store
+        self.mailer = mailer
+        self.sandboxAllowed = sandboxAllowed
+        outbox = Outbox(
+            provider: "smtp", metrics: metrics, find: { try await store.email(idempotencyKey: $0) }, insert: { try await store.insert($0) },
+            update: { record in
+                var record = record
+                try await store.updateStatus(&record)
+                return record
+            })
+    }
 
     func send(_ email: OutgoingEmail, logger: Logger) async throws -> EmailRecord {
-        if let key = email.idempotencyKey, let existing = try await store.email(idempotencyKey: key) { return existing }
-        guard mailer != nil || sandboxAllowed else { throw APIError.unavailable("Email sending is not configured") }
-        let now = Date()
-        var record = EmailRecord(
-            id: ResourceID.make(.email), businessID: email.businessID, leadID: email.leadID, to: email.to,
-            subject: email.subject, content: email.sensitive ? "[redacted]" : email.content, status: .queued,
-            providerMessageID: nil, error: nil, sandbox: mailer == nil, createdAt: now, updatedAt: now)
-        do {
-            try await store.insert(record, idempotencyKey: email.idempotencyKey)
-        } catch DatabaseError.uniqueViolation {
-            if let key = email.idempotencyKey, let existing = try await store.email(idempotencyKey: key) { return existing }
-            throw APIError.internal
+        try await outbox.send(idempotencyKey: email.idempotencyKey) {
+            guard mailer != nil || sandboxAllowed else { throw APIError.unavailable("Email sending is not configured") }
+            let now = Date()
+            return EmailRecord(
+                id: ResourceID.make(.email), businessID: email.businessID, leadID: email.leadID, to: email.to,
+                subject: email.subject, content: email.sensitive ? "[redacted]" : email.content, status: .queued,
+                providerMessageID: nil, error: nil, sandbox: mailer == nil, idempotencyKey: email.idempotencyKey,
+                createdAt: now, updatedAt: now)
+        } deliver: { queued in
+            var record = queued
+            guard let mailer else {
+                record.status = .sent
+                logger.notice("sandbox email recorded, not sent", metadata: ["email_id": .string(record.id)])
+                return .sandbox(record)
+            }
+            do {
+                record.providerMessageID = try await mailer.send(to: email.to, subject: email.subject, text: email.content)
+                record.status = .sent
+                return .sent(record)
+            } catch {
+                record.status = .failed
+                let reason = (error as? ProviderError)?.description ?? "SMTP delivery failed"
+                record.error = reason
+                logger.warning("email delivery failed", metadata: ["email_id": .string(record.id), "error": .string(reason)])
+                return .failed(record)
+            }
         }
-        guard let mailer else {
-            record.status = .sent
-            logger.notice("sandbox email recorded, not sent", metadata: ["email_id": .string(record.id)])
-            try await store.updateStatus(&record)
-            return record
-        }
-        do {
-            record.providerMessageID = try await mailer.send(to: email.to, subject: email.subject, text: email.content)
-            record.status = .sent
-        } catch {
-            record.status = .failed
-            let reason = (error as? ProviderError)?.description ?? "SMTP delivery failed"
-            record.error = reason
-            logger.warning("email delivery failed", metadata: ["email_id": .string(record.id), "error": .string(reason)])
-        }
-        await metrics.increment("provider_requests_total", labels: ["provider": "smtp", "outcome": record.status.rawValue])
-        try await store.updateStatus(&record)
-        return record
     }
 }

@@ -140,7 +140,7 @@ struct SMSStore: Sendable {
 struct EmailStore: Sendable {
     let db: any Database
 
-    func insert(_ email: EmailRecord, idempotencyKey: String?) async throws {
+    func insert(_ email: EmailRecord) async throws {
         try await db.query(
             """
             INSERT INTO emails (id, business_id, lead_id, to_address, subject, content, status, provider_message_id,
@@ -150,7 +150,7 @@ struct EmailStore: Sendable {
             [
                 .text(email.id), SQLValue(email.businessID), SQLValue(email.leadID), .text(email.to), .text(email.subject),
                 .text(email.content), .text(email.status.rawValue), SQLValue(email.providerMessageID), SQLValue(email.error),
-                SQLValue(email.sandbox), SQLValue(email.createdAt), SQLValue(email.updatedAt), SQLValue(idempotencyKey),
+                SQLValue(email.sandbox), SQLValue(email.createdAt), SQLValue(email.updatedAt), SQLValue(email.idempotencyKey),
             ])
     }
 

@@ -61,47 +61,53 @@ struct SMSOutbox: Sendable {
     let telnyx: TelnyxClient?
     let businesses: BusinessDirectory
     let sandboxAllowed: Bool
-    let metrics: ServiceMetrics
+    let outbox: Outbox<SMSRecord>
+
+    init(store: SMSStore, telnyx: TelnyxClient?, businesses: BusinessDirectory, sandboxAllowed: Bool, metrics: ServiceMetrics) {
+        self.store = store
+        self.telnyx = telnyx
+        self.businesses = businesses
+        self.sandboxAllowed = sandboxAllowed
+        outbox = Outbox(
+            provider: "telnyx", metrics: metrics, find: { try await store.sms(idempotencyKey: $0) }, insert: { try await store.insert($0) },
+            update: { record in
+                var record = record
+                try await store.update(&record)
+                return record
+            })
+    }
 
     func send(_ sms: OutgoingSMS, requestID: String, logger: Logger) async throws -> SMSRecord {
-        if let key = sms.idempotencyKey, let existing = try await store.sms(idempotencyKey: key) { return existing }
-        if try await store.isOptedOut(businessID: sms.businessID, phone: sms.to) { throw ServiceCallError.optedOut }
-        guard telnyx != nil || sandboxAllowed else { throw APIError.unavailable("SMS sending is not configured") }
-        let from = try await businesses.business(sms.businessID, requestID: requestID).phoneNumber
-        let now = Date()
-        var record = SMSRecord(
-            id: ResourceID.make(.sms), businessID: sms.businessID, leadID: sms.leadID, phone: sms.to,
-            message: sms.text, direction: "outbound", status: .queued, providerMessageID: nil, error: nil,
-            sandbox: telnyx == nil, idempotencyKey: sms.idempotencyKey, createdAt: now, updatedAt: now)
-        do {
-            try await store.insert(record)
-        } catch DatabaseError.uniqueViolation {
-            if let key = sms.idempotencyKey, let existing = try await store.sms(idempotencyKey: key) { return existing }
-            throw APIError.internal
+        var from: String?
+        return try await outbox.send(idempotencyKey: sms.idempotencyKey) {
+            if try await store.isOptedOut(businessID: sms.businessID, phone: sms.to) { throw ServiceCallError.optedOut }
+            guard telnyx != nil || sandboxAllowed else { throw APIError.unavailable("SMS sending is not configured") }
+            from = try await businesses.business(sms.businessID, requestID: requestID).phoneNumber
+            let now = Date()
+            return SMSRecord(
+                id: ResourceID.make(.sms), businessID: sms.businessID, leadID: sms.leadID, phone: sms.to,
+                message: sms.text, direction: "outbound", status: .queued, providerMessageID: nil, error: nil,
+                sandbox: telnyx == nil, idempotencyKey: sms.idempotencyKey, createdAt: now, updatedAt: now)
+        } deliver: { queued in
+            var record = queued
+            guard let telnyx else {
+                record.status = .sent
+                logger.notice(
+                    "sandbox SMS recorded, not sent", metadata: ["sms_id": .string(record.id), "to": .string(Contact.maskPhone(sms.to))])
+                return .sandbox(record)
+            }
+            do {
+                let sent = try await telnyx.sendMessage(from: from, to: sms.to, text: sms.text)
+                record.providerMessageID = sent.id
+                record.status = .sent
+                return .sent(record)
+            } catch {
+                record.status = .failed
+                let reason = (error as? ProviderError)?.description ?? "Telnyx request failed"
+                record.error = reason
+                logger.warning("SMS delivery failed", metadata: ["sms_id": .string(record.id), "error": .string(reason)])
+                return .failed(record)
+            }
         }
-        guard let telnyx else {
-            record.status = .sent
-            logger.notice(
-                "sandbox SMS recorded, not sent",
-                metadata: [
-                    "sms_id": .string(record.id),
-                    "to": .string(Contact.maskPhone(sms.to)),
-                ])
-            try await store.update(&record)
-            return record
-        }
-        do {
-            let sent = try await telnyx.sendMessage(from: from, to: sms.to, text: sms.text)
-            record.providerMessageID = sent.id
-            record.status = .sent
-        } catch {
-            record.status = .failed
-            let reason = (error as? ProviderError)?.description ?? "Telnyx request failed"
-            record.error = reason
-            logger.warning("SMS delivery failed", metadata: ["sms_id": .string(record.id), "error": .string(reason)])
-        }
-        await metrics.increment("provider_requests_total", labels: ["provider": "telnyx", "outcome": record.status.rawValue])
-        try await store.update(&record)
-        return record
     }
 }
