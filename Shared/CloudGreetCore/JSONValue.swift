@@ -120,3 +120,7 @@ extension JSONValue {
 public protocol JSONRepresentable {
     var json: JSONValue { get }
 }
+
+extension JSONValue: JSONRepresentable {
+    public var json: JSONValue { self }
+}

@@ -39,3 +39,26 @@ public struct Page: Sendable, Equatable {
         ]
     }
 }
+
+/// One page of a list and how many match in all: what every store returns for a list and every
+/// list endpoint answers.
+public struct Paged<Item: Sendable>: Sendable {
+    public let items: [Item]
+    public let total: Int
+    public let page: Page
+
+    public init(_ items: [Item], total: Int, page: Page) {
+        self.items = items
+        self.total = total
+        self.page = page
+    }
+
+    public func map<T>(_ transform: (Item) throws -> T) rethrows -> Paged<T> {
+        Paged<T>(try items.map(transform), total: total, page: page)
+    }
+}
+
+extension Paged where Item: JSONRepresentable {
+    /// The contract's list shape: `{"<plural>": [...], "pagination": {page, limit, total, pages}}`.
+    public func json(_ plural: String) -> JSONValue { page.list(plural, items.map(\.json), total: total) }
+}

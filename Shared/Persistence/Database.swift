@@ -156,13 +156,11 @@ extension SQLExecutor {
     /// what every list endpoint answers.
     public func page(
         _ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page
-    ) async throws
-        -> (rows: [SQLRow], total: Int)
-    {
+    ) async throws -> Paged<SQLRow> {
         let total = try await count("SELECT COUNT(*) AS n FROM \(table) WHERE \(filter.sql)", filter.binds)
         let rows = try await query(
             "SELECT * FROM \(table) WHERE \(filter.sql) ORDER BY \(order) LIMIT \(page.limit) OFFSET \(page.offset)",
             filter.binds)
-        return (rows, total)
+        return Paged(rows, total: total, page: page)
     }
 }

@@ -59,7 +59,7 @@ struct CRMRoutes: Sendable {
             businessID: businessID,
             filter: .init(status: status ?? nil, source: source ?? nil, search: search?.isEmpty == false ? search : nil),
             page: page)
-        return .envelope(page.list("leads", listing.items.map(\.json), total: listing.total), context: context)
+        return .envelope(listing.json("leads"), context: context)
     }
 
     @Sendable func createLead(_ request: Request, context: AppContext) async throws -> Response {
@@ -206,7 +206,7 @@ struct CRMRoutes: Sendable {
         if !errors.isEmpty { throw APIError.validation(errors) }
         let listing = try await store.appointments(
             businessID: businessID, filter: .init(status: status ?? nil, start: start ?? nil, end: end ?? nil), page: page)
-        return .envelope(page.list("appointments", listing.items.map(\.json), total: listing.total), context: context)
+        return .envelope(listing.json("appointments"), context: context)
     }
 
     @Sendable func createAppointment(_ request: Request, context: AppContext) async throws -> Response {

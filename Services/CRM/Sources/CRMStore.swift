@@ -121,12 +121,6 @@ extension Appointment {
     }
 }
 
-/// One page of a list and the total it was cut from.
-struct Listing<Item: Sendable>: Sendable {
-    let items: [Item]
-    let total: Int
-}
-
 /// crm's SQL. Every query made for a request names the business; the reminder worker's queries
 /// go by the reminder's id, which it took from its own claim.
 struct CRMStore: Sendable {
@@ -182,15 +176,14 @@ struct CRMStore: Sendable {
         ).map(Lead.init(row:))
     }
 
-    func leads(businessID: String, filter: LeadFilter, page: Page) async throws -> Listing<Lead> {
+    func leads(businessID: String, filter: LeadFilter, page: Page) async throws -> Paged<Lead> {
         var sql = SQLFilter("business_id = ?", .text(businessID))
         sql.add("status = ?", filter.status.map { .text($0.rawValue) })
         sql.add("source = ?", filter.source.map { .text($0.rawValue) })
         sql.add(
             "(LOWER(name) LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\')",
             filter.search.map { .text("%\($0.lowercased().likeEscaped)%") })
-        let (rows, total) = try await db.page("leads", where: sql, orderBy: "created_at DESC, id DESC", page)
-        return Listing(items: try rows.map(Lead.init(row:)), total: total)
+        return try await db.page("leads", where: sql, orderBy: "created_at DESC, id DESC", page).map(Lead.init(row:))
     }
 
     /// Erases the lead and its personal data: its appointments' notes and pending reminders go too.
@@ -226,13 +219,12 @@ struct CRMStore: Sendable {
         ).map(Appointment.init(row:))
     }
 
-    func appointments(businessID: String, filter: AppointmentFilter, page: Page) async throws -> Listing<Appointment> {
+    func appointments(businessID: String, filter: AppointmentFilter, page: Page) async throws -> Paged<Appointment> {
         var sql = SQLFilter("business_id = ?", .text(businessID))
         sql.add("status = ?", filter.status.map { .text($0.rawValue) })
         sql.add("scheduled_at >= ?", filter.start.map { SQLValue($0) })
         sql.add("scheduled_at < ?", filter.end.map { SQLValue($0) })
-        let (rows, total) = try await db.page("appointments", where: sql, orderBy: "scheduled_at, id", page)
-        return Listing(items: try rows.map(Appointment.init(row:)), total: total)
+        return try await db.page("appointments", where: sql, orderBy: "scheduled_at, id", page).map(Appointment.init(row:))
     }
 
     /// Serialises bookings of one business until the transaction ends. SQLite's single writer

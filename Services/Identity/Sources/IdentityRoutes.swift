@@ -212,17 +212,18 @@ struct IdentityRoutes: Sendable {
         let page = try Page(query: request.query)
         let search = request.query["search"].flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
         if caller.kind == .user {
-            let (items, total) = try await store.businesses(userID: caller.subject, search: search, page: page)
-            return .envelope(page.list("businesses", items.map(\.json), total: total), context: context)
+            return .envelope(
+                try await store.businesses(userID: caller.subject, search: search, page: page).json("businesses"),
+                context: context)
         }
         // An API key belongs to exactly one business.
-        var items: [JSONValue] = []
+        var items: [Business] = []
         if let business = try await store.business(id: businessID),
             search.map({ business.name.lowercased().contains($0.lowercased()) }) ?? true, page.page == 1
         {
-            items = [business.json]
+            items = [business]
         }
-        return .envelope(page.list("businesses", items, total: items.count), context: context)
+        return .envelope(Paged(items, total: items.count, page: page).json("businesses"), context: context)
     }
 
     @Sendable func createBusiness(_ request: Request, context: AppContext) async throws -> Response {
@@ -278,8 +279,8 @@ struct IdentityRoutes: Sendable {
     @Sendable func listMembers(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
         let page = try Page(query: request.query)
-        let (items, total) = try await store.members(businessID: businessID, page: page)
-        return .envelope(page.list("members", items, total: total), context: context)
+        let members = try await store.members(businessID: businessID, page: page)
+        return .envelope(members.json("members"), context: context)
     }
 
     @Sendable func addMember(_ request: Request, context: AppContext) async throws -> Response {
@@ -313,8 +314,8 @@ struct IdentityRoutes: Sendable {
     @Sendable func listKeys(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
         let page = try Page(query: request.query)
-        let (items, total) = try await store.keys(businessID: businessID, page: page)
-        return .envelope(page.list("api_keys", items.map(\.json), total: total), context: context)
+        let keys = try await store.keys(businessID: businessID, page: page)
+        return .envelope(keys.json("api_keys"), context: context)
     }
 
     @Sendable func createKey(_ request: Request, context: AppContext) async throws -> Response {

@@ -212,7 +212,7 @@ struct IdentityStore: Sendable {
         return (businessID, role)
     }
 
-    func businesses(userID: String, search: String?, page: Page) async throws -> (items: [Business], total: Int) {
+    func businesses(userID: String, search: String?, page: Page) async throws -> Paged<Business> {
         var filter = "m.user_id = $1"
         var binds: [SQLValue] = [.text(userID)]
         if let search {
@@ -226,10 +226,10 @@ struct IdentityStore: Sendable {
             SELECT b.* FROM businesses b JOIN memberships m ON m.business_id = b.id WHERE \(filter)
             ORDER BY b.created_at DESC, b.id DESC LIMIT \(page.limit) OFFSET \(page.offset)
             """, binds)
-        return (try rows.map(Business.init(row:)), total)
+        return Paged(try rows.map(Business.init(row:)), total: total, page: page)
     }
 
-    func members(businessID: String, page: Page) async throws -> (items: [JSONValue], total: Int) {
+    func members(businessID: String, page: Page) async throws -> Paged<JSONValue> {
         let total = try await db.count("SELECT COUNT(*) AS n FROM memberships WHERE business_id = $1", [.text(businessID)])
         let rows = try await db.query(
             """
@@ -242,7 +242,7 @@ struct IdentityStore: Sendable {
             json = json.merging(["joined_at": JSONValue(row.date("joined_at"))])
             return json
         }
-        return (items, total)
+        return Paged(items, total: total, page: page)
     }
 
     // MARK: API keys
@@ -264,11 +264,10 @@ struct IdentityStore: Sendable {
         return try APIKeyRecord(row: row)
     }
 
-    func keys(businessID: String, page: Page) async throws -> (items: [APIKeyRecord], total: Int) {
-        let (rows, total) = try await db.page(
-            "api_keys", where: SQLFilter("business_id = ?", .text(businessID)),
-            orderBy: "created_at DESC, id DESC", page)
-        return (try rows.map(APIKeyRecord.init(row:)), total)
+    func keys(businessID: String, page: Page) async throws -> Paged<APIKeyRecord> {
+        try await db.page(
+            "api_keys", where: SQLFilter("business_id = ?", .text(businessID)), orderBy: "created_at DESC, id DESC", page
+        ).map(APIKeyRecord.init(row:))
     }
 
     /// Revokes (once; repeating keeps the first time) and returns the key, or nil if it is not the business's.

@@ -42,10 +42,10 @@ struct MessagingRoutes: Sendable {
         let query = request.query
         let page = try Page(query: query)
         try Self.checkFilters(query, statuses: Self.smsStatuses, directions: ["inbound", "outbound"])
-        let (items, total) = try await texts.store.list(
+        let listed = try await texts.store.list(
             businessID: businessID, filter: .init(leadID: query["lead_id"], status: query["status"], direction: query["direction"]),
             page: page)
-        return .envelope(page.list("sms", items.map(\.json), total: total), context: context)
+        return .envelope(listed.json("sms"), context: context)
     }
 
     @Sendable func listEmails(_ request: Request, context: AppContext) async throws -> Response {
@@ -53,9 +53,9 @@ struct MessagingRoutes: Sendable {
         let query = request.query
         let page = try Page(query: query)
         try Self.checkFilters(query, statuses: Self.emailStatuses, directions: nil)
-        let (items, total) = try await emails.store.list(
+        let listed = try await emails.store.list(
             businessID: businessID, filter: .init(leadID: query["lead_id"], status: query["status"]), page: page)
-        return .envelope(page.list("emails", items.map(\.json), total: total), context: context)
+        return .envelope(listed.json("emails"), context: context)
     }
 
     static func checkFilters(_ query: [String: String], statuses: [String], directions: [String]?) throws {

@@ -83,13 +83,12 @@ struct SMSStore: Sendable {
         try await db.first("SELECT * FROM sms WHERE idempotency_key = $1", [.text(idempotencyKey)]).map(SMSRecord.init(row:))
     }
 
-    func list(businessID: String, filter: MessageFilter, page: Page) async throws -> (items: [SMSRecord], total: Int) {
+    func list(businessID: String, filter: MessageFilter, page: Page) async throws -> Paged<SMSRecord> {
         var sql = SQLFilter("business_id = ?", .text(businessID))
         sql.add("lead_id = ?", filter.leadID.map { .text($0) })
         sql.add("status = ?", filter.status.map { .text($0) })
         sql.add("direction = ?", filter.direction.map { .text($0) })
-        let (rows, total) = try await db.page("sms", where: sql, orderBy: "created_at DESC, id DESC", page)
-        return (try rows.map(SMSRecord.init(row:)), total)
+        return try await db.page("sms", where: sql, orderBy: "created_at DESC, id DESC", page).map(SMSRecord.init(row:))
     }
 
     /// Stores an inbound text once, however often its event is worked.
@@ -154,12 +153,11 @@ struct EmailStore: Sendable {
             ])
     }
 
-    func list(businessID: String, filter: MessageFilter, page: Page) async throws -> (items: [EmailRecord], total: Int) {
+    func list(businessID: String, filter: MessageFilter, page: Page) async throws -> Paged<EmailRecord> {
         var sql = SQLFilter("business_id = ?", .text(businessID))
         sql.add("lead_id = ?", filter.leadID.map { .text($0) })
         sql.add("status = ?", filter.status.map { .text($0) })
-        let (rows, total) = try await db.page("emails", where: sql, orderBy: "created_at DESC, id DESC", page)
-        return (try rows.map(EmailRecord.init(row:)), total)
+        return try await db.page("emails", where: sql, orderBy: "created_at DESC, id DESC", page).map(EmailRecord.init(row:))
     }
 
     func email(idempotencyKey: String) async throws -> EmailRecord? {
