@@ -10,8 +10,7 @@ struct CRMRoutes: Sendable {
     let runtime: ServiceRuntime
     let settings: CRMSettings
     let store: CRMStore
-    let businesses: BusinessDirectory
-    let messenger: Messenger
+    let bookings: Bookings
 
     var config: ServiceConfig { runtime.config }
 
@@ -36,10 +35,6 @@ struct CRMRoutes: Sendable {
         let fields = try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
         try context.checkBusinessField(fields, businessID: businessID)
         return fields
-    }
-
-    private func business(_ id: String, _ context: AppContext) async throws -> BusinessInfo {
-        try await businesses.business(id, requestID: context.requestID)
     }
 
     // MARK: leads
@@ -224,25 +219,12 @@ struct CRMRoutes: Sendable {
         try fields.finish()
         let leadID = try fields.present(lead, "lead_id")
         let start = try fields.present(scheduled, "scheduled_date")
-        guard try await store.lead(id: leadID, businessID: businessID) != nil else { throw APIError.notFound(.leadNotFound, "Lead") }
         let now = Date()
         let appointment = Appointment(
             id: ResourceID.make(.appointment), businessID: businessID, leadID: leadID,
             scheduledAt: start, duration: duration, status: status, type: type, notes: notes,
             valueCents: value ?? nil, createdAt: now, updatedAt: now)
-        let info = try await business(businessID, context)
-        try checkHours(appointment, info)
-        try await store.db.transaction { [store] db in
-            try await store.lockBookings(businessID: businessID, on: db)
-            if let conflict = try await store.conflicting(
-                businessID: businessID, start: appointment.scheduledAt,
-                end: appointment.endsAt, excluding: nil, on: db)
-            {
-                throw APIError.conflict("The time overlaps another appointment", details: ["conflicting_id": .string(conflict)])
-            }
-            try await store.insertAppointment(appointment, on: db)
-            try await store.scheduleReminders(for: appointment, hoursBefore: info.reminderHours, on: db)
-        }
+        try await bookings.book(appointment, requestID: context.requestID)
         return .envelope(appointment.json, status: .created, message: "Appointment booked", context: context)
     }
 
@@ -254,13 +236,6 @@ struct CRMRoutes: Sendable {
             return nil
         }
         return .some(cents)
-    }
-
-    private func checkHours(_ appointment: Appointment, _ info: BusinessInfo) throws {
-        guard let hours = Scheduling.Hours(settings: info.settings) else { return }
-        guard hours.contains(start: appointment.scheduledAt, durationMinutes: appointment.duration) else {
-            throw APIError.validation(field: "scheduled_date", "is outside the business's opening hours")
-        }
     }
 
     private func ownAppointment(_ context: AppContext, businessID: String) async throws -> Appointment {
@@ -293,40 +268,14 @@ struct CRMRoutes: Sendable {
         if fields.has("notes") { appointment.notes = fields.string("notes", maxLength: 5000, multiline: true) }
         if let value = readValue(fields) { appointment.valueCents = value }
         try fields.finish()
-        let moved = appointment.scheduledAt != original.scheduledAt || appointment.duration != original.duration
-        let reactivated = appointment.holdsSlot && !original.holdsSlot
-        let info = try await business(businessID, context)
-        if appointment.holdsSlot && (moved || reactivated) { try checkHours(appointment, info) }
         appointment.updatedAt = Date()
-        let updated = appointment
-        try await store.db.transaction { [store] db in
-            try await store.lockBookings(businessID: businessID, on: db)
-            if updated.holdsSlot && (moved || reactivated),
-                let conflict = try await store.conflicting(
-                    businessID: businessID, start: updated.scheduledAt, end: updated.endsAt,
-                    excluding: updated.id, on: db)
-            {
-                throw APIError.conflict("The time overlaps another appointment", details: ["conflicting_id": .string(conflict)])
-            }
-            try await store.updateAppointment(updated, on: db)
-            if moved || updated.status != original.status {
-                try await store.scheduleReminders(for: updated, hoursBefore: info.reminderHours, on: db)
-            }
-        }
-        return .envelope(updated.json, message: "Appointment updated", context: context)
+        try await bookings.change(original, to: appointment, requestID: context.requestID)
+        return .envelope(appointment.json, message: "Appointment updated", context: context)
     }
 
     @Sendable func cancelAppointment(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
-        var appointment = try await ownAppointment(context, businessID: businessID)
-        guard appointment.status != .cancelled else { return .envelope(appointment.json, context: context) }
-        appointment.status = .cancelled
-        appointment.updatedAt = Date()
-        let cancelled = appointment
-        try await store.db.transaction { [store] db in
-            try await store.updateAppointment(cancelled, on: db)
-            try await store.cancelPendingReminders(appointmentID: cancelled.id, on: db)
-        }
+        let cancelled = try await bookings.cancel(try await ownAppointment(context, businessID: businessID))
         return .envelope(cancelled.json, message: "Appointment cancelled", context: context)
     }
 
@@ -338,53 +287,11 @@ struct CRMRoutes: Sendable {
         try fields.finish()
         let method = try fields.present(chosen, "method")
         let appointment = try await ownAppointment(context, businessID: businessID)
-        guard let lead = try await store.lead(id: appointment.leadID, businessID: businessID) else {
-            throw APIError.notFound(.leadNotFound, "Lead")
-        }
-        guard let to = method == .sms ? lead.phone : lead.email else {
-            throw APIError.validation(field: "method", method == .sms ? "the lead has no phone number" : "the lead has no email")
-        }
-        let info = try await business(businessID, context)
-        let text =
-            message
-            ?? Scheduling.defaultReminder(
-                businessName: info.name, start: appointment.scheduledAt,
-                timeZone: info.timeZone)
-        do {
-            let sent = try await messenger.send(
-                method, businessID: businessID, leadID: lead.id, to: to,
-                subject: "Appointment reminder from \(info.name)", text: text,
-                idempotencyKey: nil, requestID: context.requestID)
-            try await store.recordManualReminder(
-                appointment: appointment, method: method.rawValue, status: sent.status,
-                messageID: sent.id, error: nil, at: sent.sentAt)
-            return .envelope(
-                [
-                    "appointment_id": .string(appointment.id), "method": .string(method.rawValue),
-                    "status": .string(sent.status), "message_id": .string(sent.id),
-                    "sent_at": JSONValue(sent.sentAt),
-                ], message: "Reminder sent", context: context)
-        } catch let failure as ServiceCallError {
-            switch failure {
-            case .optedOut:
-                throw APIError.validation(field: "method", "the lead has opted out of text messages")
-            case .validation(let fields):
-                // Messaging refused the recipient: name the field the client sent.
-                throw APIError.validation(field: "method", fields.values.first?.first ?? "the lead cannot receive this message")
-            case .providerFailed(let messageID):
-                // Telnyx or SMTP failed: the attempt is kept as failed.
-                try await store.recordManualReminder(
-                    appointment: appointment, method: method.rawValue, status: "failed",
-                    messageID: messageID, error: "provider failed", at: Date())
-                throw APIError(
-                    502, .externalServiceError, "The reminder could not be delivered",
-                    details: ["message_id": JSONValue(messageID), "appointment_id": .string(appointment.id)])
-            default:
-                try await store.recordManualReminder(
-                    appointment: appointment, method: method.rawValue, status: "failed",
-                    messageID: nil, error: "messaging unavailable", at: Date())
-                throw failure
-            }
-        }
+        let sent = try await bookings.remind(appointment, method: method, message: message, requestID: context.requestID)
+        return .envelope(
+            [
+                "appointment_id": .string(appointment.id), "method": .string(method.rawValue), "status": .string(sent.status),
+                "message_id": .string(sent.id), "sent_at": JSONValue(sent.sentAt),
+            ], message: "Reminder sent", context: context)
     }
 }

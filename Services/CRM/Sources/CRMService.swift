@@ -16,7 +16,8 @@ public enum CRMService {
         let store = CRMStore(db: db)
         let businesses = BusinessDirectory(identity: .live(runtime.clients, as: .crm))
         let messenger = Messenger(messaging: .live(runtime.clients, as: .crm))
-        CRMRoutes(runtime: runtime, settings: settings, store: store, businesses: businesses, messenger: messenger).register(on: router)
+        let bookings = Bookings(store: store, businesses: businesses, messenger: messenger)
+        CRMRoutes(runtime: runtime, settings: settings, store: store, bookings: bookings).register(on: router)
         let reminders = ReminderWorker(
             store: store, businesses: businesses, messenger: messenger, metrics: runtime.metrics, logger: runtime.logger)
         let poller = PollingService(every: .seconds(settings.reminderPollSeconds)) { await reminders.tick() }

@@ -1,0 +1,121 @@
+import CloudGreetCore
+import Foundation
+import Persistence
+import ServiceClients
+
+/// crm's application layer for appointments: booking, rescheduling, cancelling and reminding. Each
+/// applies the domain rules (opening hours, no overlap, the reminder schedule) around the store in
+/// one transaction, so a route handler only decodes, calls one of these, and encodes.
+struct Bookings: Sendable {
+    let store: CRMStore
+    let businesses: BusinessDirectory
+    let messenger: Messenger
+
+    /// Books `appointment` for its lead: 404 for another business's lead, 422 outside opening hours,
+    /// 409 naming the appointment it overlaps (also when two arrive at once).
+    func book(_ appointment: Appointment, requestID: String) async throws {
+        guard try await store.lead(id: appointment.leadID, businessID: appointment.businessID) != nil else {
+            throw APIError.notFound(.leadNotFound, "Lead")
+        }
+        let info = try await businesses.business(appointment.businessID, requestID: requestID)
+        try Self.checkHours(appointment, info)
+        try await store.db.transaction { [store] db in
+            try await store.lockBookings(businessID: appointment.businessID, on: db)
+            try await Self.checkOverlap(appointment, store: store, on: db)
+            try await store.insertAppointment(appointment, on: db)
+            try await store.scheduleReminders(for: appointment, hoursBefore: info.reminderHours, on: db)
+        }
+    }
+
+    /// Saves `updated` over `original`: a move (or a return to holding a slot) is checked for hours
+    /// and overlap again, and a move or status change reschedules the reminders.
+    func change(_ original: Appointment, to updated: Appointment, requestID: String) async throws {
+        let moved = updated.scheduledAt != original.scheduledAt || updated.duration != original.duration
+        let recheck = updated.holdsSlot && (moved || !original.holdsSlot)
+        let info = try await businesses.business(updated.businessID, requestID: requestID)
+        if recheck { try Self.checkHours(updated, info) }
+        try await store.db.transaction { [store] db in
+            try await store.lockBookings(businessID: updated.businessID, on: db)
+            if recheck { try await Self.checkOverlap(updated, store: store, on: db) }
+            try await store.updateAppointment(updated, on: db)
+            if moved || updated.status != original.status {
+                try await store.scheduleReminders(for: updated, hoursBefore: info.reminderHours, on: db)
+            }
+        }
+    }
+
+    /// Cancels the appointment and its pending reminders; cancelling again changes nothing.
+    func cancel(_ appointment: Appointment) async throws -> Appointment {
+        guard appointment.status != .cancelled else { return appointment }
+        var cancelled = appointment
+        cancelled.status = .cancelled
+        cancelled.updatedAt = Date()
+        try await store.db.transaction { [store, cancelled] db in
+            try await store.updateAppointment(cancelled, on: db)
+            try await store.cancelPendingReminders(appointmentID: cancelled.id, on: db)
+        }
+        return cancelled
+    }
+
+    /// Reminds the appointment's lead now, by `method`, with `message` or the default text; the
+    /// attempt is recorded whatever its outcome. Failures are the contract's: 422 on `method` when the
+    /// lead cannot be reached that way, 502 with the message id when the provider failed.
+    func remind(
+        _ appointment: Appointment, method: Messenger.Method, message: String?, requestID: String
+    ) async throws
+        -> MessagingClient.Sent
+    {
+        guard let lead = try await store.lead(id: appointment.leadID, businessID: appointment.businessID) else {
+            throw APIError.notFound(.leadNotFound, "Lead")
+        }
+        guard let to = method == .sms ? lead.phone : lead.email else {
+            throw APIError.validation(field: "method", method == .sms ? "the lead has no phone number" : "the lead has no email")
+        }
+        let info = try await businesses.business(appointment.businessID, requestID: requestID)
+        let text = message ?? Scheduling.defaultReminder(businessName: info.name, start: appointment.scheduledAt, timeZone: info.timeZone)
+        do {
+            let sent = try await messenger.send(
+                method, businessID: appointment.businessID, leadID: lead.id, to: to, subject: "Appointment reminder from \(info.name)",
+                text: text, idempotencyKey: nil, requestID: requestID)
+            try await store.recordManualReminder(
+                appointment: appointment, method: method.rawValue, status: sent.status, messageID: sent.id, error: nil, at: sent.sentAt)
+            return sent
+        } catch let failure as ServiceCallError {
+            switch failure {
+            case .optedOut:
+                throw APIError.validation(field: "method", "the lead has opted out of text messages")
+            case .validation(let fields):
+                // Messaging refused the recipient: name the field the client sent.
+                throw APIError.validation(field: "method", fields.values.first?.first ?? "the lead cannot receive this message")
+            case .providerFailed(let messageID):
+                try await store.recordManualReminder(
+                    appointment: appointment, method: method.rawValue, status: "failed", messageID: messageID, error: "provider failed",
+                    at: Date())
+                throw APIError(
+                    502, .externalServiceError, "The reminder could not be delivered",
+                    details: ["message_id": JSONValue(messageID), "appointment_id": .string(appointment.id)])
+            default:
+                try await store.recordManualReminder(
+                    appointment: appointment, method: method.rawValue, status: "failed", messageID: nil, error: "messaging unavailable",
+                    at: Date())
+                throw failure
+            }
+        }
+    }
+
+    static func checkHours(_ appointment: Appointment, _ info: BusinessInfo) throws {
+        guard let hours = Scheduling.Hours(settings: info.settings) else { return }
+        guard hours.contains(start: appointment.scheduledAt, durationMinutes: appointment.duration) else {
+            throw APIError.validation(field: "scheduled_date", "is outside the business's opening hours")
+        }
+    }
+
+    /// Inside the booking transaction, after `lockBookings`.
+    static func checkOverlap(_ appointment: Appointment, store: CRMStore, on db: any SQLExecutor) async throws {
+        if let conflict = try await store.conflicting(
+            businessID: appointment.businessID, start: appointment.scheduledAt, end: appointment.endsAt, excluding: appointment.id, on: db)
+        {
+            throw APIError.conflict("The time overlaps another appointment", details: ["conflicting_id": .string(conflict)])
+        }
+    }
+}
