@@ -249,7 +249,8 @@ final class Transfer: @unchecked Sendable {
             cg_setopt_data_callback(
                 handle.raw, CG_WRITEFUNCTION,
                 { pointer, size, count, context in
-                    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+                    // Without its transfer (never: `prepare` sets it) the answer 0 makes libcurl abort.
+                    guard let transfer = Transfer.from(context) else { return 0 }
                     let length = size * count
                     if let pointer { transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: length)) }
                     return length
@@ -258,7 +259,7 @@ final class Transfer: @unchecked Sendable {
             cg_setopt_data_callback(
                 handle.raw, CG_HEADERFUNCTION,
                 { pointer, size, count, context in
-                    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+                    guard let transfer = Transfer.from(context) else { return 0 }
                     let length = size * count
                     guard let pointer else { return length }
                     let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
@@ -278,12 +279,14 @@ final class Transfer: @unchecked Sendable {
             cg_setopt_data_callback(
                 handle.raw, CG_READFUNCTION,
                 { pointer, size, count, context in
-                    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
-                    if transfer.cancelled.load(ordering: .relaxed) { return CG_READFUNC_ABORT }
+                    guard let transfer = Transfer.from(context), !transfer.cancelled.load(ordering: .relaxed) else {
+                        return CG_READFUNC_ABORT
+                    }
                     let length = min(size * count, transfer.upload.count - transfer.uploadOffset)
                     guard length > 0, let pointer else { return 0 }
                     transfer.upload.withUnsafeBytes { bytes in
-                        UnsafeMutableRawPointer(pointer).copyMemory(from: bytes.baseAddress! + transfer.uploadOffset, byteCount: length)
+                        guard let base = bytes.baseAddress else { return }  // not empty: length > 0
+                        UnsafeMutableRawPointer(pointer).copyMemory(from: base + transfer.uploadOffset, byteCount: length)
                     }
                     transfer.uploadOffset += length
                     return length
@@ -292,9 +295,15 @@ final class Transfer: @unchecked Sendable {
             cg_setopt_progress_callback(
                 handle.raw,
                 { context, _, _, _, _ in
-                    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+                    guard let transfer = Transfer.from(context) else { return 1 }  // non-zero aborts
                     return transfer.cancelled.load(ordering: .relaxed) ? 1 : 0
                 }))
+    }
+
+    /// The transfer a callback's context points at (`prepare` passes `self`, unretained: the
+    /// transfer outlives `perform`, during which alone the callbacks run).
+    static func from(_ context: UnsafeMutableRawPointer?) -> Transfer? {
+        context.map { Unmanaged<Transfer>.fromOpaque($0).takeUnretainedValue() }
     }
 
     func perform(_ handle: EasyHandle) throws -> CurlResponse {
