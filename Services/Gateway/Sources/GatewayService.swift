@@ -41,7 +41,7 @@ public enum GatewayService {
         let health = HealthAggregator(config: config, http: http, breakers: runtime.clients.breakers)
         router.get("/api/health") { request, context in
             let report = await health.report(useCache: request.query["cache"] != "false")
-            let data = await health.json(report, detailed: request.query["detailed"] != "false")
+            let data = health.json(report, detailed: request.query["detailed"] != "false")
             return Response.envelope(data, status: report.overall == "unhealthy" ? .serviceUnavailable : .ok, context: context)
         }
 

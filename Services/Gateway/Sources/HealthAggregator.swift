@@ -9,7 +9,7 @@ import ServiceKit
 /// `overall` is `unhealthy` (HTTP 503) when identity or any database is down, `degraded` when
 /// anything else fails, else `healthy`. The database of a service that cannot be reached is
 /// reported as `unknown` and does not by itself make the whole unhealthy.
-actor HealthAggregator {
+struct HealthAggregator: Sendable {
     struct Report: Sendable {
         let checks: [JSONValue]
         let overall: String

@@ -44,8 +44,9 @@ public enum MessagingService {
                     : "TELNYX_PUBLIC_KEY is not set: /sms/webhook refuses every request")
         }
         let inbox = WebhookInbox<TelnyxEvent>(db: db, metrics: runtime.metrics, logger: runtime.logger) { id, payload in
-            var event = TelnyxEvent.parse(payload, rawBody: Array(payload.encoded()))
-            event?.id = id  // the id it was stored under, whatever the body
+            // The raw body only names events without an id; this one has the id it was stored under.
+            var event = TelnyxEvent.parse(payload, rawBody: [])
+            event?.id = id
             return event
         }
         MessagingRoutes(emails: emails, texts: texts, inbox: inbox, signatures: signatures, crm: crm, config: config).register(on: router)
