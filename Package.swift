@@ -148,7 +148,8 @@ let package = Package(
             .testTarget(
                 name: "StackTests",
                 dependencies: [
-                    "TestSupport", "Persistence", .product(name: "Crypto", package: "swift-crypto"), "cloudgreet-gateway", "cloudgreet-identity",
+                    "TestSupport", "Persistence", "ServiceClients", .product(name: "Crypto", package: "swift-crypto"), "cloudgreet-gateway",
+                    "cloudgreet-identity",
                     "cloudgreet-crm",
                     "cloudgreet-voice-agent", "cloudgreet-messaging", "cloudgreet-analytics",
                 ], path: "Tests/StackTests", swiftSettings: strict),

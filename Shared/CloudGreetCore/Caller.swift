@@ -22,7 +22,7 @@ public enum ServiceName: String, CaseIterable, Sendable {
     public var hasDatabase: Bool { self != .analytics && self != .gateway }
 }
 
-public enum Role: String, Sendable, CaseIterable {
+public enum Role: String, Sendable, CaseIterable, Codable {
     case admin, user, agent
 }
 

@@ -25,6 +25,20 @@ public enum FormQuery {
         return parsed
     }
 
+    /// A query string from names and values, each percent-encoded so that `+`, `&` and `=` in a value
+    /// (a `+01:00` offset, say) arrive as sent.
+    public static func encode(_ items: [(String, String)]) -> String {
+        items.map { name, value in percentEncoded(name) + "=" + percentEncoded(value) }.joined(separator: "&")
+    }
+
+    /// Every byte but RFC 3986's unreserved ASCII characters percent-encoded: safe as a path segment
+    /// or a query value. (`CharacterSet.alphanumerics` would let non-ASCII letters through raw.)
+    public static func percentEncoded(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
+    }
+
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
     /// `+` becomes a space before percent-decoding, so `%2B` stays a plus. Malformed escapes are kept as sent.
     static func decode(_ component: Substring) -> String {
         let spaced = component.replacingOccurrences(of: "+", with: " ")

@@ -39,11 +39,7 @@ public final class InternalClient: Sendable {
     }
 
     /// One path segment, percent-encoded, so an id can never add path or query syntax to a URL.
-    public static func pathSegment(_ value: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
-    }
+    public static func pathSegment(_ value: String) -> String { FormQuery.percentEncoded(value) }
 
     public init(config: ServiceConfig, http: HTTPClient = InternalClient.pooledHTTP, breakers: CircuitBreakers = CircuitBreakers()) {
         self.config = config
@@ -123,4 +119,28 @@ public final class InternalClient: Sendable {
             }
         }
     }
+}
+
+extension InternalClient {
+    /// Reads `data` as `T`: a missing or mistyped field makes the whole answer malformed, never a
+    /// value with empty fields. Times are ISO 8601 as the contract writes them.
+    public static func decode<T: Decodable>(_ type: T.Type, from data: JSONValue, of service: ServiceName) throws -> T {
+        do {
+            return try decoder.decode(T.self, from: data.encoded())
+        } catch {
+            throw ServiceCallError.malformed(service)
+        }
+    }
+
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let date = Timestamp.parse(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 time"))
+            }
+            return date
+        }
+        return decoder
+    }()
 }

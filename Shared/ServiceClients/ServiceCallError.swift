@@ -14,7 +14,9 @@ public enum ServiceCallError: Error, Sendable, Equatable {
     case unavailable(ServiceName)
     /// A 2xx answer without what the route promises: never taken for a success.
     case malformed(ServiceName)
-    /// Any other refusal (401, 403, 409), passed on as the service said it, details included.
+    /// The request collides with what exists (a booked slot, a duplicate), with the service's details.
+    case conflict(message: String, details: JSONValue)
+    /// Any other refusal (401, 403), passed on as the service said it, details included.
     case refused(status: Int, code: ErrorCode, message: String, details: JSONValue)
 
     /// The contract's error for passing this failure on to an API client.
@@ -29,6 +31,7 @@ public enum ServiceCallError: Error, Sendable, Equatable {
                 details: ["id": JSONValue(id)])
         case .unavailable(let service): .unavailable("\(service.rawValue) is unavailable")
         case .malformed(let service): .unavailable("\(service.rawValue) answered unexpectedly")
+        case .conflict(let message, let details): .conflict(message, details: details)
         case .refused(let status, let code, let message, let details): APIError(status, code, message, details: details)
         }
     }
@@ -52,6 +55,7 @@ public enum ServiceCallError: Error, Sendable, Equatable {
             var fields: [String: [String]] = [:]
             for (field, messages) in details { fields[field] = messages.arrayValue?.compactMap(\.stringValue) }
             throw .validation(fields)
+        case 409: throw .conflict(message: body["error"]?.stringValue ?? "Conflict", details: .object(details))
         case 502: throw .providerFailed(messageID: details["id"]?.stringValue)
         case 500...: throw .unavailable(service)
         default:

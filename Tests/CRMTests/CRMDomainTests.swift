@@ -193,14 +193,14 @@ import Testing
         for url in try await TestEnvironment.databaseURLs() {
             let db = try await DatabaseFactory.open(url: url, logLabel: "t")
             try await Migrator.migrate(db, scope: "crm", CRMSchema.migrations)
-            let store = CRMStore(db: db)
+            let (appointments, store) = (AppointmentStore(db: db), ReminderStore(db: db))
             let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded())  // the store keeps milliseconds
             var appointment = Appointment(
                 id: ResourceID.make(.appointment), businessID: "b1", leadID: "l1",
                 scheduledAt: now.addingTimeInterval(3 * 86400), duration: 30, status: .scheduled,
                 type: nil, notes: nil, valueCents: nil, createdAt: now, updatedAt: now)
-            try await store.insertAppointment(appointment, on: db)
-            try await store.scheduleReminders(for: appointment, hoursBefore: [24, 2, 24], now: now, on: db)
+            try await appointments.insert(appointment, on: db)
+            try await store.schedule(for: appointment, hoursBefore: [24, 2, 24], now: now, on: db)
             func pending() async throws -> [Date] {
                 try await db.query(
                     "SELECT due_at FROM reminders WHERE appointment_id = $1 AND status = 'pending' ORDER BY due_at",
@@ -210,22 +210,22 @@ import Testing
             #expect(try await pending() == [appointment.scheduledAt - 86400, appointment.scheduledAt - 7200])
 
             appointment.scheduledAt += 3600
-            try await store.scheduleReminders(for: appointment, hoursBefore: [24, 2], now: now, on: db)
+            try await store.schedule(for: appointment, hoursBefore: [24, 2], now: now, on: db)
             #expect(try await pending() == [appointment.scheduledAt - 86400, appointment.scheduledAt - 7200])
 
             // Due: claimed once, by one worker, however many ask at the same time.
             let late = appointment.scheduledAt - 3600
             let claims = try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<4 { group.addTask { try await store.claimDueReminders(now: late).count } }
+                for _ in 0..<4 { group.addTask { try await store.claimDue(now: late).count } }
                 return try await group.reduce(0, +)
             }
             #expect(claims == 2)
-            #expect(try await store.claimDueReminders(now: late).isEmpty)
+            #expect(try await store.claimDue(now: late).isEmpty)
             // A claim whose worker died comes back after its lease.
-            #expect(try await store.claimDueReminders(now: late + 61).count == 2)
+            #expect(try await store.claimDue(now: late + 61).count == 2)
 
             appointment.status = .cancelled
-            try await store.scheduleReminders(for: appointment, hoursBefore: [24], now: now, on: db)
+            try await store.schedule(for: appointment, hoursBefore: [24], now: now, on: db)
             #expect(try await pending().isEmpty)
             await db.close()
         }
@@ -249,14 +249,16 @@ import Testing
         }
     }
 
-    func worker(_ store: CRMStore, _ messaging: Messaging) -> ReminderWorker {
+    func worker(_ db: any Database, _ messaging: Messaging) -> ReminderWorker {
         let identity = IdentityClient(business: { id, _ in BusinessInfo(id: id, name: "Acme", settings: [:]) })
         let client = MessagingClient(
             sendSMS: { sms, _ in try await messaging.send(sms.idempotencyKey) },
             sendEmail: { email, _ in try await messaging.send(email.idempotencyKey) })
+        let bookings = Bookings(
+            leads: LeadStore(db: db), appointments: AppointmentStore(db: db), reminders: ReminderStore(db: db),
+            businesses: BusinessDirectory(identity: identity), messenger: Messenger(messaging: client))
         return ReminderWorker(
-            store: store, businesses: BusinessDirectory(identity: identity), messenger: Messenger(messaging: client),
-            metrics: ServiceMetrics(service: "crm"), logger: Logger(label: "test"))
+            bookings: bookings, metrics: ServiceMetrics(service: "crm"), logger: Logger(label: "test"))
     }
 
     func status(_ db: any Database, _ appointment: String) async throws -> String? {
@@ -267,24 +269,24 @@ import Testing
         for url in try await TestEnvironment.databaseURLs() {
             let db = try await DatabaseFactory.open(url: url, logLabel: "t")
             try await Migrator.migrate(db, scope: "crm", CRMSchema.migrations)
-            let store = CRMStore(db: db)
+            let (appointments, store) = (AppointmentStore(db: db), ReminderStore(db: db))
             let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded())
             let business = ResourceID.make(.business)
             let lead = Lead(
                 id: ResourceID.make(.lead), businessID: business, name: "Bo", phone: "+15552013344", email: nil,
                 source: .web, status: .new, notes: nil, qualificationScore: nil, qualification: nil,
                 createdAt: now, updatedAt: now)
-            try await store.insertLead(lead, on: db)
+            try await LeadStore(db: db).insert(lead, on: db)
             var appointment = Appointment(
                 id: ResourceID.make(.appointment), businessID: business, leadID: lead.id,
                 scheduledAt: now.addingTimeInterval(3 * 86400), duration: 30, status: .scheduled,
                 type: nil, notes: nil, valueCents: nil, createdAt: now, updatedAt: now)
-            try await store.insertAppointment(appointment, on: db)
-            try await store.scheduleReminders(for: appointment, hoursBefore: [24], now: now, on: db)
+            try await appointments.insert(appointment, on: db)
+            try await store.schedule(for: appointment, hoursBefore: [24], now: now, on: db)
             let due = appointment.scheduledAt - 86400
 
             let messaging = Messaging([.failure(.unavailable(.messaging)), .success("queued"), .success("sent"), .success("sent")])
-            let worker = worker(store, messaging)
+            let worker = worker(db, messaging)
             #expect(await worker.tick(now: due + 1) == 1)  // messaging is down: deferred, not cancelled
             #expect(try await status(db, appointment.id) == "sending")
             #expect(await worker.tick(now: due + 5) == 0)  // not before its retry time (15 to 30 s of backoff)
@@ -297,8 +299,8 @@ import Testing
 
             // Moved after it was sent: the new time is a new reminder, under a new key.
             appointment.scheduledAt += 7200
-            try await store.updateAppointment(appointment, on: db)
-            try await store.scheduleReminders(for: appointment, hoursBefore: [24], now: due + 200, on: db)
+            try await appointments.update(appointment, on: db)
+            try await store.schedule(for: appointment, hoursBefore: [24], now: due + 200, on: db)
             #expect(await worker.tick(now: appointment.scheduledAt - 86400 + 1) == 1)
             #expect(try await status(db, appointment.id) == "sent")
             let after = await messaging.keys

@@ -324,3 +324,42 @@ import Testing
         #expect(policy.delay(after: 100) <= .seconds(30))
     }
 }
+
+@Suite struct JSONValueEncoderTests {
+    struct Visit: Encodable {
+        enum Kind: String, Encodable { case call, sms }
+        var id: String
+        var note: String?
+        var count: Int?
+        var kind: Kind
+        var at: Date
+        var tags: [String]
+        var extra: JSONValue?
+        var nested: [Visit]
+
+        enum CodingKeys: String, CodingKey {
+            case id, note, count, kind, tags, extra, nested
+            case at = "started_at"
+        }
+    }
+
+    @Test func nilOptionalsAreExplicitNullsAndNamesFollowTheCodingKeys() throws {
+        let at = Date(timeIntervalSince1970: 1_700_000_000)
+        let inner = Visit(id: "v2", note: "hi", count: 3, kind: .sms, at: at, tags: [], extra: ["a": 1], nested: [])
+        let json = try JSONValueEncoder.encode(
+            Visit(id: "v1", note: nil, count: nil, kind: .call, at: at, tags: ["x", "y"], extra: nil, nested: [inner]))
+        #expect(
+            json == [
+                "id": "v1", "note": nil, "count": nil, "kind": "call", "started_at": "2023-11-14T22:13:20Z", "tags": ["x", "y"],
+                "extra": nil,
+                "nested": [
+                    [
+                        "id": "v2", "note": "hi", "count": 3, "kind": "sms", "started_at": "2023-11-14T22:13:20Z", "tags": [], "extra": ["a": 1],
+                        "nested": [],
+                    ]
+                ],
+            ])
+        // The text form keeps the nulls that `JSONEncoder` would drop.
+        #expect(json.jsonString.contains("\"note\":null"))
+    }
+}

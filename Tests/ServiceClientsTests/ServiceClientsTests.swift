@@ -77,8 +77,9 @@ func envelope(_ code: String, details: String = "{}") -> String {
             (500, "not json at all", .unavailable(.messaging)),
             (
                 409, envelope("RESOURCE_ALREADY_EXISTS", details: #"{"existing_id":"lead_1"}"#),
-                .refused(status: 409, code: .resourceAlreadyExists, message: "no", details: ["existing_id": "lead_1"])
+                .conflict(message: "no", details: ["existing_id": "lead_1"])
             ),
+            (403, envelope("AUTH_INSUFFICIENT_PERMISSIONS"), .refused(status: 403, code: .authInsufficientPermissions, message: "no", details: [:])),
             (200, "{\"success\":true,\"data\":", .malformed(.messaging)),
             (200, #"{"success":true,"data":{"status":"sent"}}"#, .malformed(.messaging)),  // partial: no id
             (201, #"{"success":false}"#, .malformed(.messaging)),
@@ -143,5 +144,35 @@ func envelope(_ code: String, details: String = "{}") -> String {
             let unknown = try await identity.businessByPhone("+15550000000", "r")
             #expect(unknown == nil)
         }
+    }
+
+    @Test func bookingAndStatsAreTypedBothWays() async throws {
+        let stub = StubService()
+        let day = Date(timeIntervalSince1970: 1_800_000_000)
+        let booking = CRMClient.Booking(
+            businessID: "business_1", leadID: "lead_1", scheduledAt: day, duration: 30, notes: nil, reference: "call_1")
+        stub.answer(
+            "/internal/appointments", 409,
+            envelope("RESOURCE_ALREADY_EXISTS", details: #"{"conflicting_id":"appointment_1"}"#))
+        stub.answer("/internal/stats", 200, #"{"success":true,"data":{"leads":[],"appointments":[]}}"#)
+        let stats = CRMClient.Stats(
+            leads: [.init(status: "new", source: "call", band: nil, count: 2, scoreSum: 0)], leadsCreatedToday: 1,
+            appointments: [.init(status: "completed", count: 1, valueCents: 12050)], appointmentsToday: 0,
+            revenueThisMonthCents: 12050, revenueLastMonthCents: 0)
+        let encoded = try JSONValueEncoder.encode(stats)
+        stub.answer("/internal/stats", 200, Envelope.success(encoded, requestID: "r").jsonString)
+        try await stub.run { client in
+            let crm = CRMClient.live(client, as: .voiceAgent)
+            await #expect(throws: ServiceCallError.conflict(message: "no", details: ["conflicting_id": "appointment_1"])) {
+                try await crm.book(booking, "r")
+            }
+            let query = CRMClient.StatsQuery(
+                businessID: "business_1", period: nil, today: day..<day + 86400, thisMonth: day..<day + 86400,
+                lastMonth: day - 86400..<day)
+            await #expect(throws: ServiceCallError.malformed(.crm)) { try await crm.stats(query, "r") }  // partial
+            let answered = try await crm.stats(query, "r")
+            #expect(answered == stats)
+        }
+        #expect(encoded["leads"]?.arrayValue?.first?["band"] == .null)  // written, as null
     }
 }

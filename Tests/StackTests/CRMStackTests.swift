@@ -1,6 +1,7 @@
 import CloudGreetCore
 import Foundation
 import Persistence
+import ServiceClients
 import TestSupport
 import Testing
 
@@ -338,6 +339,61 @@ import Testing
         #expect(statuses.filter { $0 == 201 }.count == 1)
         #expect(statuses.filter { $0 == 409 }.count == 19)
         #expect(try await stack.call(.GET, "/appointments", token: owner.token).data["pagination"]?["total"] == 1)
+    }
+
+    /// What voice-agent and analytics ask crm, through their typed client against the real crm: a
+    /// booking under a reference happens once, a taken slot is a typed conflict, and the stats add up
+    /// to what the lists show.
+    @Test(arguments: Engine.allCases)
+    func bookingAndStatsForOtherServices(engine: Engine) async throws {
+        guard let databases = try await StackTests.databases(engine) else { return }
+        let stack = try await Stack(services: [.gateway, .identity, .crm], databases: databases)
+        defer { stack.stop() }
+        let owner = try await stack.register("stats@example.com")
+        let lead = try await stack.call(.POST, "/leads", ["phone": "+15552010001", "source": "call"], token: owner.token)
+        let leadID = try #require(lead.data["id"]?.stringValue)
+        let qualified = try await stack.call(
+            .POST, "/leads/\(leadID)/qualify", ["criteria": ["budget": "high", "timeline": "immediate", "decision_maker": true]],
+            token: owner.token)
+        #expect(qualified.status == 200)
+        let crm = CRMClient.live(InternalClient(config: try ServiceConfig(service: .voiceAgent, environment: stack.environment)), as: .voiceAgent)
+        let slot = Self.next(weekday: 3, hour: 10)
+        let booking = CRMClient.Booking(
+            businessID: owner.businessID, leadID: leadID, scheduledAt: slot, duration: 45, notes: "from a call", reference: "call_1")
+        let first = try await crm.book(booking, "r1")
+        #expect(try await crm.book(booking, "r2") == first)  // the same reference: the same appointment
+        var other = booking
+        other.reference = "call_2"
+        do {
+            _ = try await crm.book(other, "r3")
+            Issue.record("a taken slot was booked")
+        } catch ServiceCallError.conflict(_, let details) {
+            #expect(details["conflicting_id"] == .string(first.id))
+        }
+        other.leadID = "lead_01J00000000000000000000000"
+        await #expect(throws: ServiceCallError.notFound(.leadNotFound)) { try await crm.book(other, "r4") }
+        let listed = try await stack.call(.GET, "/appointments", token: owner.token)
+        #expect(listed.data["appointments"]?.arrayValue?.map { $0["id"] } == [.string(first.id)])
+        #expect(listed.data["appointments"]?.arrayValue?.first?["lead_id"] == .string(leadID))
+        _ = try await stack.call(.PUT, "/appointments/\(first.id)", ["status": "completed", "value": 120.5], token: owner.token)
+
+        let now = Date()
+        let month = slot.addingTimeInterval(-40 * 86400)..<slot.addingTimeInterval(1)
+        let stats = try await crm.stats(
+            .init(
+                businessID: owner.businessID, period: nil, today: now.addingTimeInterval(-60)..<now.addingTimeInterval(60),
+                thisMonth: month, lastMonth: month.lowerBound.addingTimeInterval(-86400)..<month.lowerBound), "r5")
+        // 75 is in the 60-79 band.
+        #expect(stats.leads == [.init(status: "qualified", source: "call", band: 3, count: 1, scoreSum: 75)])
+        #expect(stats.leadsCreatedToday == 1)
+        #expect(stats.appointments == [.init(status: "completed", count: 1, valueCents: 12050)])
+        #expect(stats.appointmentsToday == 0)
+        #expect(stats.revenueThisMonthCents == 12050 && stats.revenueLastMonthCents == 0)
+        // Another business sees none of it.
+        let stranger = try await stack.register("stranger@example.com")
+        let theirs = try await crm.stats(
+            .init(businessID: stranger.businessID, period: nil, today: now..<now, thisMonth: month, lastMonth: month), "r6")
+        #expect(theirs.leads.isEmpty && theirs.appointments.isEmpty && theirs.revenueThisMonthCents == 0)
     }
 
     @Test func businessHoursFollowDaylightSaving() async throws {

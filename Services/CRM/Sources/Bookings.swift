@@ -7,23 +7,33 @@ import ServiceClients
 /// applies the domain rules (opening hours, no overlap, the reminder schedule) around the store in
 /// one transaction, so a route handler only decodes, calls one of these, and encodes.
 struct Bookings: Sendable {
-    let store: CRMStore
+    let leads: LeadStore
+    let appointments: AppointmentStore
+    let reminders: ReminderStore
     let businesses: BusinessDirectory
     let messenger: Messenger
 
     /// Books `appointment` for its lead: 404 for another business's lead, 422 outside opening hours,
-    /// 409 naming the appointment it overlaps (also when two arrive at once).
-    func book(_ appointment: Appointment, requestID: String) async throws {
-        guard try await store.lead(id: appointment.leadID, businessID: appointment.businessID) != nil else {
+    /// 409 naming the appointment it overlaps (also when two arrive at once). One with a `reference`
+    /// already booked answers the appointment booked first.
+    @discardableResult
+    func book(_ appointment: Appointment, requestID: String) async throws -> Appointment {
+        guard try await leads.lead(id: appointment.leadID, businessID: appointment.businessID) != nil else {
             throw APIError.notFound(.leadNotFound, "Lead")
         }
         let info = try await businesses.business(appointment.businessID, requestID: requestID)
         try Self.checkHours(appointment, info)
-        try await store.db.transaction { [store] db in
-            try await store.lockBookings(businessID: appointment.businessID, on: db)
-            try await Self.checkOverlap(appointment, store: store, on: db)
-            try await store.insertAppointment(appointment, on: db)
-            try await store.scheduleReminders(for: appointment, hoursBefore: info.reminderHours, on: db)
+        return try await appointments.db.transaction { [appointments, reminders] db in
+            try await appointments.lockBookings(businessID: appointment.businessID, on: db)
+            if let reference = appointment.reference,
+                let booked = try await appointments.appointment(reference: reference, businessID: appointment.businessID, on: db)
+            {
+                return booked
+            }
+            try await Self.checkOverlap(appointment, in: appointments, on: db)
+            try await appointments.insert(appointment, on: db)
+            try await reminders.schedule(for: appointment, hoursBefore: info.reminderHours, on: db)
+            return appointment
         }
     }
 
@@ -34,12 +44,12 @@ struct Bookings: Sendable {
         let recheck = updated.holdsSlot && (moved || !original.holdsSlot)
         let info = try await businesses.business(updated.businessID, requestID: requestID)
         if recheck { try Self.checkHours(updated, info) }
-        try await store.db.transaction { [store] db in
-            try await store.lockBookings(businessID: updated.businessID, on: db)
-            if recheck { try await Self.checkOverlap(updated, store: store, on: db) }
-            try await store.updateAppointment(updated, on: db)
+        try await appointments.db.transaction { [appointments, reminders] db in
+            try await appointments.lockBookings(businessID: updated.businessID, on: db)
+            if recheck { try await Self.checkOverlap(updated, in: appointments, on: db) }
+            try await appointments.update(updated, on: db)
             if moved || updated.status != original.status {
-                try await store.scheduleReminders(for: updated, hoursBefore: info.reminderHours, on: db)
+                try await reminders.schedule(for: updated, hoursBefore: info.reminderHours, on: db)
             }
         }
     }
@@ -50,9 +60,9 @@ struct Bookings: Sendable {
         var cancelled = appointment
         cancelled.status = .cancelled
         cancelled.updatedAt = Date()
-        try await store.db.transaction { [store, cancelled] db in
-            try await store.updateAppointment(cancelled, on: db)
-            try await store.cancelPendingReminders(appointmentID: cancelled.id, on: db)
+        try await appointments.db.transaction { [appointments, reminders, cancelled] db in
+            try await appointments.update(cancelled, on: db)
+            try await reminders.cancelPending(appointmentID: cancelled.id, on: db)
         }
         return cancelled
     }
@@ -65,7 +75,7 @@ struct Bookings: Sendable {
     ) async throws
         -> MessagingClient.Sent
     {
-        guard let lead = try await store.lead(id: appointment.leadID, businessID: appointment.businessID) else {
+        guard let lead = try await leads.lead(id: appointment.leadID, businessID: appointment.businessID) else {
             throw APIError.notFound(.leadNotFound, "Lead")
         }
         guard let to = method == .sms ? lead.phone : lead.email else {
@@ -77,7 +87,7 @@ struct Bookings: Sendable {
             let sent = try await messenger.send(
                 method, businessID: appointment.businessID, leadID: lead.id, to: to, subject: "Appointment reminder from \(info.name)",
                 text: text, idempotencyKey: nil, requestID: requestID)
-            try await store.recordManualReminder(
+            try await reminders.recordManual(
                 appointment: appointment, method: method.rawValue, status: sent.status, messageID: sent.id, error: nil, at: sent.sentAt)
             return sent
         } catch let failure as ServiceCallError {
@@ -88,14 +98,14 @@ struct Bookings: Sendable {
                 // Messaging refused the recipient: name the field the client sent.
                 throw APIError.validation(field: "method", fields.values.first?.first ?? "the lead cannot receive this message")
             case .providerFailed(let messageID):
-                try await store.recordManualReminder(
+                try await reminders.recordManual(
                     appointment: appointment, method: method.rawValue, status: "failed", messageID: messageID, error: "provider failed",
                     at: Date())
                 throw APIError(
                     502, .externalServiceError, "The reminder could not be delivered",
                     details: ["message_id": JSONValue(messageID), "appointment_id": .string(appointment.id)])
             default:
-                try await store.recordManualReminder(
+                try await reminders.recordManual(
                     appointment: appointment, method: method.rawValue, status: "failed", messageID: nil, error: "messaging unavailable",
                     at: Date())
                 throw failure
@@ -111,8 +121,8 @@ struct Bookings: Sendable {
     }
 
     /// Inside the booking transaction, after `lockBookings`.
-    static func checkOverlap(_ appointment: Appointment, store: CRMStore, on db: any SQLExecutor) async throws {
-        if let conflict = try await store.conflicting(
+    static func checkOverlap(_ appointment: Appointment, in appointments: AppointmentStore, on db: any SQLExecutor) async throws {
+        if let conflict = try await appointments.conflicting(
             businessID: appointment.businessID, start: appointment.scheduledAt, end: appointment.endsAt, excluding: appointment.id, on: db)
         {
             throw APIError.conflict("The time overlaps another appointment", details: ["conflicting_id": .string(conflict)])

@@ -9,7 +9,7 @@ import ServiceKit
 struct CRMRoutes: Sendable {
     let runtime: ServiceRuntime
     let settings: CRMSettings
-    let store: CRMStore
+    let leads: Leads
     let bookings: Bookings
 
     var config: ServiceConfig { runtime.config }
@@ -28,7 +28,10 @@ struct CRMRoutes: Sendable {
         business.delete("/appointments/{id}", use: cancelAppointment)
         business.post("/appointments/{id}/remind", use: remind)
         router.group().add(middleware: TenantMiddleware()).add(middleware: RoleMiddleware(.admin)).delete("/leads/{id}", use: deleteLead)
-        router.group().add(middleware: ServiceOnlyMiddleware()).post("/internal/leads/upsert", use: upsertLead)
+        let services = router.group().add(middleware: ServiceOnlyMiddleware())
+        services.post("/internal/leads/upsert", use: upsertLead)
+        services.post("/internal/appointments", use: bookForService)
+        services.get("/internal/stats", use: stats)
     }
 
     private func body(_ request: Request, _ context: AppContext, businessID: String) async throws -> FieldReader {
@@ -50,7 +53,7 @@ struct CRMRoutes: Sendable {
         if case .some(nil) = source { errors["source"] = ["is not a lead source"] }
         if !errors.isEmpty { throw APIError.validation(errors) }
         let search = query["search"].map { String($0.trimmingCharacters(in: .whitespaces).prefix(100)) }
-        let listing = try await store.leads(
+        let listing = try await leads.leads.leads(
             businessID: businessID,
             filter: .init(status: status ?? nil, source: source ?? nil, search: search?.isEmpty == false ? search : nil),
             page: page)
@@ -61,7 +64,7 @@ struct CRMRoutes: Sendable {
         let businessID = try context.scoped().businessID
         let fields = try await body(request, context, businessID: businessID)
         let now = Date()
-        var lead = Lead(
+        let lead = Lead(
             id: ResourceID.make(.lead), businessID: businessID, name: fields.string("name", maxLength: 200),
             phone: fields.phone("phone", defaultCountryCode: config.defaultCountryCode), email: fields.email("email"),
             source: fields.oneOf("source", LeadSource.self) ?? .web,
@@ -71,28 +74,13 @@ struct CRMRoutes: Sendable {
         if !fields.has("phone") && !fields.has("email") { fields.fail("phone", "phone or email is required") }
         try fields.finish()
         guard lead.phone != nil || lead.email != nil else { throw APIError.validation(field: "phone", "phone or email is required") }
-        try await insertUnique(&lead)
+        try await leads.create(lead)
         return .envelope(lead.json, status: .created, message: "Lead created", context: context)
-    }
-
-    /// Inserts the lead; the same phone or email in the business is a 409 naming the lead that has it.
-    private func insertUnique(_ lead: inout Lead) async throws {
-        if let existing = try await store.lead(businessID: lead.businessID, phone: lead.phone, email: lead.email) {
-            throw APIError.conflict("A lead with this phone or email already exists", details: ["existing_id": .string(existing.id)])
-        }
-        do {
-            try await store.insertLead(lead, on: store.db)
-        } catch DatabaseError.uniqueViolation {
-            let existing = try await store.lead(businessID: lead.businessID, phone: lead.phone, email: lead.email)
-            throw APIError.conflict(
-                "A lead with this phone or email already exists",
-                details: existing.map { ["existing_id": .string($0.id)] })
-        }
     }
 
     private func ownLead(_ context: AppContext, businessID: String) async throws -> Lead {
         let id = try context.parameters.require("id", context: context)
-        guard let lead = try await store.lead(id: id, businessID: businessID) else { throw APIError.notFound(.leadNotFound, "Lead") }
+        guard let lead = try await leads.leads.lead(id: id, businessID: businessID) else { throw APIError.notFound(.leadNotFound, "Lead") }
         return lead
     }
 
@@ -114,27 +102,15 @@ struct CRMRoutes: Sendable {
         if fields.has("source") { lead.source = fields.oneOf("source", LeadSource.self, required: true) ?? lead.source }
         if lead.phone == nil && lead.email == nil { fields.fail("phone", "a lead keeps a phone or an email") }
         try fields.finish()
-        // Only a phone or email that changed can collide with another lead.
-        if let other = try await store.lead(
-            businessID: businessID, phone: lead.phone != original.phone ? lead.phone : nil,
-            email: lead.email != original.email ? lead.email : nil),
-            other.id != lead.id
-        {
-            throw APIError.conflict("A lead with this phone or email already exists", details: ["existing_id": .string(other.id)])
-        }
         lead.updatedAt = Date()
-        do {
-            try await store.updateLead(lead)
-        } catch DatabaseError.uniqueViolation {
-            throw APIError.conflict("A lead with this phone or email already exists")
-        }
+        try await leads.change(original, to: lead)
         return .envelope(lead.json, message: "Lead updated", context: context)
     }
 
     @Sendable func deleteLead(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
         let id = try context.parameters.require("id", context: context)
-        guard try await store.deleteLead(id: id, businessID: businessID) else { throw APIError.notFound(.leadNotFound, "Lead") }
+        guard try await leads.erase(id: id, businessID: businessID) else { throw APIError.notFound(.leadNotFound, "Lead") }
         return .envelope(["id": .string(id), "deleted": true], message: "Lead deleted", context: context)
     }
 
@@ -143,15 +119,9 @@ struct CRMRoutes: Sendable {
         let fields = try await body(request, context, businessID: businessID)
         let criteria = Qualification.read(fields)
         try fields.finish()
-        var lead = try await ownLead(context, businessID: businessID)
         let breakdown = Qualification.breakdown(try fields.present(criteria, "criteria"))
-        let score = breakdown.reduce(0) { $0 + $1.points }
-        let qualification = JSONValue.array(breakdown.map(\.json))
-        lead.qualificationScore = score
-        lead.qualification = qualification
-        lead.status = score >= settings.qualifyThreshold ? .qualified : .unqualified
-        lead.updatedAt = Date()
-        try await store.updateLead(lead)
+        let (lead, score) = try await leads.qualify(try await ownLead(context, businessID: businessID), breakdown: breakdown)
+        let qualification = lead.qualification ?? []
         let data = lead.json.merging(["qualification": ["score": JSONValue(score), "breakdown": qualification]])
         return .envelope(data, message: "Lead qualified", context: context)
     }
@@ -168,21 +138,13 @@ struct CRMRoutes: Sendable {
         if phone == nil && email == nil { fields.fail("phone", "phone or email is required") }
         try fields.finish()
         let businessID = try fields.present(business, "business_id")
-        if let existing = try await store.lead(businessID: businessID, phone: phone, email: email) {
-            return .envelope(["lead": existing.json, "created": false], context: context)
-        }
         let now = Date()
-        let lead = Lead(
-            id: ResourceID.make(.lead), businessID: businessID, name: name, phone: phone, email: email,
-            source: source, status: .new, notes: nil, qualificationScore: nil, qualification: nil,
-            createdAt: now, updatedAt: now)
-        do {
-            try await store.insertLead(lead, on: store.db)
-            return .envelope(["lead": lead.json, "created": true], status: .created, context: context)
-        } catch DatabaseError.uniqueViolation {
-            guard let winner = try await store.lead(businessID: businessID, phone: phone, email: email) else { throw APIError.internal }
-            return .envelope(["lead": winner.json, "created": false], context: context)
-        }
+        let (lead, created) = try await leads.upsert(
+            Lead(
+                id: ResourceID.make(.lead), businessID: businessID, name: name, phone: phone, email: email,
+                source: source, status: .new, notes: nil, qualificationScore: nil, qualification: nil,
+                createdAt: now, updatedAt: now))
+        return .envelope(["lead": lead.json, "created": .bool(created)], status: created ? .created : .ok, context: context)
     }
 
     // MARK: appointments
@@ -199,7 +161,7 @@ struct CRMRoutes: Sendable {
         if case .some(nil) = start { errors["start_date"] = ["must be an ISO 8601 date-time"] }
         if case .some(nil) = end { errors["end_date"] = ["must be an ISO 8601 date-time"] }
         if !errors.isEmpty { throw APIError.validation(errors) }
-        let listing = try await store.appointments(
+        let listing = try await bookings.appointments.appointments(
             businessID: businessID, filter: .init(status: status ?? nil, start: start ?? nil, end: end ?? nil), page: page)
         return .envelope(listing.json("appointments"), context: context)
     }
@@ -240,7 +202,7 @@ struct CRMRoutes: Sendable {
 
     private func ownAppointment(_ context: AppContext, businessID: String) async throws -> Appointment {
         let id = try context.parameters.require("id", context: context)
-        guard let appointment = try await store.appointment(id: id, businessID: businessID) else {
+        guard let appointment = try await bookings.appointments.appointment(id: id, businessID: businessID) else {
             throw APIError.notFound(.appointmentNotFound, "Appointment")
         }
         return appointment
@@ -277,6 +239,68 @@ struct CRMRoutes: Sendable {
         let businessID = try context.scoped().businessID
         let cancelled = try await bookings.cancel(try await ownAppointment(context, businessID: businessID))
         return .envelope(cancelled.json, message: "Appointment cancelled", context: context)
+    }
+
+    /// For voice-agent: books an appointment agreed on a call, under the call's `reference`, so that a
+    /// repeated request answers the first booking.
+    @Sendable func bookForService(_ request: Request, context: AppContext) async throws -> Response {
+        let fields = try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
+        let business = fields.id("business_id", .business, required: true)
+        let lead = fields.id("lead_id", .lead, required: true)
+        let scheduled = fields.date("scheduled_date", required: true)
+        let duration = fields.int("duration", range: Scheduling.durationRange) ?? 30
+        let notes = fields.string("notes", maxLength: 5000, multiline: true)
+        let reference = fields.string("reference", required: true, maxLength: 200)
+        try fields.finish()
+        let now = Date()
+        let requested = Appointment(
+            id: ResourceID.make(.appointment), businessID: try fields.present(business, "business_id"),
+            leadID: try fields.present(lead, "lead_id"), scheduledAt: try fields.present(scheduled, "scheduled_date"),
+            duration: duration, status: .scheduled, type: nil, notes: notes, valueCents: nil,
+            reference: try fields.present(reference, "reference"), createdAt: now, updatedAt: now)
+        let booked = try await bookings.book(requested, requestID: context.requestID)
+        if booked.id == requested.id, booked.scheduledAt <= now {
+            // Checked after the reference, so a repeat of an earlier booking still answers it.
+            throw APIError.validation(field: "scheduled_date", "must be in the future")
+        }
+        return .envelope(booked.json, status: booked.id == requested.id ? .created : .ok, context: context)
+    }
+
+    /// For analytics: the counts behind its reports (`CRMClient.Stats`).
+    @Sendable func stats(_ request: Request, context: AppContext) async throws -> Response {
+        let fields = try FieldReader(.object(request.query.mapValues { .string($0) }))
+        let business = fields.id("business_id", .business, required: true)
+        let bounds = ["today_start", "today_end", "month_start", "month_end", "last_month_start", "last_month_end"].map {
+            fields.date($0, required: true)
+        }
+        let start = fields.date("start_date")
+        let end = fields.date("end_date")
+        try fields.finish()
+        func range(_ from: Date?, _ to: Date?, _ name: String) throws -> Range<Date> {
+            guard let from, let to, from <= to else { throw APIError.validation(field: name, "must not come before its start") }
+            return from..<to
+        }
+        let businessID = try fields.present(business, "business_id")
+        let today = try range(bounds[0], bounds[1], "today_end")
+        let thisMonth = try range(bounds[2], bounds[3], "month_end")
+        let lastMonth = try range(bounds[4], bounds[5], "last_month_end")
+        let period = start == nil && end == nil ? nil : try range(start ?? .distantPast, end ?? .distantFuture, "end_date")
+        let leadStats = try await leads.leads.stats(businessID: businessID, period: period, today: today)
+        let appointments = bookings.appointments
+        let stats = CRMClient.Stats(
+            leads: try leadStats.groups.map {
+                .init(
+                    status: try $0.required("status"), source: try $0.required("source"), band: $0.int("band"),
+                    count: $0.int("count") ?? 0, scoreSum: $0.int("score_sum") ?? 0)
+            },
+            leadsCreatedToday: leadStats.createdToday,
+            appointments: try await appointments.stats(businessID: businessID, period: period).map {
+                .init(status: try $0.required("status"), count: $0.int("count") ?? 0, valueCents: $0.int("value_cents") ?? 0)
+            },
+            appointmentsToday: try await appointments.count(businessID: businessID, scheduledIn: today),
+            revenueThisMonthCents: try await appointments.revenueCents(businessID: businessID, scheduledIn: thisMonth),
+            revenueLastMonthCents: try await appointments.revenueCents(businessID: businessID, scheduledIn: lastMonth))
+        return .envelope(try JSONValueEncoder.encode(stats), context: context)
     }
 
     @Sendable func remind(_ request: Request, context: AppContext) async throws -> Response {

@@ -13,13 +13,16 @@ public enum CRMService {
         let runtime = try await ServiceRuntime.start(config: config, migrations: CRMSchema.migrations)
         let db = try runtime.requireDatabase()
         let router = runtime.makeRouter()
-        let store = CRMStore(db: db)
+        let (leadStore, appointments, reminderStore) = (LeadStore(db: db), AppointmentStore(db: db), ReminderStore(db: db))
         let businesses = BusinessDirectory(identity: .live(runtime.clients, as: .crm))
         let messenger = Messenger(messaging: .live(runtime.clients, as: .crm))
-        let bookings = Bookings(store: store, businesses: businesses, messenger: messenger)
-        CRMRoutes(runtime: runtime, settings: settings, store: store, bookings: bookings).register(on: router)
+        let bookings = Bookings(
+            leads: leadStore, appointments: appointments, reminders: reminderStore, businesses: businesses, messenger: messenger)
+        let leads = Leads(
+            leads: leadStore, appointments: appointments, reminders: reminderStore, qualifyThreshold: settings.qualifyThreshold)
+        CRMRoutes(runtime: runtime, settings: settings, leads: leads, bookings: bookings).register(on: router)
         let reminders = ReminderWorker(
-            store: store, businesses: businesses, messenger: messenger, metrics: runtime.metrics, logger: runtime.logger)
+            bookings: bookings, metrics: runtime.metrics, logger: runtime.logger)
         let poller = PollingService(every: .seconds(settings.reminderPollSeconds)) { await reminders.tick() }
         return runtime.makeApplication(router: router, services: [poller])
     }

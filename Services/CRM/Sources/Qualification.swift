@@ -20,11 +20,15 @@ enum Qualification {
         var previousCustomer: Bool?
     }
 
-    struct Factor: Equatable, Sendable {
+    struct Factor: Equatable, Sendable, Encodable, JSONRepresentable {
         let factor: String
         let points: Int
         let maxPoints: Int
-        var json: JSONValue { ["factor": .string(factor), "points": JSONValue(points), "max_points": JSONValue(maxPoints)] }
+
+        enum CodingKeys: String, CodingKey {
+            case factor, points
+            case maxPoints = "max_points"
+        }
     }
 
     static let budget = ["high": 30, "medium": 18, "low": 6]

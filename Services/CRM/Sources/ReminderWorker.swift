@@ -5,19 +5,23 @@ import ServiceClients
 import ServiceKit
 
 /// Sends automatic reminders when they fall due. The schedule lives in crm's database, so it
-/// survives restarts; each worker claims rows before sending (see `CRMStore.claimDueReminders`), and
+/// survives restarts; each worker claims rows before sending (see `ReminderStore.claimDue`), and
 /// messaging's idempotency key (the reminder id) keeps a retried claim from sending twice.
 actor ReminderWorker {
-    private let store: CRMStore
+    private let reminders: ReminderStore
+    private let appointments: AppointmentStore
+    private let leads: LeadStore
     private let businesses: BusinessDirectory
     private let messenger: Messenger
     private let logger: Logger
     private let metrics: ServiceMetrics
 
-    init(store: CRMStore, businesses: BusinessDirectory, messenger: Messenger, metrics: ServiceMetrics, logger: Logger) {
-        self.store = store
-        self.businesses = businesses
-        self.messenger = messenger
+    init(bookings: Bookings, metrics: ServiceMetrics, logger: Logger) {
+        reminders = bookings.reminders
+        appointments = bookings.appointments
+        leads = bookings.leads
+        businesses = bookings.businesses
+        messenger = bookings.messenger
         self.logger = logger
         self.metrics = metrics
     }
@@ -25,9 +29,9 @@ actor ReminderWorker {
     /// One pass: claim what is due and send it. Returns how many reminders were handled.
     @discardableResult
     func tick(now: Date = Date()) async -> Int {
-        let due: [CRMStore.DueReminder]
+        let due: [ReminderStore.DueReminder]
         do {
-            due = try await store.claimDueReminders(now: now)
+            due = try await reminders.claimDue(now: now)
         } catch {
             logger.error("could not claim reminders")
             return 0
@@ -38,18 +42,18 @@ actor ReminderWorker {
 
     struct StillQueued: Error {}
 
-    private func send(_ reminder: CRMStore.DueReminder, now: Date) async {
+    private func send(_ reminder: ReminderStore.DueReminder, now: Date) async {
         let requestID = ResourceID.make(.request)
         do {
-            guard let appointment = try await store.appointment(id: reminder.appointmentID, businessID: reminder.businessID),
+            guard let appointment = try await appointments.appointment(id: reminder.appointmentID, businessID: reminder.businessID),
                 appointment.holdsSlot,
                 appointment.scheduledAt.addingTimeInterval(TimeInterval(-reminder.hoursBefore * 3600)) == reminder.dueAt
             else {
-                try await store.finishReminder(reminder, status: "cancelled", method: nil, messageID: nil, error: nil)
+                try await reminders.finish(reminder, status: "cancelled", method: nil, messageID: nil, error: nil)
                 return
             }
-            guard let lead = try await store.lead(id: appointment.leadID, businessID: reminder.businessID) else {
-                try await store.finishReminder(reminder, status: "cancelled", method: nil, messageID: nil, error: "lead deleted")
+            guard let lead = try await leads.lead(id: appointment.leadID, businessID: reminder.businessID) else {
+                try await reminders.finish(reminder, status: "cancelled", method: nil, messageID: nil, error: "lead deleted")
                 return
             }
             let info = try await businesses.business(reminder.businessID, requestID: requestID)
@@ -70,7 +74,7 @@ actor ReminderWorker {
                     // Still `queued`: messaging has not heard back from the provider yet (a retry that
                     // outran the first call). Look again later rather than call it sent.
                     guard sent.status != "queued" else { throw StillQueued() }
-                    try await store.finishReminder(reminder, status: "sent", method: method.rawValue, messageID: sent.id, error: nil)
+                    try await reminders.finish(reminder, status: "sent", method: method.rawValue, messageID: sent.id, error: nil)
                     logger.info("reminder sent", metadata: ["reminder_id": .string(reminder.id), "method": .string(method.rawValue)])
                     return
                 } catch ServiceCallError.optedOut {
@@ -81,11 +85,11 @@ actor ReminderWorker {
                     lastError = "the provider failed"
                 }
             }
-            try await store.finishReminder(reminder, status: "failed", method: nil, messageID: nil, error: lastError)
+            try await reminders.finish(reminder, status: "failed", method: nil, messageID: nil, error: lastError)
         } catch {
             // Messaging, identity or the database is down: tried again after the queue's backoff,
             // parked as failed after the last attempt.
-            let outcome = try? await store.reminderQueue.fail(reminder.claim, error: String(describing: type(of: error)), now: now)
+            let outcome = try? await reminders.reminderQueue.fail(reminder.claim, error: String(describing: type(of: error)), now: now)
             logger.warning(
                 "reminder deferred",
                 metadata: [

@@ -1,22 +1,6 @@
 import CloudGreetCore
 import Foundation
 
-enum AppointmentStatus: String, CaseIterable, Sendable {
-    case scheduled, confirmed, completed, cancelled
-    case noShow = "no_show"
-
-    /// Only these hold their slot: the overlap rule and reminders apply to them.
-    var holdsSlot: Bool { self == .scheduled || self == .confirmed }
-}
-
-enum LeadStatus: String, CaseIterable, Sendable {
-    case new, qualified, unqualified, converted
-}
-
-enum LeadSource: String, CaseIterable, Sendable {
-    case call, sms, email, web
-}
-
 /// Appointment rules that need no HTTP or SQL: overlap, and opening hours in the business's time zone.
 enum Scheduling {
     static let durationRange = 5...480

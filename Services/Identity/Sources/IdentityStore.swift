@@ -78,18 +78,17 @@ extension User {
     }
 }
 
-struct Business: Sendable, JSONRepresentable {
+struct Business: Sendable, Encodable, JSONRepresentable {
     var id: String
     var name: String
     var settings: JSONValue
     var createdAt: Date
     var updatedAt: Date
 
-    var json: JSONValue {
-        [
-            "id": .string(id), "name": .string(name), "settings": settings,
-            "created_at": JSONValue(createdAt), "updated_at": JSONValue(updatedAt),
-        ]
+    enum CodingKeys: String, CodingKey {
+        case id, name, settings
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
     }
 
 }
@@ -102,7 +101,7 @@ extension Business {
     }
 }
 
-struct APIKeyRecord: Sendable, JSONRepresentable {
+struct APIKeyRecord: Sendable, Encodable, JSONRepresentable {
     var id: String
     var businessID: String
     var name: String
@@ -111,11 +110,11 @@ struct APIKeyRecord: Sendable, JSONRepresentable {
     var createdAt: Date
     var revokedAt: Date?
 
-    var json: JSONValue {
-        [
-            "id": .string(id), "business_id": .string(businessID), "name": .string(name), "role": .string(role.rawValue),
-            "prefix": .string(prefix), "created_at": JSONValue(createdAt), "revoked_at": JSONValue(revokedAt),
-        ]
+    enum CodingKeys: String, CodingKey {
+        case id, name, role, prefix
+        case businessID = "business_id"
+        case createdAt = "created_at"
+        case revokedAt = "revoked_at"
     }
 
     init(row: SQLRow) throws {

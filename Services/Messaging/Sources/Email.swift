@@ -16,8 +16,8 @@ struct OutgoingEmail: Sendable {
     var idempotencyKey: String? = nil
 }
 
-struct EmailRecord: Sendable, JSONRepresentable {
-    enum Status: String, Sendable { case queued, sent, failed }
+struct EmailRecord: Sendable, Encodable, JSONRepresentable {
+    enum Status: String, Sendable, Encodable { case queued, sent, failed }
 
     var id: String
     var businessID: String?
@@ -33,13 +33,13 @@ struct EmailRecord: Sendable, JSONRepresentable {
     var createdAt: Date
     var updatedAt: Date
 
-    var json: JSONValue {
-        [
-            "id": .string(id), "business_id": JSONValue(businessID), "lead_id": JSONValue(leadID), "to": .string(to),
-            "subject": .string(subject), "content": .string(content), "status": .string(status.rawValue),
-            "provider_message_id": JSONValue(providerMessageID), "error": JSONValue(error), "sandbox": .bool(sandbox),
-            "created_at": JSONValue(createdAt), "updated_at": JSONValue(updatedAt),
-        ]
+    enum CodingKeys: String, CodingKey {
+        case id, to, subject, content, status, error, sandbox
+        case businessID = "business_id"
+        case leadID = "lead_id"
+        case providerMessageID = "provider_message_id"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
     }
 }
 

@@ -15,8 +15,8 @@ struct OutgoingSMS: Sendable {
     var idempotencyKey: String? = nil
 }
 
-struct SMSRecord: Sendable, JSONRepresentable {
-    enum Status: String, Sendable { case queued, sent, delivered, failed, received }
+struct SMSRecord: Sendable, Encodable, JSONRepresentable {
+    enum Status: String, Sendable, Encodable { case queued, sent, delivered, failed, received }
 
     var id: String
     var businessID: String
@@ -32,13 +32,13 @@ struct SMSRecord: Sendable, JSONRepresentable {
     var createdAt: Date
     var updatedAt: Date
 
-    var json: JSONValue {
-        [
-            "id": .string(id), "business_id": .string(businessID), "lead_id": JSONValue(leadID), "phone": .string(phone),
-            "message": .string(message), "direction": .string(direction), "status": .string(status.rawValue),
-            "provider_message_id": JSONValue(providerMessageID), "error": JSONValue(error), "sandbox": .bool(sandbox),
-            "created_at": JSONValue(createdAt), "updated_at": JSONValue(updatedAt),
-        ]
+    enum CodingKeys: String, CodingKey {
+        case id, phone, message, direction, status, error, sandbox
+        case businessID = "business_id"
+        case leadID = "lead_id"
+        case providerMessageID = "provider_message_id"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
     }
 }
 

@@ -1,0 +1,93 @@
+import CloudGreetCore
+import Foundation
+import Persistence
+
+/// crm's SQL for leads. Every query names the business.
+struct LeadStore: Sendable {
+    let db: any Database
+
+    struct LeadFilter {
+        var status: LeadStatus?
+        var source: LeadSource?
+        var search: String?
+    }
+
+    func insert(_ lead: Lead, on db: any SQLExecutor) async throws {
+        try await db.query(
+            """
+            INSERT INTO leads (id, business_id, name, phone, email, source, status, notes, qualification_score,
+                               qualification, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+            """,
+            [
+                .text(lead.id), .text(lead.businessID), SQLValue(lead.name), SQLValue(lead.phone), SQLValue(lead.email),
+                .text(lead.source.rawValue), .text(lead.status.rawValue), SQLValue(lead.notes), SQLValue(lead.qualificationScore),
+                lead.qualification.map { SQLValue($0) } ?? .null, SQLValue(lead.createdAt),
+            ])
+    }
+
+    func update(_ lead: Lead) async throws {
+        try await db.query(
+            """
+            UPDATE leads SET name = $1, phone = $2, email = $3, source = $4, status = $5, notes = $6,
+                qualification_score = $7, qualification = $8, updated_at = $9
+            WHERE id = $10 AND business_id = $11
+            """,
+            [
+                SQLValue(lead.name), SQLValue(lead.phone), SQLValue(lead.email), .text(lead.source.rawValue), .text(lead.status.rawValue),
+                SQLValue(lead.notes), SQLValue(lead.qualificationScore), lead.qualification.map { SQLValue($0) } ?? .null,
+                SQLValue(lead.updatedAt), .text(lead.id), .text(lead.businessID),
+            ])
+    }
+
+    func lead(id: String, businessID: String, on db: (any SQLExecutor)? = nil) async throws -> Lead? {
+        try await (db ?? self.db).first("SELECT * FROM leads WHERE id = $1 AND business_id = $2", [.text(id), .text(businessID)])
+            .map(Lead.init(row:))
+    }
+
+    /// The lead of the business with this phone or email, if any.
+    func lead(businessID: String, phone: String?, email: String?, on db: (any SQLExecutor)? = nil) async throws -> Lead? {
+        guard phone != nil || email != nil else { return nil }
+        return try await (db ?? self.db).first(
+            "SELECT * FROM leads WHERE business_id = $1 AND (phone = $2 OR email = $3) ORDER BY created_at LIMIT 1",
+            [.text(businessID), SQLValue(phone), SQLValue(email)]
+        ).map(Lead.init(row:))
+    }
+
+    func leads(businessID: String, filter: LeadFilter, page: Page) async throws -> Paged<Lead> {
+        var sql = SQLFilter("business_id = ?", .text(businessID))
+        sql.add("status = ?", filter.status.map { .text($0.rawValue) })
+        sql.add("source = ?", filter.source.map { .text($0.rawValue) })
+        sql.add(
+            "(LOWER(name) LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\')",
+            filter.search.map { .text("%\($0.lowercased().likeEscaped)%") })
+        return try await db.page("leads", where: sql, orderBy: "created_at DESC, id DESC", page).map(Lead.init(row:))
+    }
+
+    /// Deletes the lead; false when the business has no such lead.
+    func delete(id: String, businessID: String, on db: any SQLExecutor) async throws -> Bool {
+        try await !db.query("DELETE FROM leads WHERE id = $1 AND business_id = $2 RETURNING id", [.text(id), .text(businessID)]).isEmpty
+    }
+}
+
+extension LeadStore {
+    /// Leads of the business created in `period` (all when nil), counted by status, source and score
+    /// band (0-19 as 0 .. 80-100 as 4, nil when never scored), with the sum of their scores.
+    func stats(businessID: String, period: Range<Date>?, today: Range<Date>) async throws -> (groups: [SQLRow], createdToday: Int) {
+        var sql = SQLFilter("business_id = ?", .text(businessID))
+        sql.add("created_at >= ?", period.map { SQLValue($0.lowerBound) })
+        sql.add("created_at < ?", period.map { SQLValue($0.upperBound) })
+        let groups = try await db.query(
+            """
+            SELECT status, source,
+                   CASE WHEN qualification_score IS NULL THEN NULL WHEN qualification_score >= 80 THEN 4
+                        ELSE qualification_score / 20 END AS band,
+                   COUNT(*) AS count, CAST(COALESCE(SUM(qualification_score), 0) AS BIGINT) AS score_sum
+            FROM leads WHERE \(sql.sql) GROUP BY 1, 2, 3
+            """, sql.binds)
+        let createdToday = try await db.count(
+            "SELECT COUNT(*) AS n FROM leads WHERE business_id = $1 AND created_at >= $2 AND created_at < $3",
+            [.text(businessID), SQLValue(today.lowerBound), SQLValue(today.upperBound)])
+        return (groups, createdToday)
+    }
+}

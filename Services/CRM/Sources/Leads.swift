@@ -1,0 +1,85 @@
+import CloudGreetCore
+import Foundation
+import Persistence
+
+/// crm's application layer for leads: one lead per phone and per email in a business (the unique
+/// indexes settle races), qualification, and erasure that reaches the lead's appointments and
+/// reminders.
+struct Leads: Sendable {
+    let leads: LeadStore
+    let appointments: AppointmentStore
+    let reminders: ReminderStore
+    let qualifyThreshold: Int
+
+    /// Inserts the lead; the same phone or email in the business is a 409 naming the lead that has it.
+    func create(_ lead: Lead) async throws {
+        if let existing = try await leads.lead(businessID: lead.businessID, phone: lead.phone, email: lead.email) {
+            throw Self.duplicate(existing.id)
+        }
+        do {
+            try await leads.insert(lead, on: leads.db)
+        } catch DatabaseError.uniqueViolation {
+            throw Self.duplicate(try await leads.lead(businessID: lead.businessID, phone: lead.phone, email: lead.email)?.id)
+        }
+    }
+
+    /// Saves `lead` over `original`; only a phone or email that changed can collide with another lead.
+    func change(_ original: Lead, to lead: Lead) async throws {
+        if let other = try await leads.lead(
+            businessID: lead.businessID, phone: lead.phone != original.phone ? lead.phone : nil,
+            email: lead.email != original.email ? lead.email : nil),
+            other.id != lead.id
+        {
+            throw Self.duplicate(other.id)
+        }
+        do {
+            try await leads.update(lead)
+        } catch DatabaseError.uniqueViolation {
+            throw Self.duplicate(nil)
+        }
+    }
+
+    /// Scores the lead against the breakdown and saves it, `qualified` at or above the threshold.
+    func qualify(_ lead: Lead, breakdown: [Qualification.Factor]) async throws -> (lead: Lead, score: Int) {
+        var lead = lead
+        let score = breakdown.reduce(0) { $0 + $1.points }
+        lead.qualificationScore = score
+        lead.qualification = .array(breakdown.map(\.json))
+        lead.status = score >= qualifyThreshold ? .qualified : .unqualified
+        lead.updatedAt = Date()
+        try await leads.update(lead)
+        return (lead, score)
+    }
+
+    /// Erases the lead and its personal data: its appointments' notes and pending reminders go too.
+    func erase(id: String, businessID: String) async throws -> Bool {
+        try await leads.db.transaction { [leads, appointments, reminders] db in
+            guard try await leads.delete(id: id, businessID: businessID, on: db) else { return false }
+            for appointment in try await appointments.release(leadID: id, businessID: businessID, on: db) {
+                try await reminders.cancelPending(appointmentID: appointment, on: db)
+            }
+            return true
+        }
+    }
+
+    /// The lead with this phone or email, created if there is none. Two callers racing for the same
+    /// number get the same lead.
+    func upsert(_ candidate: Lead) async throws -> (lead: Lead, created: Bool) {
+        if let existing = try await leads.lead(businessID: candidate.businessID, phone: candidate.phone, email: candidate.email) {
+            return (existing, false)
+        }
+        do {
+            try await leads.insert(candidate, on: leads.db)
+            return (candidate, true)
+        } catch DatabaseError.uniqueViolation {
+            guard let winner = try await leads.lead(businessID: candidate.businessID, phone: candidate.phone, email: candidate.email)
+            else { throw APIError.internal }
+            return (winner, false)
+        }
+    }
+
+    static func duplicate(_ existingID: String?) -> APIError {
+        APIError.conflict(
+            "A lead with this phone or email already exists", details: existingID.map { ["existing_id": .string($0)] })
+    }
+}
