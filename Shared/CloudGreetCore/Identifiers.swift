@@ -6,6 +6,7 @@ import Synchronization
 public enum ResourceID {
     public enum Kind: String, Sendable, CaseIterable {
         case user, business, agent, lead, appointment, call, sms, email, key, reset, reminder
+        case textBack = "textback"
         case request = "req"
     }
 

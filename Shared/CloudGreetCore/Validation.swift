@@ -163,6 +163,23 @@ public final class FieldReader {
         }
     }
 
+    public func double(_ key: String, required: Bool = false, range: ClosedRange<Double>) -> Double? {
+        switch object[key] {
+        case nil, .null?:
+            if required { fail(key, "is required") }
+            return nil
+        case .number(let value)?:
+            guard range.contains(value) else {
+                fail(key, "must be between \(range.lowerBound) and \(range.upperBound)")
+                return nil
+            }
+            return value
+        default:
+            fail(key, "must be a number")
+            return nil
+        }
+    }
+
     public func email(_ key: String, required: Bool = false) -> String? {
         guard let raw = string(key, required: required, maxLength: 254) else { return nil }
         guard let email = Contact.normalizeEmail(raw) else {

@@ -2,8 +2,8 @@ import CloudGreetCore
 import Curl
 import Foundation
 
-/// Telnyx's messaging API (`POST {TELNYX_API_BASE}/messages`, Bearer key, JSON) through the libcurl
-/// wrapper. 429, 5xx and time-outs are retried with exponential backoff and jitter, honouring
+/// Telnyx's messaging, number and call-control APIs (`{TELNYX_API_BASE}/messages`, `/phone_numbers`,
+/// `/calls/{id}/actions/...`; Bearer key, JSON) through the libcurl wrapper. 429, 5xx and time-outs are retried with exponential backoff and jitter, honouring
 /// `Retry-After`; other 4xx answers are final.
 public struct TelnyxClient: Sendable {
     public struct Settings: Sendable {
@@ -93,6 +93,34 @@ public struct TelnyxClient: Sendable {
             throw ProviderError("Telnyx answered \(response.status): \(Self.errorDetail(json))")
         }
         return numbers.contains { $0["phone_number"]?.stringValue == number }
+    }
+
+    /// A call-control command: `POST /calls/{call_control_id}/actions/{action}` with `command_id`,
+    /// which Telnyx uses to ignore a repeat of a command it already took, so retries (here, and
+    /// after a restart) never answer or transfer a call twice. Throws `ProviderError` when Telnyx
+    /// refuses it or cannot be reached after retries.
+    public func callCommand(
+        _ action: String, callControlID: String, commandID: String, parameters: [String: JSONValue] = [:]
+    )
+        async throws
+    {
+        var body = parameters
+        body["command_id"] = .string(commandID)
+        let payload = Array(JSONValue.object(body).encoded())
+        let url = settings.baseURL + "/calls/" + FormQuery.percentEncoded(callControlID) + "/actions/" + action
+        let response = try await retry.run {
+            try await curl.perform(
+                CurlRequest(
+                    method: "POST", url: url,
+                    headers: [
+                        ("Authorization", "Bearer \(settings.apiKey)"), ("Content-Type", "application/json"),
+                        ("Accept", "application/json"),
+                    ],
+                    body: payload, connectTimeout: .seconds(5), timeout: settings.timeout))
+        }
+        guard (200..<300).contains(response.status) else {
+            throw ProviderError("Telnyx answered \(response.status) to \(action): \(Self.errorDetail(try? JSONValue.decode(response.body)))")
+        }
     }
 
     /// The client for `TELNYX_API_KEY` and friends, or nil when no key is configured.

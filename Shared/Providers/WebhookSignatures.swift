@@ -5,7 +5,7 @@ import Foundation
 /// Telnyx signs webhooks with Ed25519: `telnyx-signature-ed25519` is the base64 signature of
 /// `"<telnyx-timestamp>|<raw body>"`, checked with the account's public key (base64 of the raw
 /// 32 bytes). A timestamp more than `tolerance` seconds away from now is refused (replays).
-public struct TelnyxSignatureVerifier: Sendable {
+public struct TelnyxSignatureVerifier: WebhookVerifier {
     public enum Failure: Error, Equatable { case missing, malformed, stale, mismatch }
 
     private let publicKey: Data
@@ -17,6 +17,21 @@ public struct TelnyxSignatureVerifier: Sendable {
         else { return nil }
         publicKey = raw
         self.tolerance = tolerance
+    }
+
+    /// The verifier for `TELNYX_PUBLIC_KEY`, or nil when it is not set; a malformed key stops the service.
+    public static func fromConfig(_ config: ServiceConfig) throws -> TelnyxSignatureVerifier? {
+        try config.string("TELNYX_PUBLIC_KEY").map { key in
+            guard let verifier = TelnyxSignatureVerifier(base64PublicKey: key) else {
+                throw ConfigError(variable: "TELNYX_PUBLIC_KEY", "must be the base64 of a 32-byte Ed25519 public key")
+            }
+            return verifier
+        }
+    }
+
+    /// Reads `telnyx-signature-ed25519` and `telnyx-timestamp` through `header`.
+    public func verify(headers header: (String) -> String?, body: [UInt8]) throws(Failure) {
+        try verify(signature: header("telnyx-signature-ed25519"), timestamp: header("telnyx-timestamp"), body: body)
     }
 
     public func verify(signature: String?, timestamp: String?, body: [UInt8], now: Date = Date()) throws(Failure) {

@@ -23,6 +23,14 @@ public struct BusinessInfo: Sendable {
         settings["timezone"]?.stringValue.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "America/New_York") ?? .gmt
     }
     public var phoneNumber: String? { settings["phone_number"]?.stringValue }
+    /// A human to transfer calls to when no AI agent takes them.
+    public var escalationPhone: String? { settings["escalation_phone"]?.stringValue }
+    /// The text a caller gets after a missed call, when `missed_call_text_back` is on; nil when off.
+    public var missedCallText: String? {
+        guard settings["missed_call_text_back"]?.boolValue == true else { return nil }
+        return settings["missed_call_text"]?.stringValue
+            ?? "Sorry we missed your call at \(name). Reply to this text and we will get back to you soon."
+    }
     /// `reminders.hours_before` when reminders are enabled, else none.
     public var reminderHours: [Int] {
         guard settings["reminders"]?["enabled"]?.boolValue ?? true else { return [] }

@@ -99,7 +99,7 @@ import Testing
     ]
 
     @Test func openingHoursAcrossTheSpringChange() throws {
-        let hours = try #require(Scheduling.Hours(settings: Self.newYork))
+        let hours = try #require(OpeningHours(businessSettings: Self.newYork))
         // 10 March 2024: clocks go from 02:00 EST to 03:00 EDT.
         #expect(hours.contains(start: Timestamp.parse("2024-03-10T09:00:00-04:00")!, durationMinutes: 30))
         #expect(!hours.contains(start: Timestamp.parse("2024-03-10T08:30:00-04:00")!, durationMinutes: 30))
@@ -113,12 +113,12 @@ import Testing
     }
 
     @Test func closingTimeAndClosedDays() throws {
-        let hours = try #require(Scheduling.Hours(settings: Self.newYork))
+        let hours = try #require(OpeningHours(businessSettings: Self.newYork))
         #expect(hours.contains(start: Timestamp.parse("2024-03-10T16:30:00-04:00")!, durationMinutes: 30))
         #expect(!hours.contains(start: Timestamp.parse("2024-03-10T16:45:00-04:00")!, durationMinutes: 30))
         #expect(hours.contains(start: Timestamp.parse("2024-03-11T23:30:00-04:00")!, durationMinutes: 30))  // ends at midnight
         #expect(!hours.contains(start: Timestamp.parse("2024-03-12T10:00:00-04:00")!, durationMinutes: 30))  // Tuesday: closed
-        #expect(Scheduling.Hours(settings: ["timezone": "UTC"]) == nil)  // no hours: anything goes
+        #expect(OpeningHours(businessSettings: ["timezone": "UTC"]) == nil)  // no hours: anything goes
     }
 
     @Test func overlapIsHalfOpen() {

@@ -368,8 +368,8 @@ func withIdentity(
         let result = BusinessSettings.validate(fields, defaultCountryCode: "1")
         #expect(result["business_hours"] == nil)
         #expect(Set(fields.errors.keys) == ["business_hours.friday.open", "business_hours.friday.close"])
-        #expect(BusinessSettings.minutes("24:00") == 1440)
-        #expect(BusinessSettings.minutes("9:00") == nil)
+        #expect(OpeningHours.minutes("24:00") == 1440)
+        #expect(OpeningHours.minutes("9:00") == nil)
     }
 }
 

@@ -114,7 +114,7 @@ struct Bookings: Sendable {
     }
 
     static func checkHours(_ appointment: Appointment, _ info: BusinessInfo) throws {
-        guard let hours = Scheduling.Hours(settings: info.settings) else { return }
+        guard let hours = OpeningHours(businessSettings: info.settings) else { return }
         guard hours.contains(start: appointment.scheduledAt, durationMinutes: appointment.duration) else {
             throw APIError.validation(field: "scheduled_date", "is outside the business's opening hours")
         }

@@ -12,7 +12,7 @@ struct MessagingRoutes: Sendable {
     let emails: EmailOutbox
     let texts: SMSOutbox
     let inbox: WebhookInbox<TelnyxEvent>
-    let signatures: TelnyxSignatureVerifier?
+    let gate: WebhookGate
     let crm: CRMClient
     let config: ServiceConfig
 
@@ -123,19 +123,7 @@ struct MessagingRoutes: Sendable {
 
     /// Verified, stored once, answered at once; the work happens in `TelnyxEvents`, driven by the inbox.
     @Sendable func webhook(_ request: Request, context: AppContext) async throws -> Response {
-        let raw = try await request.body.collect(upTo: config.maxBodyBytes)
-        let bytes = Array(raw.readableBytesView)
-        if let signatures {
-            do {
-                try signatures.verify(
-                    signature: request.header("telnyx-signature-ed25519"),
-                    timestamp: request.header("telnyx-timestamp"), body: bytes)
-            } catch {
-                throw APIError(401, .authInvalidToken, "Webhook signature is missing or invalid")
-            }
-        } else if !config.isDevelopment {
-            throw APIError(401, .authInvalidToken, "Webhook signature cannot be checked: TELNYX_PUBLIC_KEY is not set")
-        }
+        let bytes = try await gate.body(of: request)
         guard let json = try? JSONValue.decode(bytes), case .object = json else { throw APIError.badJSON() }
         guard let event = TelnyxEvent.parse(json, rawBody: bytes) else {
             throw APIError.validation(field: "event_type", "is not a Telnyx messaging event")

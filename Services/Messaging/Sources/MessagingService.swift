@@ -36,10 +36,12 @@ public enum MessagingService {
         let texts = SMSOutbox(
             store: sms, telnyx: telnyx, businesses: businesses, sandboxAllowed: config.isDevelopment,
             metrics: runtime.metrics)
-        let signatures = settings.signatures
-        if signatures == nil {
+        let gate = WebhookGate(
+            provider: "telnyx", verifier: settings.signatures,
+            config: config, metrics: runtime.metrics)
+        if settings.signatures == nil {
             runtime.logger.warning(
-                config.isDevelopment
+                gate.acceptsUnsigned
                     ? "TELNYX_PUBLIC_KEY is not set: /sms/webhook accepts unsigned requests (development only)"
                     : "TELNYX_PUBLIC_KEY is not set: /sms/webhook refuses every request")
         }
@@ -49,7 +51,7 @@ public enum MessagingService {
             event?.id = id
             return event
         }
-        MessagingRoutes(emails: emails, texts: texts, inbox: inbox, signatures: signatures, crm: crm, config: config).register(on: router)
+        MessagingRoutes(emails: emails, texts: texts, inbox: inbox, gate: gate, crm: crm, config: config).register(on: router)
         let events = TelnyxEvents(sms: sms, outbox: texts, businesses: businesses, crm: crm, logger: runtime.logger)
         let poller = PollingService(every: .milliseconds(250)) { await inbox.drain { try await events.handle($0) } }
         return runtime.makeApplication(router: router, services: [poller])
@@ -67,11 +69,6 @@ struct MessagingSettings: ServiceSettings {
     init(_ config: ServiceConfig) throws {
         smtp = try SMTPSettings.fromConfig(config)
         telnyx = try TelnyxClient.Settings.fromConfig(config)
-        signatures = try config.string("TELNYX_PUBLIC_KEY").map { key in
-            guard let verifier = TelnyxSignatureVerifier(base64PublicKey: key) else {
-                throw ConfigError(variable: "TELNYX_PUBLIC_KEY", "must be the base64 of a 32-byte Ed25519 public key")
-            }
-            return verifier
-        }
+        signatures = try TelnyxSignatureVerifier.fromConfig(config)
     }
 }

@@ -1,0 +1,91 @@
+import CloudGreetCore
+import Foundation
+import Persistence
+
+/// voice-agent's SQL for calls. Queries made for a request name the business; the call flow finds
+/// calls by the provider's ids (Telnyx's call control id, Retell's call id), which only the signed
+/// webhooks carry.
+struct CallStore: Sendable {
+    let db: any Database
+
+    struct Filter {
+        var leadID: String?
+        var status: CallStatus?
+        var direction: CallDirection?
+        var start: Date?
+        var end: Date?
+    }
+
+    /// Inserts the call unless one with its call control id exists; returns the stored call either way.
+    func insertOnce(_ new: Call) async throws -> (call: Call, created: Bool) {
+        let call = new
+        let inserted = try await db.query(
+            """
+            INSERT INTO calls (id, business_id, agent_id, lead_id, phone, to_number, direction, status, stage, call_control_id,
+                               answered_by, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+            ON CONFLICT (call_control_id) DO NOTHING RETURNING id
+            """,
+            [
+                .text(call.id), .text(call.businessID), SQLValue(call.agentID), SQLValue(call.leadID), .text(call.phone),
+                SQLValue(call.toNumber), .text(call.direction.rawValue), .text(call.status.rawValue), .text(call.stage.rawValue),
+                .text(call.callControlID), SQLValue(call.answeredBy?.rawValue), SQLValue(call.createdAt),
+            ])
+        if !inserted.isEmpty { return (call, true) }
+        guard let existing = try await self.call(callControlID: new.callControlID) else { throw DatabaseError.missingColumn("call_control_id") }
+        return (existing, false)
+    }
+
+    /// Saves every field the call flow changes.
+    func save(_ call: Call) async throws {
+        try await db.query(
+            """
+            UPDATE calls SET agent_id = $1, lead_id = $2, status = $3, stage = $4, retell_call_id = $5, answered_by = $6,
+                duration = $7, hangup_cause = $8, recording_url = $9, transcript = $10, summary = $11, sentiment = $12,
+                outcome = $13, analysis = $14, appointment_id = $15, booking_error = $16, error = $17, ended_at = $18,
+                updated_at = $19
+            WHERE id = $20
+            """,
+            [
+                SQLValue(call.agentID), SQLValue(call.leadID), .text(call.status.rawValue), .text(call.stage.rawValue),
+                SQLValue(call.retellCallID), SQLValue(call.answeredBy?.rawValue), SQLValue(call.duration), SQLValue(call.hangupCause),
+                SQLValue(call.recordingURL), SQLValue(call.transcript), SQLValue(call.summary), SQLValue(call.sentiment),
+                SQLValue(call.outcome), call.analysis.map { SQLValue($0) } ?? .null, SQLValue(call.appointmentID),
+                SQLValue(call.bookingError), SQLValue(call.error), SQLValue(call.endedAt), SQLValue(call.updatedAt), .text(call.id),
+            ])
+    }
+
+    func call(callControlID: String) async throws -> Call? {
+        try await db.first("SELECT * FROM calls WHERE call_control_id = $1", [.text(callControlID)]).map(Call.init(row:))
+    }
+
+    /// The call Retell knows as `retellCallID`, or ours named in the call's metadata.
+    func call(retellCallID: String?, ourID: String?) async throws -> Call? {
+        try await db.first(
+            "SELECT * FROM calls WHERE retell_call_id = $1 OR id = $2 LIMIT 1", [SQLValue(retellCallID), SQLValue(ourID)]
+        ).map(Call.init(row:))
+    }
+
+    func call(id: String, businessID: String) async throws -> Call? {
+        try await db.first("SELECT * FROM calls WHERE id = $1 AND business_id = $2", [.text(id), .text(businessID)]).map(Call.init(row:))
+    }
+
+    func calls(businessID: String, filter: Filter, page: Page) async throws -> Paged<Call> {
+        var sql = SQLFilter("business_id = ?", .text(businessID))
+        sql.add("lead_id = ?", filter.leadID.map { .text($0) })
+        sql.add("status = ?", filter.status.map { .text($0.rawValue) })
+        sql.add("direction = ?", filter.direction.map { .text($0.rawValue) })
+        sql.add("created_at >= ?", filter.start.map { SQLValue($0) })
+        sql.add("created_at < ?", filter.end.map { SQLValue($0) })
+        return try await db.page("calls", where: sql, orderBy: "created_at DESC, id DESC", page).map(Call.init(row:))
+    }
+
+    /// For an agent's status: calls in progress, and calls since `since`.
+    func counts(agentID: String, since: Date) async throws -> (active: Int, since: Int) {
+        let active = try await db.count(
+            "SELECT COUNT(*) AS n FROM calls WHERE agent_id = $1 AND status = 'in_progress'", [.text(agentID)])
+        let recent = try await db.count(
+            "SELECT COUNT(*) AS n FROM calls WHERE agent_id = $1 AND created_at >= $2", [.text(agentID), SQLValue(since)])
+        return (active, recent)
+    }
+}
