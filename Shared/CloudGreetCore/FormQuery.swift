@@ -37,7 +37,14 @@ public enum FormQuery {
         value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
     }
 
+    /// A path segment: as `percentEncoded`, but `:` and `@` stay as they are (RFC 3986 allows them in
+    /// a segment, and Telnyx's call control ids are `v3:...`).
+    public static func pathSegment(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: segment) ?? ""
+    }
+
     private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    private static let segment = unreserved.union(CharacterSet(charactersIn: ":@"))
 
     /// `+` becomes a space before percent-decoding, so `%2B` stays a plus. Malformed escapes are kept as sent.
     static func decode(_ component: Substring) -> String {

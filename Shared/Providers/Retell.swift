@@ -188,15 +188,6 @@ public struct RetellSignatureVerifier: WebhookVerifier {
         guard HMAC<SHA256>.isValidAuthenticationCode(expected, authenticating: message, using: key) else { throw .mismatch }
     }
 
-    /// The header value for `body` at `now`: what Retell sends, and what tests sign with.
-    public func sign(body: [UInt8], now: Date = Date()) -> String {
-        let timestamp = String(Int64(now.timeIntervalSince1970 * 1000))
-        var message = Data(body)
-        message.append(contentsOf: Array(timestamp.utf8))
-        let mac = HMAC<SHA256>.authenticationCode(for: message, using: key)
-        return "v=\(timestamp),d=" + mac.map { String(format: "%02x", $0) }.joined()
-    }
-
     static func bytes(hex: String) -> [UInt8]? {
         let digits = Array(hex.utf8)
         guard digits.count == 64 else { return nil }

@@ -107,7 +107,7 @@ public struct TelnyxClient: Sendable {
         var body = parameters
         body["command_id"] = .string(commandID)
         let payload = Array(JSONValue.object(body).encoded())
-        let url = settings.baseURL + "/calls/" + FormQuery.percentEncoded(callControlID) + "/actions/" + action
+        let url = settings.baseURL + "/calls/" + FormQuery.pathSegment(callControlID) + "/actions/" + action
         let response = try await retry.run {
             try await curl.perform(
                 CurlRequest(

@@ -14,7 +14,7 @@ import Testing
     }
 
     /// Every public route, with ids of the caller's own records so that handlers get past their lookups.
-    static func routes(business: String, lead: String, appointment: String, key: String) -> [Route] {
+    static func routes(business: String, lead: String, appointment: String, key: String, agent: String) -> [Route] {
         [
             Route(method: .POST, path: "/auth/register", fields: ["email", "password", "business_name", "first_name", "last_name"]),
             Route(method: .POST, path: "/auth/login", fields: ["email", "password", "business_id"]),
@@ -56,7 +56,15 @@ import Testing
             Route(method: .POST, path: "/webrtc/webhook", fields: ["data"]),
             Route(method: .POST, path: "/retell/webhook", fields: ["event", "call"]),
             Route(method: .GET, path: "/agents", fields: nil),
+            Route(method: .POST, path: "/agents", fields: ["name", "voice_settings", "behavior_settings", "working_hours", "business_id"]),
+            Route(method: .GET, path: "/agents/\(agent)", fields: nil),
+            Route(method: .PUT, path: "/agents/\(agent)", fields: ["name", "voice_settings", "behavior_settings", "working_hours"]),
+            Route(method: .POST, path: "/agents/\(agent)/start", fields: nil),
+            Route(method: .POST, path: "/agents/\(agent)/stop", fields: nil),
+            Route(method: .GET, path: "/agents/\(agent)/status", fields: nil),
+            Route(method: .DELETE, path: "/agents/\(agent)", fields: nil),
             Route(method: .GET, path: "/calls", fields: nil),
+            Route(method: .GET, path: "/calls/call_01J00000000000000000000000", fields: nil),
             Route(method: .GET, path: "/analytics/overview", fields: nil),
             Route(method: .GET, path: "/health", fields: nil),
         ]
@@ -93,7 +101,9 @@ import Testing
         ]
         if ["/leads", "/appointments", "/sms", "/emails"].contains(path) { queries += ["status=%00", "status=unknown"] }
         if path == "/appointments" { queries += ["start_date=yesterday", "end_date=%FF"] }
-        if path == "/sms" { queries.append("direction=sideways") }
+        if path == "/sms" || path == "/calls" { queries.append("direction=sideways") }
+        if path == "/agents" || path == "/calls" { queries += ["status=%00", "status=unknown"] }
+        if path == "/calls" { queries += ["start_date=yesterday", "end_date=%FF", "lead_id=lead_1"] }
         return queries
     }
 
@@ -118,9 +128,11 @@ import Testing
         let key = try await stack.call(
             .POST, "/businesses/\(owner.businessID)/api-keys", ["name": "k", "role": "user"],
             token: owner.token)
+        let agent = try await stack.call(.POST, "/agents", ["name": "Riley"], token: owner.token)
         let routes = Self.routes(
             business: owner.businessID, lead: lead.data["id"]?.stringValue ?? "",
-            appointment: appointment.data["id"]?.stringValue ?? "", key: key.data["id"]?.stringValue ?? "")
+            appointment: appointment.data["id"]?.stringValue ?? "", key: key.data["id"]?.stringValue ?? "",
+            agent: agent.data["id"]?.stringValue ?? "")
 
         var failures: [String] = []
         func check(_ reply: TestResponse, _ what: String) {

@@ -5,11 +5,13 @@ import Hummingbird
 import NIOCore
 import Synchronization
 
-/// A local server that speaks Telnyx's messaging API as documented: `POST /v2/messages` with
+/// A local server that speaks Telnyx's messaging, number and call-control APIs as documented: `POST /v2/messages` with
 /// `Authorization: Bearer <key>` and a JSON body `{from, to, text, messaging_profile_id?}`,
 /// answering `{"data": {"id", "to": [{"phone_number", "status": "queued"}], ...}}`, or Telnyx's
 /// `{"errors": [...]}` with 401 for a wrong key and 422 for a bad body. Tests queue other answers
-/// (500, 429 with Retry-After, 400) and read back every request it received.
+/// (500, 429 with Retry-After, 400) and read back every request it received. Call-control commands
+/// (`POST /v2/calls/{call_control_id}/actions/{action}`) are recorded with their body; an action can
+/// be made to fail with 503.
 public final class FakeTelnyx: Sendable {
     public struct Received: Sendable {
         public let authorization: String?
@@ -28,8 +30,19 @@ public final class FakeTelnyx: Sendable {
         }
     }
 
+    /// A call-control command as received.
+    public struct Command: Sendable {
+        public let callControlID: String
+        public let action: String
+        public let body: JSONValue
+        public let at: Date
+        public var commandID: String? { body["command_id"]?.stringValue }
+    }
+
     public let apiKey: String
     private struct State {
+        var commands: [Command] = []
+        var failingActions: [String: Int] = [:]
         var received: [Received] = []
         var answers: [Answer] = []
         var delay: Duration = .zero
@@ -49,6 +62,11 @@ public final class FakeTelnyx: Sendable {
     public func setDelay(_ delay: Duration) { state.withLock { $0.delay = delay } }
     /// Numbers this account owns, as `GET /v2/phone_numbers` lists them.
     public func own(_ numbers: String...) { state.withLock { $0.owned.formUnion(numbers) } }
+    public var commands: [Command] { state.withLock { $0.commands } }
+    /// The commands for one call, in the order received.
+    public func commands(for callControlID: String) -> [Command] { commands.filter { $0.callControlID == callControlID } }
+    /// The next `times` commands of `action` answer 503 (`Int.max`: every one).
+    public func failAction(_ action: String, times: Int = .max) { state.withLock { $0.failingActions[action] = times } }
     /// How many times `GET /v2/phone_numbers` was asked.
     public var numberLookups: Int { state.withLock { $0.numberLookups } }
 
@@ -82,6 +100,25 @@ public final class FakeTelnyx: Sendable {
                             "to": [["phone_number": .string(to), "status": "queued"]],
                         ]
                     ]))
+        }
+        router.post("/v2/calls/:id/actions/:action") { [self] request, context -> Response in
+            let bytes = try await request.body.collect(upTo: 1 << 20)
+            let body = (try? JSONValue.decode(bytes.readableBytesView)) ?? .null
+            let id = context.parameters.get("id").flatMap { $0.removingPercentEncoding } ?? ""
+            let action = context.parameters.get("action") ?? ""
+            guard request.headers[.authorization] == "Bearer \(apiKey)" else {
+                return Self.response(Answer(status: 401, body: ["errors": [["code": "10009", "title": "Authentication failed"]]]))
+            }
+            let fails = state.withLock { state -> Bool in
+                state.commands.append(Command(callControlID: id, action: action, body: body, at: Date()))
+                guard let left = state.failingActions[action], left > 0 else { return false }
+                state.failingActions[action] = left == .max ? left : left - 1
+                return true
+            }
+            if fails {
+                return Self.response(Answer(status: 503, body: ["errors": [["code": "10007", "title": "Unexpected error"]]]))
+            }
+            return Self.response(Answer(status: 200, body: ["data": ["result": "ok"]]))
         }
         // Telnyx's number list: `filter[phone_number]` matches on digits; answers `{data: [...], meta: {...}}`.
         router.get("/v2/phone_numbers") { [self] request, _ -> Response in
