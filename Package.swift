@@ -166,6 +166,9 @@ let package = Package(
                 name: "MessagingTests", dependencies: ["Messaging", "Providers", .product(name: "Crypto", package: "swift-crypto")],
                 path: "Tests/MessagingTests", swiftSettings: strict),
             .testTarget(
+                name: "VoiceAgentTests", dependencies: ["VoiceAgent", "Providers", .product(name: "Crypto", package: "swift-crypto")],
+                path: "Tests/VoiceAgentTests", swiftSettings: strict),
+            .testTarget(
                 name: "ServiceClientsTests",
                 dependencies: [
                     "ServiceClients", "TestSupport",

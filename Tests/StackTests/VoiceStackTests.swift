@@ -413,4 +413,72 @@ import Testing
         #expect(try await stack.call(.DELETE, "/agents/\(agentID)", token: token).status == 200)
         #expect(try await stack.call(.GET, "/agents/\(agentID)", token: token).status == 404)
     }
+
+    /// An AI call up to its end: returns our call id and Retell's.
+    func finishedAICall(_ world: World, _ control: String, from phone: String) async throws -> (call: String, retell: String) {
+        #expect(try await world.telnyxWebhook(world.callEvent("call.initiated", control, from: phone)).status == 200)
+        try await world.eventually("the transfer") { world.telnyx.commands(for: control).count == 2 }
+        let sip = try #require(world.telnyx.commands(for: control).last?.body["to"]?.stringValue)
+        let hangup = world.callEvent(
+            "call.hangup", control, from: phone, payload: ["start_time": "2026-11-30T10:00:00Z", "end_time": "2026-11-30T10:00:30Z"])
+        #expect(try await world.telnyxWebhook(hangup).status == 200)
+        var callID = ""
+        try await world.eventually("the completed call") {
+            let call = try await world.calls("status=completed").first { $0["phone"] == .string(phone) }
+            callID = call?["id"]?.stringValue ?? ""
+            return call?["lead_id"]?.stringValue != nil
+        }
+        return (callID, String(sip.dropFirst(4).prefix { $0 != "@" }))
+    }
+
+    @Test func bookingTroubleIsRecordedOnTheCallOrWaitsForCRM() async throws {
+        guard let world = try await Self.world() else { return }
+        defer { world.stop() }
+        let (stack, token) = (world.stack, world.owner.token)
+        _ = try await world.startedAgent()
+        let slot = CRMStackTests.next(weekday: 4, hour: 15)
+        let other = try await stack.call(.POST, "/leads", ["phone": "+15552229999"], token: token)
+        let taken = try await stack.call(
+            .POST, "/appointments", ["lead_id": other.data["id"] ?? nil, "scheduled_date": .string(Timestamp.format(slot))], token: token)
+        #expect(taken.status == 201)
+
+        // The slot is taken: kept on the call, nothing booked, not retried.
+        let first = try await finishedAICall(world, "v3:book-1", from: "+15552220021")
+        let recording = world.callEvent(
+            "call.recording.saved", "v3:book-1", payload: ["recording_urls": ["mp3": "https://telnyx.example/rec.mp3"]])
+        #expect(try await world.telnyxWebhook(recording).status == 200)
+        #expect(try await world.retellWebhook(world.analyzed(first.retell, ourCallID: first.call, appointment: slot)).status == 200)
+        try await world.eventually("the booking error") {
+            try await stack.call(.GET, "/calls/\(first.call)", token: token).data["booking_error"]?.stringValue != nil
+        }
+        let detail = try await stack.call(.GET, "/calls/\(first.call)", token: token).data
+        #expect(detail["booking_error"]?.stringValue?.contains("taken") == true && detail["appointment_id"] == .null)
+        #expect(detail["recording_url"] == "https://telnyx.example/rec.mp3")  // Telnyx's, saved first, is kept
+        #expect(try await stack.call(.GET, "/appointments", token: token).data["pagination"]?["total"] == 1)
+
+        // crm down: the webhook still answers at once, and the booking happens once crm is back.
+        let second = try await finishedAICall(world, "v3:book-2", from: "+15552220022")
+        world.stack.kill(.crm)
+        let started = Date()
+        let answer = try await world.retellWebhook(
+            world.analyzed(second.retell, ourCallID: second.call, appointment: slot.addingTimeInterval(3 * 3600)))
+        #expect(answer.status == 200 && Date().timeIntervalSince(started) < 2)
+        try await Task.sleep(for: .seconds(1))
+        try world.stack.start(.crm)
+        try await TestHTTP.waitUntilUp(world.stack.url(.crm) + "/health")
+        try await world.eventually("the delayed booking", seconds: 40) {
+            try await stack.call(.GET, "/calls/\(second.call)", token: token).data["appointment_id"]?.stringValue != nil
+        }
+        #expect(try await stack.call(.GET, "/appointments", token: token).data["pagination"]?["total"] == 2)
+
+        // The list filters.
+        let leadID = try #require(detail["lead_id"]?.stringValue)
+        #expect(try await world.calls("lead_id=\(leadID)").map { $0["id"] } == [.string(first.call)])
+        #expect(try await world.calls("status=completed&direction=inbound").count == 2)
+        #expect(try await world.calls("status=missed").isEmpty)
+        #expect(try await world.calls("direction=outbound").isEmpty)
+        let future = Timestamp.format(Date().addingTimeInterval(3600))
+        #expect(try await world.calls("start_date=\(future)").isEmpty)
+        #expect(try await world.calls("end_date=\(future)&limit=1").count == 1)
+    }
 }
