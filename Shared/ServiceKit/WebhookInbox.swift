@@ -53,9 +53,14 @@ public struct WebhookInbox<Event: Sendable>: Sendable {
         return !rows.isEmpty
     }
 
-    /// Works every due event with `handle`; returns how many were claimed.
+    /// Works every due event with `handle`; returns how many were claimed. Events with the same
+    /// `partition` key (one call, say) are worked one after another in the order they came; events of
+    /// different keys at the same time, so one slow provider call does not hold up the rest. Without
+    /// a partition everything is worked in order.
     @discardableResult
-    public func drain(now: Date = Date(), handle: @Sendable (Event) async throws -> Void) async -> Int {
+    public func drain(
+        now: Date = Date(), partition: (@Sendable (Event) -> String)? = nil, handle: @escaping @Sendable (Event) async throws -> Void
+    ) async -> Int {
         let claims: [LeasedQueue.Claim]
         do {
             claims = try await queue.claim(now: now)
@@ -63,6 +68,8 @@ public struct WebhookInbox<Event: Sendable>: Sendable {
             logger.error("could not claim webhook events")
             return 0
         }
+        var order: [String] = []
+        var groups: [String: [(LeasedQueue.Claim, Event)]] = [:]
         for claim in claims {
             guard let payload = claim.row.string("payload"), let json = try? JSONValue.decode(Array(payload.utf8)),
                 let event = read(claim.id, json)
@@ -72,22 +79,36 @@ public struct WebhookInbox<Event: Sendable>: Sendable {
                 await count("dead")
                 continue
             }
-            do {
-                try await handle(event)
-                try await queue.finish(claim.id, status: "done", setting: [("processed_at", SQLValue(now))])
-                await count("done")
-            } catch {
-                let outcome = try? await queue.fail(claim, error: String(describing: type(of: error)), now: now)
-                logger.warning(
-                    "webhook event failed",
-                    metadata: [
-                        "event_id": .string(claim.id), "attempt": .stringConvertible(claim.attempts),
-                        "final": .stringConvertible(outcome == .dead),
-                    ])
-                await count(outcome == .dead ? "dead" : "retried")
+            let key = partition?(event) ?? ""
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append((claim, event))
+        }
+        await withTaskGroup(of: Void.self) { tasks in
+            for key in order {
+                let group = groups[key] ?? []
+                tasks.addTask {
+                    for (claim, event) in group { await work(claim, event, now: now, handle: handle) }
+                }
             }
         }
         return claims.count
+    }
+
+    private func work(_ claim: LeasedQueue.Claim, _ event: Event, now: Date, handle: @Sendable (Event) async throws -> Void) async {
+        do {
+            try await handle(event)
+            try await queue.finish(claim.id, status: "done", setting: [("processed_at", SQLValue(now))])
+            await count("done")
+        } catch {
+            let outcome = try? await queue.fail(claim, error: String(describing: type(of: error)), now: now)
+            logger.warning(
+                "webhook event failed",
+                metadata: [
+                    "event_id": .string(claim.id), "attempt": .stringConvertible(claim.attempts),
+                    "final": .stringConvertible(outcome == .dead),
+                ])
+            await count(outcome == .dead ? "dead" : "retried")
+        }
     }
 
     private func count(_ outcome: String) async {

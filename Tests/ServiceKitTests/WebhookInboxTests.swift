@@ -70,4 +70,27 @@ import Testing
             await inbox.queue.db.close()
         }
     }
+
+    /// Events of one partition are worked in order; another partition does not wait for them.
+    @Test(.timeLimit(.minutes(1))) func partitionsAreWorkedSideBySideEachInOrder() async throws {
+        let inbox = try await inbox("sqlite://\(TestEnvironment.temporaryDirectory())/inbox.sqlite")
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        for (index, id) in ["a-1", "b-1", "a-2", "a-3"].enumerated() {
+            _ = try await inbox.record(id: id, type: "t", payload: ["kind": "readable"], now: now + Double(index) / 1000)
+        }
+        let log = Effects(failures: 0)
+        let (bDone, signal) = AsyncStream<Void>.makeStream()
+        await inbox.drain(now: now + 1, partition: { String($0.prefix(1)) }) { id in
+            if id == "a-1" {
+                // Holds partition "a" until "b" has been worked: sequential draining would never get there.
+                for await _ in bDone { break }
+            }
+            try await log.handle(id)
+            if id == "b-1" { signal.finish() }
+        }
+        let handled = await log.handled
+        #expect(handled.filter { $0.hasPrefix("a") } == ["a-1", "a-2", "a-3"])
+        #expect(handled.first == "b-1")
+        await inbox.queue.db.close()
+    }
 }

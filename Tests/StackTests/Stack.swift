@@ -28,7 +28,13 @@ final class Stack: @unchecked Sendable {
     ) async throws {
         directory = TestEnvironment.temporaryDirectory()
         var ports: [ServiceName: Int] = [:]
-        for service in ServiceName.allCases { ports[service] = TestEnvironment.freePort() }
+        for service in ServiceName.allCases {
+            // The OS may hand the same free port out twice in a row; two services on one port would
+            // leave one of them answering for both.
+            var port = TestEnvironment.freePort()
+            while ports.values.contains(port) { port = TestEnvironment.freePort() }
+            ports[service] = port
+        }
         self.ports = ports
         var environment: [String: String] = [
             "CLOUDGREET_ENV": "development", "CLOUDGREET_DATA_DIR": directory, "BCRYPT_COST": "4",

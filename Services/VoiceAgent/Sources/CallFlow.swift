@@ -25,11 +25,12 @@ struct CallFlow: Sendable {
 struct CallNotYetKnown: Error {}
 
 /// The live calls, one `CallSession` actor per call, so that the events of one call are worked one
-/// at a time and in order. Sessions hold no state of their own beyond the call's row: what must
-/// survive a restart is in the database, and a session made after a restart carries on from it.
+/// at a time. Sessions hold no state of their own beyond the call's row: what must survive a
+/// restart is in the database, and a session made after a restart carries on from it. A session is
+/// kept only while events for its call are being worked.
 actor CallSessions {
     private let flow: CallFlow
-    private var sessions: [String: CallSession] = [:]
+    private var sessions: [String: (session: CallSession, working: Int)] = [:]
 
     init(flow: CallFlow) { self.flow = flow }
 
@@ -43,26 +44,19 @@ actor CallSessions {
             }
             key = call.callControlID
         }
-        let session = sessions[key] ?? CallSession(callControlID: key, flow: flow)
-        sessions[key] = session
-        do {
-            switch event {
-            case .telnyx(let telnyx): try await session.handle(telnyx)
-            case .retell(let retell): try await session.handle(retell)
-            }
-        } catch {
-            await forget(key, session)
-            throw error
+        let session = sessions[key]?.session ?? CallSession(callControlID: key, flow: flow)
+        sessions[key] = (session, (sessions[key]?.working ?? 0) + 1)
+        defer { release(key) }
+        switch event {
+        case .telnyx(let telnyx): try await session.handle(telnyx)
+        case .retell(let retell): try await session.handle(retell)
         }
-        await forget(key, session)
     }
 
-    /// Ended calls are dropped from memory; a late event (Retell's analysis) makes a new session.
-    private func forget(_ key: String, _ session: CallSession) async {
-        if await session.isOver, sessions[key] === session { sessions[key] = nil }
+    private func release(_ key: String) {
+        guard let entry = sessions[key] else { return }
+        sessions[key] = entry.working > 1 ? (entry.session, entry.working - 1) : nil
     }
-
-    var liveCount: Int { sessions.count }
 }
 
 /// One call's state machine. Stages (`CallStage`): `ringing` is never left in the database (the
@@ -74,7 +68,6 @@ actor CallSessions {
 actor CallSession {
     let callControlID: String
     private let flow: CallFlow
-    private(set) var isOver = false
 
     init(callControlID: String, flow: CallFlow) {
         self.callControlID = callControlID
@@ -104,7 +97,8 @@ actor CallSession {
         case "call.hangup":
             try await hangup(event)
         case "call.recording.saved":
-            guard var call = try await known(), call.recordingURL == nil, let url = event.recordingURL else { return }
+            // Telnyx's recording of the whole call is preferred to Retell's, whichever arrives first.
+            guard var call = try await known(), let url = event.recordingURL, call.recordingURL != url else { return }
             call.recordingURL = url
             try await save(&call)
         default:
@@ -114,7 +108,6 @@ actor CallSession {
 
     private func known() async throws -> Call? {
         guard let call = try await flow.calls.call(callControlID: callControlID) else { throw CallNotYetKnown() }
-        isOver = call.stage == .ended
         return call
     }
 
@@ -138,7 +131,8 @@ actor CallSession {
         case .announce: stage = .announcing
         }
         let call = Call(
-            id: ResourceID.make(.call), businessID: business.id, agentID: onDuty?.id, leadID: nil, phone: from, direction: .inbound,
+            id: ResourceID.make(.call), businessID: business.id, agentID: stage == .connectingAI ? onDuty?.id : nil, leadID: nil, phone: from,
+            direction: .inbound,
             duration: nil, status: .inProgress, recordingURL: nil, transcript: nil, summary: nil, outcome: nil, createdAt: now,
             endedAt: nil, toNumber: to, stage: stage, callControlID: callControlID, retellCallID: nil, answeredBy: nil,
             hangupCause: nil, sentiment: nil, analysis: nil, appointmentID: nil, bookingError: nil, error: nil, updatedAt: now)
@@ -218,11 +212,12 @@ actor CallSession {
             try await save(&call)
             await flow.metrics.increment("calls_total", labels: ["outcome": call.status.rawValue])
         }
-        // After the end is saved, so that crm or identity being down never keeps a call open; both
-        // steps are idempotent and the event is retried until they are done.
+        // After the end is saved, so that identity or crm being down never keeps a call open; both
+        // steps are idempotent and the event is retried until they are done. The text first: it
+        // needs only identity, and must not wait on crm.
+        if call.status == .missed { try await textBack(call) }
         await ensureLead(&call, required: true)
         if call.leadID == nil { throw ServiceCallError.unavailable(.crm) }
-        if call.status == .missed { try await textBack(call) }
     }
 
     /// Queues the missed-call text when the business wants it (at most one per caller per 12 hours).
@@ -296,7 +291,6 @@ actor CallSession {
     private func save(_ call: inout Call) async throws {
         call.updatedAt = Date()
         try await flow.calls.save(call)
-        isOver = call.stage == .ended
     }
 
     private func fail(_ call: inout Call, _ reason: String) async throws {

@@ -49,7 +49,9 @@ public enum VoiceAgentService {
         ).register(on: router)
         let sender = TextBackSender(
             store: textBacks, messaging: .live(runtime.clients, as: .voiceAgent), metrics: runtime.metrics, logger: logger)
-        let events = PollingService(every: .milliseconds(250)) { await inbox.drain { try await sessions.handle($0) } }
+        let events = PollingService(every: .milliseconds(250)) {
+            await inbox.drain(partition: \.callKey) { try await sessions.handle($0) }
+        }
         let texts = PollingService(every: .seconds(settings.textBackPollSeconds)) { await sender.tick() }
         return runtime.makeApplication(router: router, services: [events, texts])
     }

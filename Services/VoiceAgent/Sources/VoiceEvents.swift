@@ -6,6 +6,14 @@ enum VoiceEvent: Sendable {
     case telnyx(TelnyxCallEvent)
     case retell(RetellEvent)
 
+    /// Which call the event is about, as far as the event itself says: its events are worked in order.
+    var callKey: String {
+        switch self {
+        case .telnyx(let event): "telnyx:" + event.callControlID
+        case .retell(let event): "retell:" + event.retellCallID
+        }
+    }
+
     /// Reads a stored payload back; the id says which provider sent it.
     static func read(id: String, payload: JSONValue) -> VoiceEvent? {
         if id.hasPrefix(TelnyxCallEvent.prefix), var event = TelnyxCallEvent.parse(payload, rawBody: []) {
