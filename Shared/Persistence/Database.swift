@@ -148,6 +148,13 @@ public struct SQLFilter: Sendable {
         if let value { add(condition, value) }
     }
 
+    /// `column` inside the half-open `range`, when there is one.
+    public mutating func add(_ column: String, in range: Range<Date>?) {
+        guard let range else { return }
+        add("\(column) >= ?", SQLValue(range.lowerBound))
+        add("\(column) < ?", SQLValue(range.upperBound))
+    }
+
     public var sql: String { conditions.joined(separator: " AND ") }
 }
 

@@ -65,38 +65,6 @@ public struct CRMClient: Sendable {
         }
     }
 
-    /// The counts analytics builds its reports from, for one business and period. Ranges are half
-    /// open; "today" and the months are the business's, worked out by the caller.
-    public struct StatsQuery: Sendable, Equatable {
-        public var businessID: String
-        public var period: Range<Date>?
-        public var today: Range<Date>
-        public var thisMonth: Range<Date>
-        public var lastMonth: Range<Date>
-
-        public init(businessID: String, period: Range<Date>?, today: Range<Date>, thisMonth: Range<Date>, lastMonth: Range<Date>) {
-            self.businessID = businessID
-            self.period = period
-            self.today = today
-            self.thisMonth = thisMonth
-            self.lastMonth = lastMonth
-        }
-
-        /// The query string crm's `/internal/stats` reads.
-        public var queryItems: [(String, String)] {
-            var items = [
-                ("business_id", businessID), ("today_start", Timestamp.format(today.lowerBound)),
-                ("today_end", Timestamp.format(today.upperBound)), ("month_start", Timestamp.format(thisMonth.lowerBound)),
-                ("month_end", Timestamp.format(thisMonth.upperBound)), ("last_month_start", Timestamp.format(lastMonth.lowerBound)),
-                ("last_month_end", Timestamp.format(lastMonth.upperBound)),
-            ]
-            if let period {
-                items += [("start_date", Timestamp.format(period.lowerBound)), ("end_date", Timestamp.format(period.upperBound))]
-            }
-            return items
-        }
-    }
-
     /// crm's answer to a `StatsQuery`: leads created in the period grouped by status, source and score
     /// band (0 for 0-19 .. 4 for 80-100, nil when unscored); appointments scheduled in the period by
     /// status with their value; and the day's and months' figures.
@@ -219,9 +187,7 @@ public struct CRMClient: Sendable {
                 return try InternalClient.decode(Appointment.self, from: data, of: .crm)
             },
             stats: { query, requestID in
-                let data = try await client.data(
-                    .crm, .GET, "/internal/stats?" + FormQuery.encode(query.queryItems), as: .service(service), requestID: requestID)
-                return try InternalClient.decode(Stats.self, from: data, of: .crm)
+                try await query.fetch(Stats.self, from: .crm, client, as: service, requestID: requestID)
             })
     }
 }

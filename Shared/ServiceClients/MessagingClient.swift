@@ -59,13 +59,18 @@ public struct MessagingClient: Sendable {
 
     public var sendSMS: @Sendable (_ sms: SMS, _ requestID: String) async throws -> Sent
     public var sendEmail: @Sendable (_ email: Email, _ requestID: String) async throws -> Sent
+    public var stats: @Sendable (_ query: StatsQuery, _ requestID: String) async throws -> MessageStats
 
     public init(
-        sendSMS: @escaping @Sendable (SMS, String) async throws -> Sent,
-        sendEmail: @escaping @Sendable (Email, String) async throws -> Sent
+        sendSMS: @escaping @Sendable (SMS, String) async throws -> Sent = { _, _ in throw ServiceCallError.unavailable(.messaging) },
+        sendEmail: @escaping @Sendable (Email, String) async throws -> Sent = { _, _ in throw ServiceCallError.unavailable(.messaging) },
+        stats: @escaping @Sendable (StatsQuery, String) async throws -> MessageStats = { _, _ in
+            throw ServiceCallError.unavailable(.messaging)
+        }
     ) {
         self.sendSMS = sendSMS
         self.sendEmail = sendEmail
+        self.stats = stats
     }
 
     /// Sending can wait on Telnyx's or SMTP's retries, hence the long timeout.
@@ -98,6 +103,9 @@ public struct MessagingClient: Sendable {
                 if let business = email.businessID { body["business_id"] = .string(business) }
                 if let lead = email.leadID { body["lead_id"] = .string(lead) }
                 return try await send("/internal/emails", body, key: email.idempotencyKey, requestID: requestID)
+            },
+            stats: { query, requestID in
+                try await query.fetch(MessageStats.self, from: .messaging, client, as: service, requestID: requestID)
             })
     }
 }

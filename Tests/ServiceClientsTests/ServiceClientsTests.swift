@@ -166,7 +166,7 @@ func envelope(_ code: String, details: String = "{}") -> String {
             await #expect(throws: ServiceCallError.conflict(message: "no", details: ["conflicting_id": "appointment_1"])) {
                 try await crm.book(booking, "r")
             }
-            let query = CRMClient.StatsQuery(
+            let query = StatsQuery(
                 businessID: "business_1", period: nil, today: day..<day + 86400, thisMonth: day..<day + 86400,
                 lastMonth: day - 86400..<day)
             await #expect(throws: ServiceCallError.malformed(.crm)) { try await crm.stats(query, "r") }  // partial

@@ -1,6 +1,7 @@
 import CloudGreetCore
 import Hummingbird
 import Persistence
+import ServiceClients
 import ServiceKit
 
 public enum AnalyticsService {
@@ -9,9 +10,16 @@ public enum AnalyticsService {
 
     /// Analytics keeps nothing lasting: it reads the other services and caches briefly.
     public static func application(config: ServiceConfig) async throws -> some ApplicationProtocol {
-        _ = try AnalyticsSettings(config)
+        let settings = try AnalyticsSettings(config)
         let runtime = try await ServiceRuntime.start(config: config, migrations: nil)
-        return runtime.makeApplication(router: runtime.makeRouter())
+        let router = runtime.makeRouter()
+        let reports = Reports(
+            businesses: BusinessDirectory(identity: .live(runtime.clients, as: .analytics)),
+            crm: .live(runtime.clients, as: .analytics), voice: .live(runtime.clients, as: .analytics),
+            messaging: .live(runtime.clients, as: .analytics),
+            caches: settings.cacheSeconds > 0 ? Reports.Caches(seconds: settings.cacheSeconds) : nil)
+        AnalyticsRoutes(reports: reports).register(on: router)
+        return runtime.makeApplication(router: router)
     }
 }
 

@@ -98,8 +98,7 @@ extension AppointmentStore {
     /// sum of their values.
     func stats(businessID: String, period: Range<Date>?) async throws -> [SQLRow] {
         var sql = SQLFilter("business_id = ?", .text(businessID))
-        sql.add("scheduled_at >= ?", period.map { SQLValue($0.lowerBound) })
-        sql.add("scheduled_at < ?", period.map { SQLValue($0.upperBound) })
+        sql.add("scheduled_at", in: period)
         return try await db.query(
             """
             SELECT status, COUNT(*) AS count, CAST(COALESCE(SUM(value_cents), 0) AS BIGINT) AS value_cents

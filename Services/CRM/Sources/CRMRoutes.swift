@@ -266,26 +266,12 @@ struct CRMRoutes: Sendable {
         return .envelope(booked.json, status: booked.id == requested.id ? .created : .ok, context: context)
     }
 
-    /// For analytics: the counts behind its reports (`CRMClient.Stats`).
+    /// For analytics: the counts behind its reports (`CRMClient.Stats`). "Today" and the months
+    /// count only inside the period, when there is one.
     @Sendable func stats(_ request: Request, context: AppContext) async throws -> Response {
-        let fields = try FieldReader(.object(request.query.mapValues { .string($0) }))
-        let business = fields.id("business_id", .business, required: true)
-        let bounds = ["today_start", "today_end", "month_start", "month_end", "last_month_start", "last_month_end"].map {
-            fields.date($0, required: true)
-        }
-        let start = fields.date("start_date")
-        let end = fields.date("end_date")
-        try fields.finish()
-        func range(_ from: Date?, _ to: Date?, _ name: String) throws -> Range<Date> {
-            guard let from, let to, from <= to else { throw APIError.validation(field: name, "must not come before its start") }
-            return from..<to
-        }
-        let businessID = try fields.present(business, "business_id")
-        let today = try range(bounds[0], bounds[1], "today_end")
-        let thisMonth = try range(bounds[2], bounds[3], "month_end")
-        let lastMonth = try range(bounds[4], bounds[5], "last_month_end")
-        let period = start == nil && end == nil ? nil : try range(start ?? .distantPast, end ?? .distantFuture, "end_date")
-        let leadStats = try await leads.leads.stats(businessID: businessID, period: period, today: today)
+        let query = try StatsQuery(query: request.query)
+        let business = query.businessID
+        let leadStats = try await leads.leads.stats(businessID: business, period: query.period, today: query.narrowed(query.today))
         let appointments = bookings.appointments
         let stats = CRMClient.Stats(
             leads: try leadStats.groups.map {
@@ -294,12 +280,12 @@ struct CRMRoutes: Sendable {
                     count: $0.int("count") ?? 0, scoreSum: $0.int("score_sum") ?? 0)
             },
             leadsCreatedToday: leadStats.createdToday,
-            appointments: try await appointments.stats(businessID: businessID, period: period).map {
+            appointments: try await appointments.stats(businessID: business, period: query.period).map {
                 .init(status: try $0.required("status"), count: $0.int("count") ?? 0, valueCents: $0.int("value_cents") ?? 0)
             },
-            appointmentsToday: try await appointments.count(businessID: businessID, scheduledIn: today),
-            revenueThisMonthCents: try await appointments.revenueCents(businessID: businessID, scheduledIn: thisMonth),
-            revenueLastMonthCents: try await appointments.revenueCents(businessID: businessID, scheduledIn: lastMonth))
+            appointmentsToday: try await appointments.count(businessID: business, scheduledIn: query.narrowed(query.today)),
+            revenueThisMonthCents: try await appointments.revenueCents(businessID: business, scheduledIn: query.narrowed(query.thisMonth)),
+            revenueLastMonthCents: try await appointments.revenueCents(businessID: business, scheduledIn: query.narrowed(query.lastMonth)))
         return .envelope(try JSONValueEncoder.encode(stats), context: context)
     }
 

@@ -75,8 +75,7 @@ extension LeadStore {
     /// band (0-19 as 0 .. 80-100 as 4, nil when never scored), with the sum of their scores.
     func stats(businessID: String, period: Range<Date>?, today: Range<Date>) async throws -> (groups: [SQLRow], createdToday: Int) {
         var sql = SQLFilter("business_id = ?", .text(businessID))
-        sql.add("created_at >= ?", period.map { SQLValue($0.lowerBound) })
-        sql.add("created_at < ?", period.map { SQLValue($0.upperBound) })
+        sql.add("created_at", in: period)
         let groups = try await db.query(
             """
             SELECT status, source,

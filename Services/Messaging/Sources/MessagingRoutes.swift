@@ -29,6 +29,7 @@ struct MessagingRoutes: Sendable {
         let services = router.group().add(middleware: ServiceOnlyMiddleware())
         services.post("/internal/emails", use: sendEmail)
         services.post("/internal/sms", use: sendSMS)
+        services.get("/internal/stats", use: stats)
     }
 
     private func body(_ request: Request, _ context: AppContext) async throws -> FieldReader {
@@ -181,5 +182,15 @@ struct MessagingRoutes: Sendable {
             throw APIError(502, .externalServiceError, "SMS could not be sent", details: ["id": .string(sms.id)])
         }
         return .envelope(sms.json, status: .created, context: context)
+    }
+
+    /// For analytics: texts by direction and emails, created in the period (`MessageStats`).
+    @Sendable func stats(_ request: Request, context: AppContext) async throws -> Response {
+        let query = try StatsQuery(query: request.query)
+        let texts = try await texts.store.countsByDirection(businessID: query.businessID, period: query.period)
+        let stats = MessageStats(
+            smsInbound: texts["inbound"] ?? 0, smsOutbound: texts["outbound"] ?? 0,
+            emails: try await emails.store.count(businessID: query.businessID, period: query.period))
+        return .envelope(try JSONValueEncoder.encode(stats), context: context)
     }
 }

@@ -91,6 +91,17 @@ struct SMSStore: Sendable {
         return try await db.page("sms", where: sql, orderBy: "created_at DESC, id DESC", page).map(SMSRecord.init(row:))
     }
 
+    /// Texts of the business created in `period`, counted by direction.
+    func countsByDirection(businessID: String, period: Range<Date>?) async throws -> [String: Int] {
+        var sql = SQLFilter("business_id = ?", .text(businessID))
+        sql.add("created_at", in: period)
+        var counts: [String: Int] = [:]
+        for row in try await db.query("SELECT direction, COUNT(*) AS n FROM sms WHERE \(sql.sql) GROUP BY direction", sql.binds) {
+            counts[try row.required("direction")] = row.int("n") ?? 0
+        }
+        return counts
+    }
+
     /// Stores an inbound text once, however often its event is worked.
     func insertInbound(
         businessID: String, leadID: String?, phone: String, text: String, providerMessageID: String?,
@@ -158,6 +169,12 @@ struct EmailStore: Sendable {
         sql.add("lead_id = ?", filter.leadID.map { .text($0) })
         sql.add("status = ?", filter.status.map { .text($0) })
         return try await db.page("emails", where: sql, orderBy: "created_at DESC, id DESC", page).map(EmailRecord.init(row:))
+    }
+
+    func count(businessID: String, period: Range<Date>?) async throws -> Int {
+        var sql = SQLFilter("business_id = ?", .text(businessID))
+        sql.add("created_at", in: period)
+        return try await db.count("SELECT COUNT(*) AS n FROM emails WHERE \(sql.sql)", sql.binds)
     }
 
     func email(idempotencyKey: String) async throws -> EmailRecord? {

@@ -1,6 +1,7 @@
 import CloudGreetCore
 import Foundation
 import Persistence
+import ServiceClients
 
 /// voice-agent's SQL for calls. Queries made for a request name the business; the call flow finds
 /// calls by the provider's ids (Telnyx's call control id, Retell's call id), which only the signed
@@ -78,6 +79,26 @@ struct CallStore: Sendable {
         sql.add("created_at >= ?", filter.start.map { SQLValue($0) })
         sql.add("created_at < ?", filter.end.map { SQLValue($0) })
         return try await db.page("calls", where: sql, orderBy: "created_at DESC, id DESC", page).map(Call.init(row:))
+    }
+
+    /// For analytics: the business's calls created in `period`, those created `today`, and the
+    /// completed ones with their total duration.
+    func stats(businessID: String, period: Range<Date>?, today: Range<Date>) async throws -> CallStats {
+        var sql = SQLFilter("business_id = ?", .text(businessID))
+        sql.add("created_at", in: period)
+        let todayStart = sql.binds.count + 1
+        let row = try await db.first(
+            """
+            SELECT COUNT(*) AS total,
+                   CAST(COALESCE(SUM(CASE WHEN created_at >= $\(todayStart) AND created_at < $\(todayStart + 1) THEN 1 ELSE 0 END), 0) AS BIGINT)
+                       AS today,
+                   CAST(COALESCE(SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS completed,
+                   CAST(COALESCE(SUM(CASE WHEN status = 'completed' THEN COALESCE(duration, 0) ELSE 0 END), 0) AS BIGINT) AS seconds
+            FROM calls WHERE \(sql.sql)
+            """, sql.binds + [SQLValue(today.lowerBound), SQLValue(today.upperBound)])
+        return CallStats(
+            total: row?.int("total") ?? 0, today: row?.int("today") ?? 0, completed: row?.int("completed") ?? 0,
+            completedSeconds: row?.int("seconds") ?? 0)
     }
 
     /// For an agent's status: calls in progress, and calls since `since`.

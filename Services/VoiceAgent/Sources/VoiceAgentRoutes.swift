@@ -2,6 +2,7 @@ import CloudGreetCore
 import Foundation
 import Hummingbird
 import Persistence
+import ServiceClients
 import ServiceKit
 
 /// voice-agent's HTTP surface: `/agents*`, `/calls*`, and the Telnyx voice and Retell webhooks.
@@ -26,6 +27,7 @@ struct VoiceAgentRoutes: Sendable {
         admin.delete("/agents/{id}", use: deleteAgent)
         admin.post("/agents/{id}/start", use: startAgent)
         admin.post("/agents/{id}/stop", use: stopAgent)
+        router.group().add(middleware: ServiceOnlyMiddleware()).get("/internal/stats", use: stats)
         router.post("/webrtc/webhook", use: telnyxWebhook)
         router.post("/retell/webhook", use: retellWebhook)
     }
@@ -145,6 +147,13 @@ struct VoiceAgentRoutes: Sendable {
         let id = try context.parameters.require("id", context: context)
         guard let call = try await agents.calls.call(id: id, businessID: businessID) else { throw APIError.notFound(.resourceNotFound, "Call") }
         return .envelope(call.detail, context: context)
+    }
+
+    /// For analytics: call counts and durations (`CallStats`).
+    @Sendable func stats(_ request: Request, context: AppContext) async throws -> Response {
+        let query = try StatsQuery(query: request.query)
+        let stats = try await agents.calls.stats(businessID: query.businessID, period: query.period, today: query.narrowed(query.today))
+        return .envelope(try JSONValueEncoder.encode(stats), context: context)
     }
 
     // MARK: webhooks
