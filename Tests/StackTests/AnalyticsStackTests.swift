@@ -136,6 +136,106 @@ import Testing
     }
 }
 
+extension AnalyticsStackTests {
+    /// The same instants, seen from Tokyo and Los Angeles: "today" and "this month" are each
+    /// business's own, with boundaries at local midnight.
+    @Test func todayAndThisMonthAreTheBusinesssOwn() async throws {
+        let stack = try await Stack(environment: ["ANALYTICS_CACHE_SECONDS": "0"])
+        defer { stack.stop() }
+        let now = Date()
+        func calendar(_ zone: String) -> Calendar {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: zone) ?? .gmt
+            return calendar
+        }
+        let (tokyo, losAngeles) = (calendar("Asia/Tokyo"), calendar("America/Los_Angeles"))
+        func endOfToday(_ calendar: Calendar) -> Date { calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: now)) ?? now }
+        // Between the two local midnights it is still today in one city and already tomorrow in the other.
+        let earlier = min(endOfToday(tokyo), endOfToday(losAngeles))
+        let inBetween = earlier.addingTimeInterval(1800)
+        let todayHere = now.addingTimeInterval(120)
+        // Half an hour each side of Tokyo's next month start: November in Los Angeles either way.
+        let tokyoMonthEnd = try #require(tokyo.dateInterval(of: .month, for: now)?.end)
+        let beforeMonthEnd = tokyoMonthEnd.addingTimeInterval(-1800)
+        let afterMonthEnd = tokyoMonthEnd.addingTimeInterval(1800)
+        try #require(beforeMonthEnd > now.addingTimeInterval(300), "too close to Tokyo's month end to test")
+
+        var overviews: [String: JSONValue] = [:]
+        for (zone, email) in [("Asia/Tokyo", "tokyo@example.com"), ("America/Los_Angeles", "la@example.com")] {
+            let owner = try await stack.register(email, business: zone)
+            _ = try await stack.call(.PUT, "/businesses/\(owner.businessID)", ["settings": ["timezone": .string(zone)]], token: owner.token)
+            for (index, (slot, value)) in [(todayHere, 0.0), (inBetween, 0), (beforeMonthEnd, 10), (afterMonthEnd, 20)].enumerated() {
+                let lead = try await stack.call(.POST, "/leads", ["phone": .string("+1555301000\(index)")], token: owner.token)
+                let created = try await stack.call(
+                    .POST, "/appointments",
+                    ["lead_id": lead.data["id"] ?? nil, "scheduled_date": .string(Timestamp.format(slot)), "duration": 5], token: owner.token)
+                let id = try #require(created.data["id"]?.stringValue, "\(created.text)")
+                if value > 0 {
+                    _ = try await stack.call(.PUT, "/appointments/\(id)", ["status": "completed", "value": .number(value)], token: owner.token)
+                }
+            }
+            overviews[zone] = try await stack.call(.GET, "/analytics/overview", token: owner.token).data
+        }
+        let slots = [(todayHere, 0.0), (inBetween, 0), (beforeMonthEnd, 10), (afterMonthEnd, 20)]
+        for (zone, calendar) in [("Asia/Tokyo", tokyo), ("America/Los_Angeles", losAngeles)] {
+            let today = slots.filter { calendar.isDate($0.0, inSameDayAs: now) }.count
+            let month = slots.filter { calendar.isDate($0.0, equalTo: now, toGranularity: .month) }.map(\.1).reduce(0, +)
+            #expect(overviews[zone]?["appointments"]?["scheduled_today"] == JSONValue(today), "\(zone)")
+            #expect(overviews[zone]?["revenue"]?["this_month"]?.doubleValue == month, "\(zone)")
+        }
+        // The instant between the two midnights counts as today in exactly one of them; the month
+        // boundary in Tokyo puts the 20 into Tokyo's next month but Los Angeles's this month.
+        #expect(overviews["Asia/Tokyo"]?["appointments"]?["scheduled_today"] != overviews["America/Los_Angeles"]?["appointments"]?["scheduled_today"])
+        if losAngeles.isDate(afterMonthEnd, equalTo: now, toGranularity: .month) {  // not in the hours LA's month lags behind
+            #expect(overviews["Asia/Tokyo"]?["revenue"]?["this_month"] == 10)
+            #expect(overviews["America/Los_Angeles"]?["revenue"]?["this_month"] == 30)
+        }
+        #expect(overviews["Asia/Tokyo"]?["revenue"]?["total"] == 30 && overviews["Asia/Tokyo"]?["revenue"]?["growth_rate"] == .null)
+        #expect(overviews["Asia/Tokyo"]?["period"]?["timezone"] == "Asia/Tokyo")
+    }
+
+    @Test func anOwnerDownIsNamedCachedAnswersAreFreshAndRolesAndTenantsHold() async throws {
+        let stack = try await Stack(environment: ["ANALYTICS_CACHE_SECONDS": "1"])
+        defer { stack.stop() }
+        let owner = try await stack.register("cache@example.com")
+        func leads() async throws -> JSONValue? {
+            try await stack.call(.GET, "/analytics/overview", token: owner.token).data["leads"]?["total"]
+        }
+        #expect(try await leads() == 0)
+        _ = try await stack.call(.POST, "/leads", ["phone": "+15553010001"], token: owner.token)
+        // Within a second the cached answer may be served; after it, never.
+        try await Task.sleep(for: .milliseconds(1100))
+        #expect(try await leads() == 1)
+
+        stack.kill(.crm)
+        try await Task.sleep(for: .milliseconds(1100))  // past the cached answer
+        let down = try await stack.call(.GET, "/analytics/overview", token: owner.token)
+        #expect(down.status == 503 && down.code == "SERVICE_UNAVAILABLE" && down.body["details"]?["unavailable"] == ["crm"])
+        #expect(try await stack.call(.GET, "/analytics/leads/scored", token: owner.token).body["details"]?["unavailable"] == ["crm"])
+        try stack.start(.crm)
+        try await TestHTTP.waitUntilUp(stack.url(.crm) + "/health")
+        try await Task.sleep(for: .milliseconds(1100))  // the breaker's cool-down after crm was seen down
+        var back = try await stack.call(.GET, "/analytics/overview", token: owner.token)
+        for _ in 0..<20 where back.status != 200 {
+            try await Task.sleep(for: .milliseconds(500))
+            back = try await stack.call(.GET, "/analytics/overview", token: owner.token)
+        }
+        #expect(back.status == 200 && back.data["leads"]?["total"] == 1)
+
+        // The agent role is refused; another business sees only its own figures.
+        let key = try await stack.call(.POST, "/businesses/\(owner.businessID)/api-keys", ["name": "bot", "role": "agent"], token: owner.token)
+        let agentKey = try #require(key.data["key"]?.stringValue)
+        #expect(try await stack.call(.GET, "/analytics/overview", headers: [("X-API-Key", agentKey)]).status == 403)
+        let stranger = try await stack.register("other@example.com", business: "Other Co")
+        #expect(try await stack.call(.GET, "/analytics/overview", token: stranger.token).data["leads"]?["total"] == 0)
+        let foreign = try await stack.call(.GET, "/analytics/overview?business_id=\(owner.businessID)", token: stranger.token)
+        #expect(foreign.status == 403)
+        #expect(try await stack.call(.GET, "/analytics/overview?start_date=yesterday", token: owner.token).status == 422)
+        #expect(
+            try await stack.call(.GET, "/analytics/overview?start_date=2026-12-02&end_date=2026-11-30", token: owner.token).status == 422)
+    }
+}
+
 /// The pure arithmetic, reused by the stack test as the definition of rounding.
 enum Figures {
     static func ratio(_ part: Int, _ whole: Int) -> Double { (Double(part) / Double(whole) * 10_000).rounded() / 10_000 }

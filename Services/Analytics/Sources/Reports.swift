@@ -26,7 +26,7 @@ struct Reports: Sendable {
     }
 
     func overview(businessID: String, period: Figures.Period, requestID: String, now: Date = Date()) async throws -> JSONValue {
-        let query = try await query(businessID: businessID, period: period, requestID: requestID, now: now)
+        let (query, zone) = try await query(businessID: businessID, period: period, requestID: requestID, now: now)
         async let crmStats = cached(caches?.crm, query) { try await crm.stats(query, requestID) }
         async let callStats = cached(caches?.calls, query) { try await voice.stats(query, requestID) }
         async let messageStats = cached(caches?.messages, query) { try await messaging.stats(query, requestID) }
@@ -35,17 +35,17 @@ struct Reports: Sendable {
             throw Self.missing([leadsAndAppointments == nil ? "crm" : nil, calls == nil ? "voice-agent" : nil, messages == nil ? "messaging" : nil])
         }
         return Figures.overview(crm: leadsAndAppointments, calls: calls, messages: messages)
-            .merging(["period": Figures.describe(query, timeZone: period.timeZone)])
+            .merging(["period": Figures.describe(query, timeZone: zone)])
     }
 
     func scored(businessID: String, period: Figures.Period, requestID: String, now: Date = Date()) async throws -> JSONValue {
-        let query = try await query(businessID: businessID, period: period, requestID: requestID, now: now)
+        let (query, zone) = try await query(businessID: businessID, period: period, requestID: requestID, now: now)
         guard let stats = await cached(caches?.crm, query, { try await crm.stats(query, requestID) }) else { throw Self.missing(["crm"]) }
-        return Figures.scored(stats).merging(["period": Figures.describe(query, timeZone: period.timeZone)])
+        return Figures.scored(stats).merging(["period": Figures.describe(query, timeZone: zone)])
     }
 
     /// The business's calendar comes from identity; without it no "today" can be right.
-    private func query(businessID: String, period: Figures.Period, requestID: String, now: Date) async throws -> StatsQuery {
+    private func query(businessID: String, period: Figures.Period, requestID: String, now: Date) async throws -> (StatsQuery, TimeZone) {
         let business: BusinessInfo
         do {
             business = try await businesses.business(businessID, requestID: requestID)
@@ -54,7 +54,7 @@ struct Reports: Sendable {
         }
         var period = period
         period.timeZone = business.timeZone
-        return Figures.query(businessID: businessID, timeZone: business.timeZone, now: now, period: try period.range())
+        return (Figures.query(businessID: businessID, timeZone: business.timeZone, now: now, period: try period.range()), business.timeZone)
     }
 
     private func cached<T: Sendable>(
