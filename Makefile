@@ -28,6 +28,8 @@ format:
 ## Gateway and identity throughput with wrk against a release build of the stack
 bench: deps
 	scripts/bench.sh
+	scripts/bench-analytics.sh
+	ENGINE=postgres scripts/with-postgres.sh scripts/bench-analytics.sh
 
 clean:
 	rm -rf .build .cloudgreet

@@ -269,23 +269,7 @@ struct CRMRoutes: Sendable {
     /// For analytics: the counts behind its reports (`CRMClient.Stats`). "Today" and the months
     /// count only inside the period, when there is one.
     @Sendable func stats(_ request: Request, context: AppContext) async throws -> Response {
-        let query = try StatsQuery(query: request.query)
-        let business = query.businessID
-        let leadStats = try await leads.leads.stats(businessID: business, period: query.period, today: query.narrowed(query.today))
-        let appointments = bookings.appointments
-        let stats = CRMClient.Stats(
-            leads: try leadStats.groups.map {
-                .init(
-                    status: try $0.required("status"), source: try $0.required("source"), band: $0.int("band"),
-                    count: $0.int("count") ?? 0, scoreSum: $0.int("score_sum") ?? 0)
-            },
-            leadsCreatedToday: leadStats.createdToday,
-            appointments: try await appointments.stats(businessID: business, period: query.period).map {
-                .init(status: try $0.required("status"), count: $0.int("count") ?? 0, valueCents: $0.int("value_cents") ?? 0)
-            },
-            appointmentsToday: try await appointments.count(businessID: business, scheduledIn: query.narrowed(query.today)),
-            revenueThisMonthCents: try await appointments.revenueCents(businessID: business, scheduledIn: query.narrowed(query.thisMonth)),
-            revenueLastMonthCents: try await appointments.revenueCents(businessID: business, scheduledIn: query.narrowed(query.lastMonth)))
+        let stats = try await Statistics(leads: leads.leads, appointments: bookings.appointments).stats(StatsQuery(query: request.query))
         return .envelope(try JSONValueEncoder.encode(stats), context: context)
     }
 

@@ -54,5 +54,12 @@ enum CRMSchema {
                 "ALTER TABLE appointments ADD COLUMN reference TEXT",
                 "CREATE UNIQUE INDEX appointments_business_reference ON appointments (business_id, reference)",
             ]),
+        Migration(
+            5, "covering indexes for analytics",
+            [
+                // Stats read these columns only, so the index alone answers them (no row look-ups).
+                "CREATE INDEX leads_business_stats ON leads (business_id, status, source, qualification_score, created_at)",
+                "CREATE INDEX appointments_business_stats ON appointments (business_id, status, scheduled_at, value_cents)",
+            ]),
     ]
 }

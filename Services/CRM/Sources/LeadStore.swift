@@ -72,17 +72,15 @@ struct LeadStore: Sendable {
 
 extension LeadStore {
     /// Leads of the business created in `period` (all when nil), counted by status, source and score
-    /// band (0-19 as 0 .. 80-100 as 4, nil when never scored), with the sum of their scores.
+    /// (nil when never scored). Grouped in the order of `leads_business_stats`, so the index alone
+    /// answers it without sorting; the caller folds scores into bands.
     func stats(businessID: String, period: Range<Date>?, today: Range<Date>) async throws -> (groups: [SQLRow], createdToday: Int) {
         var sql = SQLFilter("business_id = ?", .text(businessID))
         sql.add("created_at", in: period)
         let groups = try await db.query(
             """
-            SELECT status, source,
-                   CASE WHEN qualification_score IS NULL THEN NULL WHEN qualification_score >= 80 THEN 4
-                        ELSE qualification_score / 20 END AS band,
-                   COUNT(*) AS count, CAST(COALESCE(SUM(qualification_score), 0) AS BIGINT) AS score_sum
-            FROM leads WHERE \(sql.sql) GROUP BY 1, 2, 3
+            SELECT status, source, qualification_score AS score, COUNT(*) AS count FROM leads
+            WHERE \(sql.sql) GROUP BY status, source, qualification_score
             """, sql.binds)
         let createdToday = try await db.count(
             "SELECT COUNT(*) AS n FROM leads WHERE business_id = $1 AND created_at >= $2 AND created_at < $3",

@@ -37,6 +37,8 @@ enum VoiceAgentSchema {
                 "CREATE INDEX calls_business_direction ON calls (business_id, direction, created_at, id)",
                 "CREATE INDEX calls_agent_status ON calls (agent_id, status)",
                 "CREATE INDEX calls_agent_created ON calls (agent_id, created_at)",
+                // Covers analytics' call stats: no row look-ups.
+                "CREATE INDEX calls_business_stats ON calls (business_id, created_at, status, duration)",
             ]),
         Migration(3, "webhook events", WebhookInbox<VoiceEvent>.schema),
         Migration(

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# GET /api/analytics/overview on a cache miss (ANALYTICS_CACHE_SECONDS=0) with 100,000 leads, 20,000
+# appointments, 20,000 calls and 50,000 messages in one business: the six release executables as
+# separate processes on SQLite (default) or PostgreSQL (ENGINE=postgres, inside with-postgres.sh),
+# driven by wrk on loopback. Bounded: each run lasts DURATION seconds (default 10).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+engine=${ENGINE:-sqlite}
+duration=${DURATION:-10}
+swift build -c release >/dev/null
+dir=$(mktemp -d /tmp/cloudgreet-bench-analytics.XXXXXX)
+base=${BENCH_PORT:-18180}
+services=(gateway identity crm voice-agent messaging analytics)
+declare -A port url
+for i in "${!services[@]}"; do port[${services[$i]}]=$((base + i)); done
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+
+database() {  # the DATABASE_URL of a service
+  local name=${1//-/_}
+  if [ "$engine" = postgres ]; then
+    psql -q "$CLOUDGREET_TEST_POSTGRES_URL" -c "CREATE DATABASE bench_$name" >/dev/null
+    echo "${CLOUDGREET_TEST_POSTGRES_URL%/*}/bench_$name"
+  else
+    echo "sqlite://$dir/$1.sqlite"
+  fi
+}
+sql() {  # runs SQL in a service's database
+  if [ "$engine" = postgres ]; then psql -q -v ON_ERROR_STOP=1 "${url[$1]}" >/dev/null; else sqlite3 "$dir/$1.sqlite"; fi
+}
+pad() { if [ "$engine" = postgres ]; then echo "lpad(($1)::text, 26, '0')"; else echo "printf('%026d', $1)"; fi; }
+
+common=(CLOUDGREET_DATA_DIR="$dir" LOG_LEVEL=warning BCRYPT_COST=10 ANALYTICS_CACHE_SECONDS=0
+  RATE_LIMIT_AUTHENTICATED=100000000 RATE_LIMIT_ANONYMOUS=100000000)
+for service in "${services[@]}"; do
+  var=$(echo "${service//-/_}_URL" | tr a-z A-Z)
+  common+=("$var=http://127.0.0.1:${port[$service]}")
+done
+for service in "${services[@]}"; do
+  extra=()
+  if [ "$service" != analytics ] && [ "$service" != gateway ]; then
+    url[$service]=$(database "$service")
+    extra=(DATABASE_URL="${url[$service]}")
+  fi
+  env "${common[@]}" "${extra[@]}" PORT="${port[$service]}" ".build/release/cloudgreet-$service" >"$dir/$service.log" 2>&1 &
+  pids+=($!)
+done
+for service in "${services[@]}"; do
+  for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:${port[$service]}/health" >/dev/null && break; sleep 0.1; done
+done
+gateway="http://127.0.0.1:${port[gateway]}"
+body='{"email":"bench@example.com","password":"password123","business_name":"Bench"}'
+reply=$(curl -fs -X POST "$gateway/api/auth/register" -H 'Content-Type: application/json' -d "$body")
+token=$(echo "$reply" | python3 -c 'import sys, json; print(json.load(sys.stdin)["data"]["token"])')
+business=$(echo "$reply" | python3 -c 'import sys, json; print(json.load(sys.stdin)["data"]["business"]["id"])')
+
+echo "== $engine: 100,000 leads, 20,000 appointments, 20,000 calls, 50,000 messages"
+series() { echo "WITH RECURSIVE n(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < $1)"; }
+now=$(($(date +%s) * 1000))
+sql crm <<SQL
+$(series 100000)
+INSERT INTO leads (id, business_id, name, phone, email, source, status, qualification_score, created_at, updated_at)
+SELECT 'lead_' || $(pad i), '$business', 'Lead ' || i, '+1555' || $(pad i), 'lead' || i || '@example.com',
+       CASE i % 4 WHEN 0 THEN 'call' WHEN 1 THEN 'sms' WHEN 2 THEN 'email' ELSE 'web' END,
+       CASE i % 5 WHEN 0 THEN 'qualified' WHEN 1 THEN 'unqualified' WHEN 2 THEN 'converted' ELSE 'new' END,
+       CASE WHEN i % 3 = 0 THEN i % 101 END, $now - i * 60000, $now - i * 60000
+FROM n;
+$(series 20000)
+INSERT INTO appointments (id, business_id, lead_id, scheduled_at, ends_at, duration, status, value_cents, created_at, updated_at)
+SELECT 'appointment_' || $(pad i), '$business', 'lead_' || $(pad i), $now - i * 3600000, $now - i * 3600000 + 1800000, 30,
+       CASE i % 4 WHEN 0 THEN 'completed' WHEN 1 THEN 'cancelled' WHEN 2 THEN 'scheduled' ELSE 'confirmed' END,
+       CASE WHEN i % 4 = 0 THEN 10000 + i END, $now - i * 3600000, $now - i * 3600000
+FROM n;
+SQL
+sql voice-agent <<SQL
+$(series 20000)
+INSERT INTO calls (id, business_id, phone, direction, status, stage, call_control_id, duration, created_at, updated_at)
+SELECT 'call_' || $(pad i), '$business', '+1555' || $(pad i), 'inbound',
+       CASE i % 3 WHEN 0 THEN 'missed' ELSE 'completed' END, 'ended', 'v3:' || i, 30 + i % 300, $now - i * 60000, $now - i * 60000
+FROM n;
+SQL
+sql messaging <<SQL
+$(series 40000)
+INSERT INTO sms (id, business_id, phone, message, direction, status, created_at, updated_at)
+SELECT 'sms_' || $(pad i), '$business', '+1555' || $(pad i), 'Hello', CASE i % 2 WHEN 0 THEN 'inbound' ELSE 'outbound' END, 'sent',
+       $now - i * 60000, $now - i * 60000
+FROM n;
+$(series 10000)
+INSERT INTO emails (id, business_id, to_address, subject, content, status, created_at, updated_at)
+SELECT 'email_' || $(pad i), '$business', 'lead' || i || '@example.com', 'Hi', 'Hello', 'sent', $now - i * 60000, $now - i * 60000
+FROM n;
+SQL
+# As autovacuum would soon after a bulk load: statistics, and the visibility map index-only scans need.
+[ "$engine" = postgres ] && for service in crm voice-agent messaging; do echo "VACUUM ANALYZE;" | sql $service; done
+curl -fs -H "Authorization: Bearer $token" "$gateway/api/analytics/overview" | python3 -c 'import sys, json; print(json.dumps(json.load(sys.stdin)["data"]["leads"]))'
+for connections in 1 4; do
+  echo "-- GET /api/analytics/overview, $connections connection(s), no cache"
+  wrk -t1 -c$connections -d"${duration}s" --latency -H "Authorization: Bearer $token" "$gateway/api/analytics/overview" \
+    | grep -E "Requests/sec|50%|90%|99%"
+done
+echo "-- GET /api/analytics/leads/scored, 1 connection, no cache"
+wrk -t1 -c1 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$gateway/api/analytics/leads/scored" \
+  | grep -E "Requests/sec|50%|99%"
