@@ -1,10 +1,13 @@
 # What the README tells people to type.
 SWIFT ?= swift
 
-.PHONY: deps build run test lint format bench clean
+.PHONY: deps test-deps build run test lint format bench clean
 
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh run
+
+test-deps:
+	@scripts/install-deps.sh test
 
 build: deps
 	$(SWIFT) build
@@ -14,7 +17,7 @@ run: build
 	$(SWIFT) run cloudgreet
 
 ## Every test, on SQLite and on a throwaway PostgreSQL
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	scripts/with-postgres.sh $(SWIFT) test --skip-build
 

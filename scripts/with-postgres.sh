@@ -3,8 +3,10 @@
 # 127.0.0.1, trust authentication. The cluster is stopped and removed when the command ends.
 # The command sees CLOUDGREET_TEST_POSTGRES_URL (an admin URL; tests create their own databases).
 set -euo pipefail
-bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[ -x "$bindir/initdb" ] || { echo "PostgreSQL server binaries not found (install postgresql)" >&2; exit 1; }
+# Debian keeps the server binaries out of PATH; Homebrew (macOS) puts them on it.
+bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+[ -x "$bindir/initdb" ] || bindir=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
+[ -x "$bindir/initdb" ] || { echo "PostgreSQL server binaries not found: install postgresql (apt) or postgresql@16 (brew)" >&2; exit 1; }
 dir=$(mktemp -d /tmp/cloudgreet-pg.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 as_owner=()

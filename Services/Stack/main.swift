@@ -41,6 +41,7 @@ do {
         case .analytics: applications.append(try await AnalyticsService.application(config: config))
         }
     }
+    applications.append(try DrainOnShutdown(config: first, logger: Logger(label: "cloudgreet")))
     Logger(label: "cloudgreet").info("CloudGreet is starting on http://\(first.host):\(gatewayPort)")
     let group = ServiceGroup(
         configuration: .init(

@@ -73,8 +73,8 @@ public struct InternalCredential: Sendable {
     private let signer: TokenSigner
     private let issuer: ServiceName
 
-    public init(secret: String, issuer: ServiceName) {
-        signer = TokenSigner(secret: secret)
+    public init(secret: String, previous: String? = nil, issuer: ServiceName) {
+        signer = TokenSigner(secret: secret, previous: previous)
         self.issuer = issuer
     }
 

@@ -31,8 +31,11 @@ public struct ServiceConfig: Sendable {
     public let dataDirectory: String
     public let databaseURL: String
     public let jwtSecret: String
+    /// The secret before the last rotation, still accepted when verifying (never used to sign).
+    public let jwtSecretPrevious: String?
     public let jwtTTLSeconds: Int
     public let internalSecret: String
+    public let internalSecretPrevious: String?
     public let maxBodyBytes: Int
     public let upstreamTimeout: Double
     /// Seconds a connection may go without a complete request part (a header, a body chunk).
@@ -46,20 +49,33 @@ public struct ServiceConfig: Sendable {
     private let serviceURLs: [ServiceName: String]
 
     /// The variables read here, by every service.
-    public static let variables = [
-        "HOST", "PORT", "DATABASE_URL", "CLOUDGREET_DATA_DIR", "CLOUDGREET_ENV", "JWT_SECRET", "JWT_TTL_SECONDS",
-        "INTERNAL_SECRET", "IDENTITY_URL", "CRM_URL", "VOICE_AGENT_URL", "MESSAGING_URL", "ANALYTICS_URL", "GATEWAY_URL",
-        "MAX_BODY_BYTES", "UPSTREAM_TIMEOUT_SECONDS", "IDLE_TIMEOUT_SECONDS", "REQUEST_BODY_TIMEOUT_SECONDS", "LOG_LEVEL",
-        "LOG_FORMAT", "DEFAULT_COUNTRY_CODE", "APP_BASE_URL",
+    public static let variables =
+        [
+            "HOST", "PORT", "DATABASE_URL", "CLOUDGREET_DATA_DIR", "CLOUDGREET_ENV", "JWT_SECRET", "JWT_SECRET_PREVIOUS", "JWT_TTL_SECONDS",
+            "INTERNAL_SECRET", "INTERNAL_SECRET_PREVIOUS", "IDENTITY_URL", "CRM_URL", "VOICE_AGENT_URL", "MESSAGING_URL", "ANALYTICS_URL",
+            "GATEWAY_URL",
+            "MAX_BODY_BYTES", "UPSTREAM_TIMEOUT_SECONDS", "IDLE_TIMEOUT_SECONDS", "REQUEST_BODY_TIMEOUT_SECONDS", "LOG_LEVEL",
+            "LOG_FORMAT", "DEFAULT_COUNTRY_CODE", "APP_BASE_URL", "DATABASE_WAIT_SECONDS", "SHUTDOWN_DELAY_SECONDS",
+        ] + secretVariables.map { $0 + "_FILE" }
+
+    /// The settings that may instead be read from a file named by `<NAME>_FILE`, as container
+    /// platforms mount secrets.
+    public static let secretVariables = [
+        "JWT_SECRET", "JWT_SECRET_PREVIOUS", "INTERNAL_SECRET", "INTERNAL_SECRET_PREVIOUS", "DATABASE_URL", "METRICS_TOKEN",
+        "TELNYX_API_KEY", "TELNYX_PUBLIC_KEY", "RETELL_API_KEY", "SMTP_USERNAME", "SMTP_PASSWORD",
     ]
 
     public static let developmentJWTSecret = "dev-only-jwt-secret-change-me-0123456789"
     public static let developmentInternalSecret = "dev-only-internal-secret-change-me-0123456789"
 
-    public init(service: ServiceName, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    public init(service: ServiceName, environment given: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let environment = try Self.readingFiles(given)
         self.service = service
         values = environment
-        self.environment = try Self.oneOf("CLOUDGREET_ENV", in: environment, default: "development", ["development", "production", "test"])
+        self.environment = Self.text("CLOUDGREET_ENV", in: environment) ?? "development"
+        guard self.environment.count <= 32, self.environment.allSatisfy({ $0.isLetter && $0.isLowercase }) else {
+            throw ConfigError(variable: "CLOUDGREET_ENV", "must be a lower-case word such as development, staging or production")
+        }
         host = Self.text("HOST", in: environment) ?? "127.0.0.1"
         port = try Self.int("PORT", in: environment, default: service.defaultPort, 1...65535)
         dataDirectory = Self.text("CLOUDGREET_DATA_DIR", in: environment) ?? "./.cloudgreet"
@@ -67,7 +83,9 @@ public struct ServiceConfig: Sendable {
         guard databaseURL.hasPrefix("sqlite://") || databaseURL.hasPrefix("postgres://") || databaseURL.hasPrefix("postgresql://")
         else { throw ConfigError(variable: "DATABASE_URL", "must start with sqlite:// or postgres://") }
         jwtSecret = Self.text("JWT_SECRET", in: environment) ?? Self.developmentJWTSecret
+        jwtSecretPrevious = Self.text("JWT_SECRET_PREVIOUS", in: environment)
         internalSecret = Self.text("INTERNAL_SECRET", in: environment) ?? Self.developmentInternalSecret
+        internalSecretPrevious = Self.text("INTERNAL_SECRET_PREVIOUS", in: environment)
         jwtTTLSeconds = try Self.int("JWT_TTL_SECONDS", in: environment, default: 3600, 60...2_592_000)
         maxBodyBytes = try Self.int("MAX_BODY_BYTES", in: environment, default: 1_048_576, 1024...(64 << 20))
         upstreamTimeout = try Self.double("UPSTREAM_TIMEOUT_SECONDS", in: environment, default: 10, 0.1...600)
@@ -91,17 +109,54 @@ public struct ServiceConfig: Sendable {
         serviceURLs = urls
 
         // User tokens and internal credentials must not be interchangeable.
-        if jwtSecret == internalSecret {
-            throw ConfigError(description: "JWT_SECRET and INTERNAL_SECRET must be different secrets")
+        let userSecrets = Set([jwtSecret, jwtSecretPrevious].compactMap { $0 })
+        if !userSecrets.isDisjoint(with: [internalSecret, internalSecretPrevious].compactMap { $0 }) {
+            throw ConfigError(description: "JWT_SECRET and INTERNAL_SECRET (and their _PREVIOUS values) must be different secrets")
         }
-        if isProduction {
-            for (name, devValue) in [("JWT_SECRET", Self.developmentJWTSecret), ("INTERNAL_SECRET", Self.developmentInternalSecret)]
-            where service == .gateway || service == .identity || name == "INTERNAL_SECRET" {
-                guard let value = environment[name], value != devValue, value.utf8.count >= 32 else {
-                    throw ConfigError(description: "\(name) must be set to a secret of at least 32 bytes when CLOUDGREET_ENV=production")
+        if !isDevelopment {
+            // Outside development a secret must be chosen on purpose: set, long, and not a
+            // development default or an example's placeholder.
+            var required = ["INTERNAL_SECRET"]
+            if service == .gateway || service == .identity { required.append("JWT_SECRET") }
+            for name in required + ["JWT_SECRET_PREVIOUS", "INTERNAL_SECRET_PREVIOUS"] {
+                guard let value = Self.text(name, in: environment) else {
+                    if required.contains(name) {
+                        throw ConfigError(variable: name, "must be set (or \(name)_FILE) when CLOUDGREET_ENV=\(self.environment)")
+                    }
+                    continue
+                }
+                if let problem = Self.weakness(of: value) {
+                    throw ConfigError(variable: name, "\(problem) when CLOUDGREET_ENV=\(self.environment)")
                 }
             }
         }
+    }
+
+    /// Why a secret is not fit for anything but development, or nil when it is.
+    static func weakness(of secret: String) -> String? {
+        if secret.utf8.count < 32 { return "must be at least 32 bytes" }
+        let lowered = secret.lowercased()
+        for placeholder in ["change-me", "changeme", "change_me", "example", "dev-only", "placeholder"] where lowered.contains(placeholder) {
+            return "is a placeholder (\(placeholder)), not a secret"
+        }
+        if secret == developmentJWTSecret || secret == developmentInternalSecret { return "is the development secret" }
+        return nil
+    }
+
+    /// `<NAME>_FILE` for a secret setting: the value read from that file, without its trailing line
+    /// break. Setting both is an error.
+    static func readingFiles(_ environment: [String: String]) throws -> [String: String] {
+        var values = environment
+        for name in secretVariables {
+            let key = name + "_FILE"
+            guard let path = text(key, in: environment) else { continue }
+            guard text(name, in: environment) == nil else { throw ConfigError(variable: name, "is set both directly and as \(key)") }
+            guard let data = FileManager.default.contents(atPath: path), let content = String(data: data, encoding: .utf8) else {
+                throw ConfigError(variable: key, "names a file that cannot be read", got: path)
+            }
+            values[name] = content.trimmingCharacters(in: .newlines)
+        }
+        return values
     }
 
     public var isProduction: Bool { environment == "production" }
@@ -172,5 +227,10 @@ public struct ServiceConfig: Sendable {
 
     public func url(of other: ServiceName) -> String { serviceURLs[other] ?? "http://127.0.0.1:\(other.defaultPort)" }
 
-    public var internalCredential: InternalCredential { InternalCredential(secret: internalSecret, issuer: service) }
+    public var internalCredential: InternalCredential {
+        InternalCredential(secret: internalSecret, previous: internalSecretPrevious, issuer: service)
+    }
+
+    /// Signs user tokens with `JWT_SECRET`; verifies those and ones signed with `JWT_SECRET_PREVIOUS`.
+    public var userTokens: TokenSigner { TokenSigner(secret: jwtSecret, previous: jwtSecretPrevious) }
 }

@@ -4,19 +4,36 @@ import Foundation
 /// HS256 JSON Web Tokens. Only `{"alg":"HS256"}` is accepted: `none` and every other algorithm are
 /// refused before the signature is looked at, and `exp` is required. The same signer makes user
 /// tokens (with `JWT_SECRET`) and the internal credentials between services (with `INTERNAL_SECRET`).
+/// Tokens name their key (`kid`, a hash of the secret, never the secret): after a rotation the
+/// previous secret still verifies the tokens it signed, and only the current one signs.
 public struct TokenSigner: Sendable {
-    private let secret: Data
-    private var key: SymmetricKey { SymmetricKey(data: secret) }
+    private struct Key: Sendable {
+        let id: String
+        let secret: Data
+        var symmetric: SymmetricKey { SymmetricKey(data: secret) }
 
-    public init(secret: String) {
-        self.secret = Data(secret.utf8)
+        init(_ secret: String) {
+            self.secret = Data(secret.utf8)
+            id = String(Secrets.sha256Hex("cloudgreet-kid:" + secret).prefix(16))
+        }
     }
 
+    private let current: Key
+    private let previous: Key?
+
+    public init(secret: String, previous: String? = nil) {
+        current = Key(secret)
+        self.previous = previous.map(Key.init)
+    }
+
+    /// The key id tokens signed now carry.
+    public var keyID: String { current.id }
+
     public func sign(_ claims: [String: JSONValue]) -> String {
-        let header = Base64URL.encode(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
+        let header = Base64URL.encode(JSONValue.object(["alg": "HS256", "typ": "JWT", "kid": .string(current.id)]).encoded())
         let payload = Base64URL.encode(JSONValue.object(claims).encoded())
         let signingInput = header + "." + payload
-        let signature = HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: key)
+        let signature = HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: current.symmetric)
         return signingInput + "." + Base64URL.encode(Data(signature))
     }
 
@@ -31,10 +48,11 @@ public struct TokenSigner: Sendable {
         guard header["alg"]?.stringValue == "HS256" else { throw .algorithm }
         guard let signature = Base64URL.decode(parts[2]) else { throw .signature }
         let signingInput = Data("\(parts[0]).\(parts[1])".utf8)
+        // The key the token names; a token without `kid` (signed before key ids) is tried with each.
+        let keys = [current, previous].compactMap { $0 }.filter { key in header["kid"]?.stringValue.map { $0 == key.id } ?? true }
         // HMAC's isValidAuthenticationCode compares in constant time.
-        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: key) else {
-            throw .signature
-        }
+        guard keys.contains(where: { HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: $0.symmetric) })
+        else { throw .signature }
         guard let payloadData = Base64URL.decode(parts[1]), let payload = try? JSONValue.decode(payloadData),
             let claims = payload.objectValue
         else { throw .malformed }

@@ -97,7 +97,7 @@ public struct InternalAuthMiddleware: RouterMiddleware {
     let credential: InternalCredential
     let openPaths: Set<String>
 
-    public init(credential: InternalCredential, openPaths: Set<String> = ["/health", "/metrics"]) {
+    public init(credential: InternalCredential, openPaths: Set<String> = ["/health", "/livez", "/readyz", "/metrics"]) {
         self.credential = credential
         self.openPaths = openPaths
     }

@@ -17,6 +17,9 @@ public struct ServiceRuntime: Sendable {
     public let metrics: ServiceMetrics
     public let logger: Logger
     public let startedAt: Date
+    /// Set when shutdown begins: `/readyz` answers 503 from then on, so load balancers stop sending
+    /// new requests while those in flight finish.
+    public var draining: Draining { .process }
 
     public var service: ServiceName { config.service }
 
@@ -36,17 +39,46 @@ public struct ServiceRuntime: Sendable {
         let logger = Logger(label: config.service.rawValue)
         var database: (any Database)?
         if let migrations {
-            let opened = try await DatabaseFactory.open(url: config.databaseURL, logLabel: "\(config.service.rawValue).database")
-            try await Migrator.migrate(opened, scope: config.service.rawValue, migrations)
-            database = opened
+            database = try await openDatabase(config: config, migrations: migrations, logger: logger)
         }
         return ServiceRuntime(
             config: config, database: database, clients: InternalClient(config: config, breakers: breakers),
             metrics: ServiceMetrics(service: config.service.rawValue), logger: logger, startedAt: Date())
     }
 
+    /// Opens and migrates the database, trying again with backoff while it cannot be reached (a
+    /// database that starts after the service, as in compose or a rolling restart) for up to
+    /// `DATABASE_WAIT_SECONDS`; each failed try is logged.
+    static func openDatabase(config: ServiceConfig, migrations: [Migration], logger: Logger) async throws -> any Database {
+        let wait = try config.double("DATABASE_WAIT_SECONDS", default: 60, 0...3600)
+        let policy = RetryPolicy(attempts: 1000, baseDelay: .milliseconds(250), maxDelay: .seconds(5), deadline: .seconds(wait))
+        var attempt = 0
+        return try await policy.run {
+            attempt += 1
+            let opened = try await DatabaseFactory.open(url: config.databaseURL, logLabel: "\(config.service.rawValue).database")
+            do {
+                // The PostgreSQL pool would wait for a connection without end; a probe that gives up
+                // makes an unreachable database a failed try, logged and tried again here.
+                _ = try await withTimeout(seconds: 3) { try await opened.query("SELECT 1 AS ok") }
+                try await Migrator.migrate(opened, scope: config.service.rawValue, migrations)
+                return opened
+            } catch {
+                await opened.close()
+                throw error
+            }
+        } decide: { result in
+            guard case .failure(let error) = result else { return .stop }
+            // A setting that is wrong (a malformed URL) will not heal by waiting.
+            if error is ConfigError { return .stop }
+            logger.warning(
+                "database not reachable yet; trying again",
+                metadata: ["attempt": .stringConvertible(attempt), "error": .string(String(describing: type(of: error)))])
+            return .retry(after: nil)
+        }
+    }
+
     /// The router every service starts from: request ids, metrics, the error envelope, internal
-    /// authentication, `/health` (its own checks) and `/metrics`.
+    /// authentication, `/health` (its own checks), `/livez`, `/readyz` and `/metrics`.
     /// `metricsAccess` guards `/metrics` where it is exposed to the public (the gateway's port).
     public func makeRouter(
         internalAuth: Bool = true, metricsAccess: MetricsAccess? = nil,
@@ -62,8 +94,16 @@ public struct ServiceRuntime: Sendable {
             router.middlewares.add(InternalAuthMiddleware(credential: config.internalCredential))
         }
         let runtime = self
-        router.get("/health") { request, context in
+        // Alive: the process answers. No database, nothing that a slow dependency could fail, so a
+        // liveness probe never restarts a service for someone else's trouble.
+        router.get("/livez") { _, context in
+            Response.envelope(["service": .string(runtime.service.rawValue), "status": "alive"], context: context)
+        }
+        @Sendable func health(_ request: Request, _ context: AppContext, readiness: Bool) async throws -> Response {
             var checks: [HealthCheck] = []
+            if readiness, await runtime.draining.isDraining {
+                checks.append(HealthCheck(name: "shutdown", healthy: false, message: "Draining before shutdown", durationMilliseconds: 0))
+            }
             if let database = runtime.database { checks.append(await HealthCheck.database(database)) }
             checks += await extraChecks()
             let healthy = checks.allSatisfy(\.healthy)
@@ -78,6 +118,9 @@ public struct ServiceRuntime: Sendable {
             ]
             return Response.envelope(data, status: healthy ? .ok : .serviceUnavailable, context: context)
         }
+        router.get("/health") { request, context in try await health(request, context, readiness: false) }
+        // Ready: the full health, and false from the moment shutdown begins.
+        router.get("/readyz") { request, context in try await health(request, context, readiness: true) }
         router.get("/metrics") { request, _ in
             if let metricsAccess, !metricsAccess.allows(request) { throw APIError.authRequired }
             return Response(
@@ -104,6 +147,35 @@ public struct ServiceRuntime: Sendable {
                 address: .hostname(config.host, port: config.port),
                 serverName: "cloudgreet-\(service.rawValue)"),
             services: services, logger: logger)
+    }
+}
+
+/// Whether this process is shutting down (one per process: the all-in-one `cloudgreet` drains its
+/// six services together).
+public actor Draining {
+    public static let process = Draining()
+    public private(set) var isDraining = false
+    func begin() { isDraining = true }
+}
+
+/// On graceful shutdown (SIGTERM), marks the process as draining and waits `delay` seconds before
+/// the applications are told to stop: `/readyz` is seen failing and traffic moves elsewhere while
+/// the servers still answer. Listed after the applications in the process's `ServiceGroup`, which
+/// shuts services down in reverse order, so it goes first.
+public struct DrainOnShutdown: Service {
+    let delay: Double
+    let logger: Logger
+
+    public init(config: ServiceConfig, logger: Logger) throws {
+        delay = try config.double("SHUTDOWN_DELAY_SECONDS", default: config.isDevelopment ? 0 : 5, 0...120)
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await Draining.process.begin()
+        logger.info("draining before shutdown", metadata: ["delay_seconds": .stringConvertible(delay)])
+        if delay > 0 { try? await Task.sleep(for: .milliseconds(Int(delay * 1000))) }
     }
 }
 
@@ -141,7 +213,12 @@ public enum ServiceMain {
             let config = try ServiceConfig(service: service)
             LogSetup.bootstrap(format: config.logFormat, level: Logger.Level(rawValue: config.logLevel) ?? .info)
             let app = try await build(config)
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            let logger = Logger(label: service.rawValue)
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [app, try DrainOnShutdown(config: config, logger: logger)], gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
+            try await group.run()
         } catch {
             FileHandle.standardError.write(Data("cloudgreet-\(service.rawValue) failed to start: \(error)\n".utf8))
             exit(1)

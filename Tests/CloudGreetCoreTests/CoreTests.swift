@@ -152,6 +152,24 @@ import Testing
         #expect(throws: TokenSigner.Failure.malformed) { try signer.verify("garbage") }
     }
 
+    @Test func aRotatedSecretStillVerifiesWhatItSigned() throws {
+        let old = TokenSigner(secret: "old-secret-old-secret-old-secret-old")
+        let rotated = TokenSigner(secret: "new-secret-new-secret-new-secret-new", previous: "old-secret-old-secret-old-secret-old")
+        let claims: [String: JSONValue] = ["sub": "user_1", "exp": JSONValue(future)]
+        #expect(try rotated.verify(old.sign(claims))["sub"] == "user_1")  // signed before the rotation
+        #expect(try rotated.verify(rotated.sign(claims))["sub"] == "user_1")
+        #expect(throws: TokenSigner.Failure.signature) {
+            try TokenSigner(secret: "new-secret-new-secret-new-secret-new").verify(old.sign(claims))  // previous dropped
+        }
+        // The header names the key by a hash, never the secret itself.
+        let header = try #require(Base64URL.decode(rotated.sign(claims).split(separator: ".")[0]))
+        let kid = try #require(try JSONValue.decode(header)["kid"]?.stringValue)
+        #expect(kid == rotated.keyID && kid != old.keyID && !kid.contains("secret"))
+        let credential = InternalCredential(secret: "internal-new", previous: "internal-old", issuer: .gateway)
+        let caller = Caller.service(.crm)
+        #expect(credential.verify(InternalCredential(secret: "internal-old", issuer: .crm).mint(for: caller, requestID: "r")) == caller)
+    }
+
     @Test func internalCredentialCarriesTheCaller() throws {
         let credential = InternalCredential(secret: "internal-secret", issuer: .gateway)
         let caller = Caller(kind: .user, subject: "user_1", businessID: "business_1", role: .agent)
@@ -178,6 +196,46 @@ import Testing
                     "JWT_SECRET": secret + "j",
                 ])
         }
+    }
+
+    @Test func everyEnvironmentButDevelopmentRefusesWeakSecrets() throws {
+        let jwt = String(repeating: "j", count: 40)
+        let internalSecret = String(repeating: "i", count: 40)
+        func start(_ values: [String: String], as service: ServiceName = .gateway) throws {
+            _ = try ServiceConfig(service: service, environment: values)
+        }
+        for environment in ["production", "staging", "test"] {
+            let good = ["CLOUDGREET_ENV": environment, "JWT_SECRET": jwt, "INTERNAL_SECRET": internalSecret]
+            #expect(throws: Never.self) { try start(good) }
+            for (name, bad) in [
+                ("JWT_SECRET", "change-me-jwt-secret-at-least-32-bytes-long"), ("INTERNAL_SECRET", "short"),
+                ("INTERNAL_SECRET", "an-example-internal-secret-of-plenty-bytes"), ("JWT_SECRET", ServiceConfig.developmentJWTSecret),
+                ("JWT_SECRET_PREVIOUS", "too-short"), ("INTERNAL_SECRET_PREVIOUS", jwt),  // a previous one equal to the other kind
+            ] {
+                var values = good
+                values[name] = bad
+                #expect(throws: ConfigError.self, "\(environment) \(name)") { try start(values) }
+            }
+            var missing = good
+            missing["JWT_SECRET"] = nil
+            #expect(throws: ConfigError.self) { try start(missing) }
+            #expect(throws: Never.self) { try start(missing, as: .crm) }  // crm signs no user tokens
+        }
+        #expect(throws: ConfigError.self) { try start(["CLOUDGREET_ENV": "Production!"]) }
+        #expect(throws: Never.self) { try start(["CLOUDGREET_ENV": "development", "JWT_SECRET": "short"]) }
+    }
+
+    @Test func secretsCanBeReadFromFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("jwt").path
+        try Data((String(repeating: "f", count: 40) + "\n").utf8).write(to: URL(fileURLWithPath: file))
+        let config = try ServiceConfig(
+            service: .identity,
+            environment: ["CLOUDGREET_ENV": "production", "JWT_SECRET_FILE": file, "INTERNAL_SECRET": String(repeating: "i", count: 40)])
+        #expect(config.jwtSecret == String(repeating: "f", count: 40))  // the line break dropped
+        #expect(throws: ConfigError.self) { try ServiceConfig(service: .identity, environment: ["JWT_SECRET_FILE": file, "JWT_SECRET": "x"]) }
+        #expect(throws: ConfigError.self) { try ServiceConfig(service: .identity, environment: ["JWT_SECRET_FILE": file + ".missing"]) }
     }
 
     @Test func defaults() throws {

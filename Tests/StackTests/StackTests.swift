@@ -161,6 +161,34 @@ import Testing
         #expect(gatewayMetrics.contains("upstream_responses_total{service=\"gateway\",status=\"200\",upstream=\"identity\"}"))
     }
 
+    /// A database that is not there yet is waited for (bounded, logged); SIGTERM makes `/readyz` fail
+    /// while the server still answers, then the process exits cleanly.
+    @Test func startUpWaitsForTheDatabaseAndShutdownDrainsFirst() async throws {
+        guard let (url, create) = try TestEnvironment.postgresDatabaseNotYetCreated() else { return }
+        let directory = TestEnvironment.temporaryDirectory()
+        let port = TestEnvironment.freePort()
+        let crm = try ManagedProcess(
+            name: "crm-late", executable: "\(TestEnvironment.binDirectory)/cloudgreet-crm",
+            environment: [
+                "CLOUDGREET_DATA_DIR": directory, "PORT": String(port), "DATABASE_URL": url, "SHUTDOWN_DELAY_SECONDS": "2",
+                "LOG_FORMAT": "json",
+            ], logDirectory: directory)
+        defer { crm.kill() }
+        try await crm.waitForLog("database not reachable yet")
+        #expect(crm.isRunning)
+        try await create()
+        try await TestHTTP.waitUntilUp("http://127.0.0.1:\(port)/health")
+        #expect(try await TestHTTP.request(.GET, "http://127.0.0.1:\(port)/readyz").status == 200)
+
+        crm.terminate()
+        try await crm.waitForLog("draining before shutdown")
+        #expect(try await TestHTTP.request(.GET, "http://127.0.0.1:\(port)/readyz").status == 503)
+        #expect(try await TestHTTP.request(.GET, "http://127.0.0.1:\(port)/livez").status == 200)
+        let deadline = Date().addingTimeInterval(15)
+        while crm.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(crm.exitStatus == 0)
+    }
+
     @Test func aBadSettingStopsEachExecutableWithOneLineNamingIt() async throws {
         let directory = TestEnvironment.temporaryDirectory()
         let bad: [ServiceName: (String, String)] = [

@@ -466,7 +466,7 @@ import Testing
         try await Task.sleep(for: .seconds(1))
         try world.stack.start(.crm)
         try await TestHTTP.waitUntilUp(world.stack.url(.crm) + "/health")
-        try await world.eventually("the delayed booking", seconds: 40) {
+        try await world.eventually("the delayed booking", seconds: 90) {  // the inbox backs off while crm is down
             try await stack.call(.GET, "/calls/\(second.call)", token: token).data["appointment_id"]?.stringValue != nil
         }
         #expect(try await stack.call(.GET, "/appointments", token: token).data["pagination"]?["total"] == 2)

@@ -39,6 +39,9 @@ public final class ManagedProcess: @unchecked Sendable {
         if process.isRunning { kill() }
     }
 
+    /// SIGTERM without waiting: the process drains while the test watches.
+    public func terminate() { process.terminate() }
+
     /// SIGKILL: the process dies at once, as in a crash.
     public func kill() {
         guard process.isRunning else { return }
@@ -47,6 +50,15 @@ public final class ManagedProcess: @unchecked Sendable {
     }
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Waits until the log has a line containing `text`.
+    public func waitForLog(_ text: String, seconds: Double = 20) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !log.contains(text) {
+            guard Date() < deadline else { throw TestFailure("no log line with '\(text)' in \(seconds) s") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
 
     deinit { stop() }
 }

@@ -13,17 +13,30 @@ public enum TestEnvironment {
     /// A fresh, empty PostgreSQL database for one test, or nil when no test cluster is running.
     /// Under CI a missing cluster is an error, never a skip.
     public static func postgresDatabaseURL() async throws -> String? {
+        guard let (url, create) = try postgresDatabaseNotYetCreated() else { return nil }
+        try await create()
+        return url
+    }
+
+    /// The URL of a PostgreSQL database that does not exist yet, and what creates it: for a service
+    /// that must wait for its database. Nil when no test cluster is running.
+    public static func postgresDatabaseNotYetCreated() throws -> (url: String, create: @Sendable () async throws -> Void)? {
         guard let admin = ProcessInfo.processInfo.environment["CLOUDGREET_TEST_POSTGRES_URL"] else {
             if ProcessInfo.processInfo.environment["CI"] != nil { throw PostgresMissing() }
             return nil
         }
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-        let database = try await PostgresDatabase(url: admin, logLabel: "tests")
-        try await database.query("CREATE DATABASE \(name)")
-        await database.close()
-        var components = URLComponents(string: admin)!
+        guard var components = URLComponents(string: admin) else { throw PostgresMissing() }
         components.path = "/\(name)"
-        return components.string!
+        guard let url = components.string else { throw PostgresMissing() }
+        return (
+            url,
+            {
+                let database = try await PostgresDatabase(url: admin, logLabel: "tests")
+                try await database.query("CREATE DATABASE \(name)")
+                await database.close()
+            }
+        )
     }
 
     /// The engines a storage test runs on: SQLite always, PostgreSQL when the cluster is there.

@@ -28,7 +28,7 @@ public enum GatewayService {
         router.middlewares.add(
             FrontDoor(
                 authenticator: Authenticator(
-                    tokens: TokenSigner(secret: config.jwtSecret),
+                    tokens: config.userTokens,
                     identity: .live(runtime.clients, as: .gateway),
                     cacheSeconds: settings.credentialCacheSeconds),
                 limiter: limiter,

@@ -15,7 +15,7 @@ public enum IdentityService {
         let router = runtime.makeRouter()
         let routes = IdentityRoutes(
             runtime: runtime, store: IdentityStore(db: db), hasher: try await PasswordHasher(cost: settings.bcryptCost),
-            tokens: TokenSigner(secret: config.jwtSecret), messaging: .live(runtime.clients, as: .identity),
+            tokens: config.userTokens, messaging: .live(runtime.clients, as: .identity),
             telnyx: settings.telnyx.map { TelnyxClient(settings: $0) })
         routes.register(on: router)
         return runtime.makeApplication(router: router)
