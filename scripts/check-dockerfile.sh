@@ -21,7 +21,8 @@ for line in stage.splitlines():
     elif line.startswith("RUN "):
         command = line[4:]
         if command.startswith("apt-get"):
-            packages = [p for p in command.split("&&")[0].split() if p not in ("apt-get", "update", "install", "-y", "--no-install-recommends")]
+            install = next(part for part in command.split("&&") if " install " in part)
+            packages = [p for p in install.split() if p not in ("apt-get", "install", "-y", "--no-install-recommends")]
             subprocess.run(["dpkg", "-s", *packages], check=True, stdout=subprocess.DEVNULL)
             print("packages present:", " ".join(packages), flush=True)
             continue
@@ -33,6 +34,7 @@ for service in gateway identity crm voice-agent messaging analytics; do
 done
 # Each one runs: given a bad setting it stops at once, naming it (so it links and reads its config).
 for service in gateway identity crm voice-agent messaging analytics; do
-  PORT=bad "$work/out/cloudgreet-$service" 2>&1 | grep -q "PORT must be" || { echo "cloudgreet-$service does not run" >&2; exit 1; }
+  said=$(PORT=bad "$work/out/cloudgreet-$service" 2>&1 || true)
+  grep -q "PORT must be" <<<"$said" || { echo "cloudgreet-$service does not run: $said" >&2; exit 1; }
 done
 echo "the six executables are built and run"

@@ -46,6 +46,14 @@ extension Request {
         return json
     }
 
+    /// The body as fields to validate; a `business_id` in it, when `businessID` is given, must be
+    /// the caller's (403 otherwise).
+    public func fields(context: AppContext, maxBytes: Int, businessID: String? = nil) async throws -> FieldReader {
+        let fields = try FieldReader(await jsonBody(context: context, maxBytes: maxBytes))
+        if let businessID { try context.checkBusinessField(fields, businessID: businessID) }
+        return fields
+    }
+
     /// The query string read as a form (`+` is a space). A repeated name never reaches a handler:
     /// `QueryCheckMiddleware` answers 422 first.
     public var query: [String: String] { FormQuery.parse(uri.query).values }

@@ -28,12 +28,10 @@ public final class FakeRetell: Sendable {
         var counter = 0
     }
     private let state = Mutex(State())
-    private let task = Mutex<Task<Void, any Error>?>(nil)
-    private let portBox = Mutex(0)
-
+    private let server = LocalServer()
     public init(apiKey: String = "key_retell_test_0123456789") { self.apiKey = apiKey }
 
-    public var port: Int { portBox.withLock { $0 } }
+    public var port: Int { server.port }
     public var baseURL: String { "http://127.0.0.1:\(port)" }
     public var received: [Received] { state.withLock { $0.received } }
     public func received(_ path: String) -> [Received] { received.filter { $0.path == path } }
@@ -89,18 +87,10 @@ public final class FakeRetell: Sendable {
                 )
             }
         }
-        let (ready, signal) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                signal.yield(channel.localAddress?.port ?? 0)
-                signal.finish()
-            })
-        task.withLock { $0 = Task { try await app.run() } }
-        for await port in ready { portBox.withLock { $0 = port } }
+        await server.start(router)
     }
 
-    public func stop() { task.withLock { $0?.cancel() } }
+    public func stop() { server.stop() }
 
     private func handle(
         _ request: Request, _ path: String, _ answer: @Sendable (JSONValue, inout State) -> (Int, JSONValue)

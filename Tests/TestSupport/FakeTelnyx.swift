@@ -50,8 +50,8 @@ public final class FakeTelnyx: Sendable {
         var numberLookups = 0
     }
     private let state = Mutex(State())
-    private let task = Mutex<Task<Void, any Error>?>(nil)
-    public var port: Int { portBox.withLock { $0 } }
+    private let server = LocalServer()
+    public var port: Int { server.port }
 
     public init(apiKey: String = "KEY_test_0123456789") { self.apiKey = apiKey }
 
@@ -141,20 +141,10 @@ public final class FakeTelnyx: Sendable {
                         "meta": ["total_results": JSONValue(data.count), "page_number": 1, "page_size": 250, "total_pages": 1],
                     ]))
         }
-        let (ready, signal) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                signal.yield(channel.localAddress?.port ?? 0)
-                signal.finish()
-            })
-        task.withLock { $0 = Task { try await app.run() } }
-        for await port in ready { portBox.withLock { $0 = port } }
+        await server.start(router)
     }
 
-    private let portBox = Mutex(0)
-
-    public func stop() { task.withLock { $0?.cancel() } }
+    public func stop() { server.stop() }
 
     static func response(_ answer: Answer) -> Response {
         var headers = HTTPFields()

@@ -34,11 +34,6 @@ struct CRMRoutes: Sendable {
         services.get("/internal/stats", use: stats)
     }
 
-    private func body(_ request: Request, _ context: AppContext, businessID: String) async throws -> FieldReader {
-        let fields = try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
-        try context.checkBusinessField(fields, businessID: businessID)
-        return fields
-    }
 
     // MARK: leads
 
@@ -62,7 +57,7 @@ struct CRMRoutes: Sendable {
 
     @Sendable func createLead(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
-        let fields = try await body(request, context, businessID: businessID)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes, businessID: businessID)
         let now = Date()
         let lead = Lead(
             id: ResourceID.make(.lead), businessID: businessID, name: fields.string("name", maxLength: 200),
@@ -91,7 +86,7 @@ struct CRMRoutes: Sendable {
 
     @Sendable func updateLead(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
-        let fields = try await body(request, context, businessID: businessID)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes, businessID: businessID)
         var lead = try await ownLead(context, businessID: businessID)
         let original = lead
         if fields.has("name") { lead.name = fields.string("name", maxLength: 200) }
@@ -116,7 +111,7 @@ struct CRMRoutes: Sendable {
 
     @Sendable func qualifyLead(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
-        let fields = try await body(request, context, businessID: businessID)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes, businessID: businessID)
         let criteria = Qualification.read(fields)
         try fields.finish()
         let breakdown = Qualification.breakdown(try fields.present(criteria, "criteria"))
@@ -129,7 +124,7 @@ struct CRMRoutes: Sendable {
     /// For messaging and voice-agent: the lead with this phone or email, created if there is none.
     /// Two callers racing for the same number get the same lead.
     @Sendable func upsertLead(_ request: Request, context: AppContext) async throws -> Response {
-        let fields = try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes)
         let business = fields.id("business_id", .business, required: true)
         let phone = fields.phone("phone", defaultCountryCode: config.defaultCountryCode)
         let email = fields.email("email")
@@ -168,7 +163,7 @@ struct CRMRoutes: Sendable {
 
     @Sendable func createAppointment(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
-        let fields = try await body(request, context, businessID: businessID)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes, businessID: businessID)
         let lead = fields.id("lead_id", .lead, required: true)
         let scheduled = fields.date("scheduled_date", required: true)
         let duration = fields.int("duration", range: Scheduling.durationRange) ?? 30
@@ -215,7 +210,7 @@ struct CRMRoutes: Sendable {
 
     @Sendable func updateAppointment(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
-        let fields = try await body(request, context, businessID: businessID)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes, businessID: businessID)
         var appointment = try await ownAppointment(context, businessID: businessID)
         let original = appointment
         if let start = fields.date("scheduled_date", required: fields.has("scheduled_date")) {
@@ -244,7 +239,7 @@ struct CRMRoutes: Sendable {
     /// For voice-agent: books an appointment agreed on a call, under the call's `reference`, so that a
     /// repeated request answers the first booking.
     @Sendable func bookForService(_ request: Request, context: AppContext) async throws -> Response {
-        let fields = try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes)
         let business = fields.id("business_id", .business, required: true)
         let lead = fields.id("lead_id", .lead, required: true)
         let scheduled = fields.date("scheduled_date", required: true)
@@ -275,7 +270,7 @@ struct CRMRoutes: Sendable {
 
     @Sendable func remind(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
-        let fields = try await body(request, context, businessID: businessID)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes, businessID: businessID)
         let chosen = fields.oneOf("method", ["sms", "email"], required: true).flatMap(Messenger.Method.init(rawValue:))
         let message = fields.string("message", maxLength: 1600, multiline: true)
         try fields.finish()

@@ -49,9 +49,6 @@ struct IdentityRoutes: Sendable {
         services.get("/internal/users/{id}/token-state", use: tokenState)
     }
 
-    private func body(_ request: Request, _ context: AppContext) async throws -> FieldReader {
-        try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
-    }
 
     /// `jti` lets one token be logged out; `ver` lets a password reset refuse every older token.
     private func issueToken(user: User, businessID: String, role: Role) -> String {
@@ -81,7 +78,7 @@ struct IdentityRoutes: Sendable {
     // MARK: auth
 
     @Sendable func register(_ request: Request, context: AppContext) async throws -> Response {
-        let fields = try await body(request, context)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes)
         let email = fields.email("email", required: true)
         let password = fields.secret("password", required: true)
         PasswordHasher.validate(password, field: "password", in: fields)
@@ -116,7 +113,7 @@ struct IdentityRoutes: Sendable {
     }
 
     @Sendable func login(_ request: Request, context: AppContext) async throws -> Response {
-        let fields = try await body(request, context)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes)
         let email = fields.string("email", required: true, maxLength: 254)
         let password = fields.secret("password", required: true)
         let businessID = fields.string("business_id", maxLength: 64)
@@ -144,7 +141,7 @@ struct IdentityRoutes: Sendable {
     }
 
     @Sendable func forgotPassword(_ request: Request, context: AppContext) async throws -> Response {
-        let fields = try await body(request, context)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes)
         let email = try fields.present(fields.email("email", required: true), "email")
         try fields.finish()
         // The answer never depends on whether the email exists; the lookup and the email happen after it.
@@ -182,7 +179,7 @@ struct IdentityRoutes: Sendable {
     }
 
     @Sendable func resetPassword(_ request: Request, context: AppContext) async throws -> Response {
-        let fields = try await body(request, context)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes)
         let token = fields.secret("token", required: true, maxLength: 200)
         let password = fields.secret("password", required: true)
         PasswordHasher.validate(password, field: "password", in: fields)
@@ -228,7 +225,7 @@ struct IdentityRoutes: Sendable {
 
     @Sendable func createBusiness(_ request: Request, context: AppContext) async throws -> Response {
         let caller = try context.scoped().caller
-        let fields = try await body(request, context)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes)
         let name = fields.string("name", required: true, maxLength: 200)
         let settings = fields.nested("settings").map { BusinessSettings.validate($0, defaultCountryCode: config.defaultCountryCode) }
         try fields.finish()
@@ -257,7 +254,7 @@ struct IdentityRoutes: Sendable {
 
     @Sendable func updateBusiness(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
-        let fields = try await body(request, context)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes)
         let name = fields.string("name", required: fields.has("name"), maxLength: 200)
         let settings = fields.nested("settings").map { BusinessSettings.validate($0, defaultCountryCode: config.defaultCountryCode) }
         try fields.finish()
@@ -285,7 +282,7 @@ struct IdentityRoutes: Sendable {
 
     @Sendable func addMember(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
-        let fields = try await body(request, context)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes)
         let email = fields.email("email", required: true)
         let password = fields.secret("password", required: true)
         PasswordHasher.validate(password, field: "password", in: fields)
@@ -321,7 +318,7 @@ struct IdentityRoutes: Sendable {
     @Sendable func createKey(_ request: Request, context: AppContext) async throws -> Response {
         let tenant = try context.scoped()
         let (caller, businessID) = (tenant.caller, tenant.businessID)
-        let fields = try await body(request, context)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes)
         let name = fields.string("name", required: true, maxLength: 100)
         let role = fields.oneOf("role", Role.allCases.map(\.rawValue), required: true).flatMap(Role.init(rawValue:))
         try fields.finish()
@@ -349,7 +346,7 @@ struct IdentityRoutes: Sendable {
 
     /// The gateway asks who an API key belongs to; only active keys answer.
     @Sendable func verifyKey(_ request: Request, context: AppContext) async throws -> Response {
-        let fields = try await body(request, context)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes)
         let key = fields.secret("key", required: true, maxLength: 200)
         try fields.finish()
         guard let record = try await store.activeKey(hash: Secrets.sha256Hex(try fields.present(key, "key"))) else {

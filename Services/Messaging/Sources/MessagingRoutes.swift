@@ -32,9 +32,6 @@ struct MessagingRoutes: Sendable {
         services.get("/internal/stats", use: stats)
     }
 
-    private func body(_ request: Request, _ context: AppContext) async throws -> FieldReader {
-        try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
-    }
 
     // MARK: public
 
@@ -75,7 +72,7 @@ struct MessagingRoutes: Sendable {
 
     @Sendable func sendPublicSMS(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
-        let fields = try await body(request, context)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes)
         try context.checkBusinessField(fields, businessID: businessID)
         let leadID = fields.id("lead_id", .lead)
         var phone = fields.phone("phone", defaultCountryCode: config.defaultCountryCode)
@@ -102,7 +99,7 @@ struct MessagingRoutes: Sendable {
 
     @Sendable func sendPublicEmail(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
-        let fields = try await body(request, context)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes)
         try context.checkBusinessField(fields, businessID: businessID)
         let leadID = fields.id("lead_id", .lead)
         let to = fields.email("to", required: true)
@@ -136,7 +133,7 @@ struct MessagingRoutes: Sendable {
     // MARK: internal
 
     @Sendable func sendEmail(_ request: Request, context: AppContext) async throws -> Response {
-        let fields = try await body(request, context)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes)
         let to = fields.email("to", required: true)
         let subject = fields.string("subject", required: true, maxLength: 998)
         let content = fields.string("content", required: true, maxLength: 100_000, multiline: true)
@@ -158,7 +155,7 @@ struct MessagingRoutes: Sendable {
     }
 
     @Sendable func sendSMS(_ request: Request, context: AppContext) async throws -> Response {
-        let fields = try await body(request, context)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes)
         let businessID = fields.id("business_id", .business, required: true)
         let to = fields.phone("to", required: true, defaultCountryCode: config.defaultCountryCode)
         let text = fields.string("message", required: true, maxLength: 1600, multiline: true)

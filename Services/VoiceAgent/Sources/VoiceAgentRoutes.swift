@@ -46,7 +46,7 @@ struct VoiceAgentRoutes: Sendable {
 
     @Sendable func createAgent(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
-        let fields = try await body(request, context, businessID: businessID)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes, businessID: businessID)
         let name = fields.string("name", required: true, maxLength: 100)
         let settings = Self.readSettings(fields)
         try fields.finish()
@@ -65,7 +65,7 @@ struct VoiceAgentRoutes: Sendable {
 
     @Sendable func updateAgent(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
-        let fields = try await body(request, context, businessID: businessID)
+        let fields = try await request.fields(context: context, maxBytes: config.maxBodyBytes, businessID: businessID)
         var agent = try await ownAgent(context)
         if fields.has("name") { agent.name = fields.string("name", required: true, maxLength: 100) ?? agent.name }
         let settings = Self.readSettings(fields)
@@ -118,11 +118,6 @@ struct VoiceAgentRoutes: Sendable {
         return agent
     }
 
-    private func body(_ request: Request, _ context: AppContext, businessID: String) async throws -> FieldReader {
-        let fields = try FieldReader(await request.jsonBody(context: context, maxBytes: config.maxBodyBytes))
-        try context.checkBusinessField(fields, businessID: businessID)
-        return fields
-    }
 
     // MARK: calls
 
