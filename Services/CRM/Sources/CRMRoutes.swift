@@ -34,7 +34,6 @@ struct CRMRoutes: Sendable {
         services.get("/internal/stats", use: stats)
     }
 
-
     // MARK: leads
 
     @Sendable func listLeads(_ request: Request, context: AppContext) async throws -> Response {

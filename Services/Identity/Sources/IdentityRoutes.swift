@@ -49,7 +49,6 @@ struct IdentityRoutes: Sendable {
         services.get("/internal/users/{id}/token-state", use: tokenState)
     }
 
-
     /// `jti` lets one token be logged out; `ver` lets a password reset refuse every older token.
     private func issueToken(user: User, businessID: String, role: Role) -> String {
         let now = Int(Date().timeIntervalSince1970)

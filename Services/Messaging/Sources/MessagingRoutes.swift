@@ -32,7 +32,6 @@ struct MessagingRoutes: Sendable {
         services.get("/internal/stats", use: stats)
     }
 
-
     // MARK: public
 
     @Sendable func listSMS(_ request: Request, context: AppContext) async throws -> Response {

@@ -1,6 +1,7 @@
 import CloudGreetCore
 import Foundation
 import Logging
+import Persistence
 import Providers
 import ServiceClients
 import ServiceKit
@@ -74,9 +75,26 @@ actor CallSession {
         self.flow = flow
     }
 
+    /// The last piece of work started for this call: each waits for the one before, so an event's
+    /// handling is not interleaved with another's at its suspension points (actor re-entrancy).
+    private var last: Task<Void, Never>?
+
+    private func serially(_ work: @escaping @Sendable () async throws -> Void) async throws {
+        let previous = last
+        let current = Task {
+            await previous?.value
+            try await work()
+        }
+        last = Task { _ = try? await current.value }
+        try await current.value
+    }
+
+    func handle(_ event: TelnyxCallEvent) async throws { try await serially { try await self.work(event) } }
+    func handle(_ event: RetellEvent) async throws { try await serially { try await self.work(event) } }
+
     // MARK: Telnyx events
 
-    func handle(_ event: TelnyxCallEvent) async throws {
+    private func work(_ event: TelnyxCallEvent) async throws {
         switch event.type {
         case "call.initiated", "call.answered":
             // The seed's body may start with `call.answered`: a call we do not know yet is routed either way.
@@ -86,10 +104,10 @@ actor CallSession {
                 try await ring(event)
             }
         case "call.bridged":
-            guard var call = try await known(), call.answeredBy == nil else { return }
+            guard let call = try await known(), call.answeredBy == nil else { return }
             if call.stage == .escalating || call.stage == .withAI {
-                call.answeredBy = call.stage == .escalating ? .person : .ai
-                try await save(&call)
+                let answerer: Answerer = call.stage == .escalating ? .person : .ai
+                try await write(call, .fill("answered_by", .text(answerer.rawValue)))
             }
         case "call.speak.ended":
             guard let call = try await known(), call.stage == .announcing else { return }
@@ -98,9 +116,8 @@ actor CallSession {
             try await hangup(event)
         case "call.recording.saved":
             // Telnyx's recording of the whole call is preferred to Retell's, whichever arrives first.
-            guard var call = try await known(), let url = event.recordingURL, call.recordingURL != url else { return }
-            call.recordingURL = url
-            try await save(&call)
+            guard let call = try await known(), let url = event.recordingURL, call.recordingURL != url else { return }
+            try await write(call, .set("recording_url", .text(url)))
         default:
             break  // other call events are stored and acknowledged, nothing more
         }
@@ -152,8 +169,9 @@ actor CallSession {
             guard await command("answer", call, step: "answer") else { return try await fail(&call, "Telnyx did not answer the call") }
             if call.retellCallID == nil {
                 do {
-                    call.retellCallID = try await register(call)
-                    try await save(&call)
+                    let retellCallID = try await register(call)
+                    call.retellCallID = retellCallID
+                    try await write(call, .set("retell_call_id", .text(retellCallID)))
                 } catch {
                     flow.logger.warning("Retell did not take the call", metadata: ["call_id": .string(call.id)])
                     await countCommand("retell", "register-phone-call", ok: false)
@@ -165,7 +183,7 @@ actor CallSession {
             else { return try await fail(&call, "Telnyx did not transfer the call to the AI") }
             call.stage = .withAI
             call.answeredBy = .ai
-            try await save(&call)
+            try await write(call, .set("stage", .text(CallStage.withAI.rawValue)), .set("answered_by", .text(Answerer.ai.rawValue)))
         case .escalating:
             guard let phone = business.escalationPhone,
                 await command("transfer", call, step: "escalate", ["to": .string(phone), "from": JSONValue(call.toNumber)])
@@ -184,7 +202,7 @@ actor CallSession {
     /// The AI could not take an answered call: a person if there is one, else the message.
     private func fallBack(_ call: inout Call, business: BusinessInfo) async throws {
         call.stage = business.escalationPhone == nil ? .announcing : .escalating
-        try await save(&call)
+        try await write(call, .set("stage", .text(call.stage.rawValue)))
         try await proceed(call, business: business)
     }
 
@@ -209,7 +227,9 @@ actor CallSession {
             call.hangupCause = event.hangupCause
             if call.status != .failed { call.status = call.answeredBy == nil ? .missed : .completed }
             call.stage = .ended
-            try await save(&call)
+            try await write(
+                call, .set("ended_at", SQLValue(end)), .set("duration", SQLValue(call.duration)), .set("hangup_cause", SQLValue(call.hangupCause)),
+                .set("status", .text(call.status.rawValue)), .set("stage", .text(CallStage.ended.rawValue)))
             await flow.metrics.increment("calls_total", labels: ["outcome": call.status.rawValue])
         }
         // After the end is saved, so that identity or crm being down never keeps a call open; both
@@ -234,8 +254,9 @@ actor CallSession {
     private func ensureLead(_ call: inout Call, required: Bool) async {
         guard call.leadID == nil else { return }
         do {
-            call.leadID = try await flow.crm.upsertLead(call.businessID, call.phone, "call", ResourceID.make(.request)).lead.id
-            try await save(&call)
+            let leadID = try await flow.crm.upsertLead(call.businessID, call.phone, "call", ResourceID.make(.request)).lead.id
+            call.leadID = leadID
+            try await write(call, .fill("lead_id", .text(leadID)))
         } catch {
             flow.logger.warning("caller not yet linked to a lead", metadata: ["call_id": .string(call.id), "final": .stringConvertible(required)])
         }
@@ -243,20 +264,21 @@ actor CallSession {
 
     // MARK: Retell events
 
-    func handle(_ event: RetellEvent) async throws {
+    private func work(_ event: RetellEvent) async throws {
         guard var call = try await known() else { return }
-        if call.retellCallID == nil { call.retellCallID = event.retellCallID }
-        if call.answeredBy == nil { call.answeredBy = .ai }
-        if let transcript = event.transcript { call.transcript = transcript }
-        if call.recordingURL == nil { call.recordingURL = event.recordingURL }
-        if call.duration == nil { call.duration = event.durationSeconds }
+        // Retell's recording and duration only where Telnyx gave none; its analysis as it says.
+        var writes: [CallStore.Write] = [
+            .fill("retell_call_id", .text(event.retellCallID)), .fill("answered_by", .text(Answerer.ai.rawValue)),
+            .fill("recording_url", SQLValue(event.recordingURL)), .fill("duration", SQLValue(event.durationSeconds)),
+        ]
+        if let transcript = event.transcript { writes.append(.set("transcript", .text(transcript))) }
         if event.kind == .analyzed {
-            call.summary = event.summary ?? call.summary
-            call.sentiment = event.sentiment ?? call.sentiment
-            call.outcome = event.outcome ?? call.outcome
-            call.analysis = event.analysis ?? call.analysis
+            if let summary = event.summary { writes.append(.set("summary", .text(summary))) }
+            if let sentiment = event.sentiment { writes.append(.set("sentiment", .text(sentiment))) }
+            if let outcome = event.outcome { writes.append(.set("outcome", .text(outcome))) }
+            if let analysis = event.analysis { writes.append(.set("analysis", SQLValue(analysis))) }
         }
-        try await save(&call)
+        try await flow.calls.update(call.id, writes)
         if event.kind == .analyzed, event.outcome == "appointment_scheduled", let appointment = event.appointment,
             call.appointmentID == nil, call.bookingError == nil
         {
@@ -275,28 +297,27 @@ actor CallSession {
                     businessID: call.businessID, leadID: leadID, scheduledAt: appointment.scheduledAt,
                     duration: appointment.duration ?? 30, notes: appointment.notes, reference: call.id),
                 ResourceID.make(.request))
-            call.appointmentID = booked.id
+            try await write(call, .set("appointment_id", .text(booked.id)))
         } catch ServiceCallError.conflict {
-            call.bookingError = "the time was already taken"
+            try await write(call, .set("booking_error", "the time was already taken"))
         } catch ServiceCallError.validation(let fields) {
-            call.bookingError = fields.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.joined(separator: ", "))" }.joined(separator: "; ")
+            let problem = fields.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.joined(separator: ", "))" }.joined(separator: "; ")
+            try await write(call, .set("booking_error", .text(problem)))
         } catch ServiceCallError.notFound {
-            call.bookingError = "the caller's lead no longer exists"
+            try await write(call, .set("booking_error", "the caller's lead no longer exists"))
         }
-        try await save(&call)
     }
 
     // MARK: helpers
 
-    private func save(_ call: inout Call) async throws {
-        call.updatedAt = Date()
-        try await flow.calls.save(call)
+    private func write(_ call: Call, _ writes: CallStore.Write...) async throws {
+        try await flow.calls.update(call.id, writes)
     }
 
     private func fail(_ call: inout Call, _ reason: String) async throws {
         call.status = .failed
         call.error = reason
-        try await save(&call)
+        try await write(call, .set("status", .text(CallStatus.failed.rawValue)), .set("error", .text(reason)))
         await ensureLead(&call, required: false)
     }
 

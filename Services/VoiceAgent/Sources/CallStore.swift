@@ -37,23 +37,30 @@ struct CallStore: Sendable {
         return (existing, false)
     }
 
-    /// Saves every field the call flow changes.
-    func save(_ call: Call) async throws {
-        try await db.query(
-            """
-            UPDATE calls SET agent_id = $1, lead_id = $2, status = $3, stage = $4, retell_call_id = $5, answered_by = $6,
-                duration = $7, hangup_cause = $8, recording_url = $9, transcript = $10, summary = $11, sentiment = $12,
-                outcome = $13, analysis = $14, appointment_id = $15, booking_error = $16, error = $17, ended_at = $18,
-                updated_at = $19
-            WHERE id = $20
-            """,
-            [
-                SQLValue(call.agentID), SQLValue(call.leadID), .text(call.status.rawValue), .text(call.stage.rawValue),
-                SQLValue(call.retellCallID), SQLValue(call.answeredBy?.rawValue), SQLValue(call.duration), SQLValue(call.hangupCause),
-                SQLValue(call.recordingURL), SQLValue(call.transcript), SQLValue(call.summary), SQLValue(call.sentiment),
-                SQLValue(call.outcome), call.analysis.map { SQLValue($0) } ?? .null, SQLValue(call.appointmentID),
-                SQLValue(call.bookingError), SQLValue(call.error), SQLValue(call.endedAt), SQLValue(call.updatedAt), .text(call.id),
-            ])
+    /// One column written by a step of the call flow: `set` replaces the value, `fill` writes it only
+    /// where there is none yet.
+    enum Write {
+        case set(String, SQLValue)
+        case fill(String, SQLValue)
+    }
+
+    /// Writes only the columns a step owns, so that steps working on one call at the same time (a
+    /// Retell analysis and a Telnyx recording, or two replicas) never undo each other's writes.
+    func update(_ id: String, _ writes: [Write], now: Date = Date()) async throws {
+        var assignments: [String] = []
+        var binds: [SQLValue] = []
+        for write in writes + [.set("updated_at", SQLValue(now))] {
+            switch write {
+            case .set(let column, let value):
+                binds.append(value)
+                assignments.append("\(column) = $\(binds.count)")
+            case .fill(let column, let value):
+                binds.append(value)
+                assignments.append("\(column) = COALESCE(\(column), $\(binds.count))")
+            }
+        }
+        binds.append(.text(id))
+        try await db.query("UPDATE calls SET \(assignments.joined(separator: ", ")) WHERE id = $\(binds.count)", binds)
     }
 
     func call(callControlID: String) async throws -> Call? {

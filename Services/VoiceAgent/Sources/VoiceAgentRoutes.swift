@@ -118,7 +118,6 @@ struct VoiceAgentRoutes: Sendable {
         return agent
     }
 
-
     // MARK: calls
 
     @Sendable func listCalls(_ request: Request, context: AppContext) async throws -> Response {
