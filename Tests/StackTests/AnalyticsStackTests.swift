@@ -222,6 +222,25 @@ extension AnalyticsStackTests {
         }
         #expect(back.status == 200 && back.data["leads"]?["total"] == 1)
 
+        // The parts that answered while crm was down were kept: voice-agent and messaging were asked once.
+        let cached = try await Stack(environment: ["ANALYTICS_CACHE_SECONDS": "60"])
+        defer { cached.stop() }
+        let other = try await cached.register("kept@example.com")
+        cached.kill(.crm)
+        #expect(try await cached.call(.GET, "/analytics/overview", token: other.token).status == 503)
+        try cached.start(.crm)
+        try await TestHTTP.waitUntilUp(cached.url(.crm) + "/health")
+        var answered = try await cached.call(.GET, "/analytics/overview", token: other.token)
+        for _ in 0..<20 where answered.status != 200 {
+            try await Task.sleep(for: .milliseconds(500))
+            answered = try await cached.call(.GET, "/analytics/overview", token: other.token)
+        }
+        #expect(answered.status == 200)
+        for service in [ServiceName.voiceAgent, .messaging] {
+            let metrics = try await TestHTTP.request(.GET, cached.url(service) + "/metrics").text
+            #expect(metrics.contains(#"route="/internal/stats",status="200"} 1"#), "\(service)")
+        }
+
         // The agent role is refused; another business sees only its own figures.
         let key = try await stack.call(.POST, "/businesses/\(owner.businessID)/api-keys", ["name": "bot", "role": "agent"], token: owner.token)
         let agentKey = try #require(key.data["key"]?.stringValue)

@@ -387,6 +387,13 @@ import Testing
         #expect(try await stack.call(.GET, "/agents/\(agentID)", token: token).data["is_active"] == false)
         world.retell.setFailing(false)
         #expect(try await stack.call(.POST, "/agents/\(agentID)/start", token: token).data["is_active"] == true)
+        // A started agent's change reaches Retell first; if Retell refuses, nothing changes.
+        #expect(try await stack.call(.PUT, "/agents/\(agentID)", ["name": "Sam Two"], token: token).status == 200)
+        #expect(world.retell.received("/update-agent").last?.body["agent_name"] == "Ana Plumbing: Sam Two")
+        world.retell.setFailing(true)
+        #expect(try await stack.call(.PUT, "/agents/\(agentID)", ["name": "Sam Three"], token: token).status == 502)
+        #expect(try await stack.call(.GET, "/agents/\(agentID)", token: token).data["name"] == "Sam Two")
+        world.retell.setFailing(false)
         #expect(try await stack.call(.GET, "/agents?status=active", token: token).data["agents"]?.arrayValue?.count == 1)
         #expect(try await stack.call(.GET, "/agents?status=inactive", token: token).data["agents"]?.arrayValue?.count == 0)
         #expect(try await stack.call(.GET, "/agents?status=sleeping", token: token).status == 422)
