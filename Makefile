@@ -20,6 +20,7 @@ run: build
 test: test-deps
 	$(SWIFT) build --build-tests
 	scripts/with-postgres.sh $(SWIFT) test --skip-build
+	scripts/podman-stack-test.sh
 
 ## The tree as .swift-format wants it (CI fails otherwise); `make format` rewrites it so
 lint:
