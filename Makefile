@@ -32,6 +32,7 @@ format:
 ## Gateway and identity throughput with wrk against a release build of the stack
 bench: deps
 	scripts/bench.sh
+	scripts/bench-gateway.sh
 	scripts/bench-analytics.sh
 	ENGINE=postgres scripts/with-postgres.sh scripts/bench-analytics.sh
 
