@@ -421,3 +421,19 @@ import Testing
         #expect(json.jsonString.contains("\"note\":null"))
     }
 }
+
+@Suite struct Base64URLTests {
+    @Test func agreesWithFoundationOnEveryLengthAndRefusesOtherAlphabets() throws {
+        for length in 0..<70 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 251) }
+            let expected = Data(bytes).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            let encoded = Base64URL.encode(bytes)
+            #expect(encoded == expected, "\(length)")
+            #expect(Base64URL.decode(encoded) == Data(bytes), "\(length)")
+        }
+        for bad in ["ab=c", "a+bc", "a/bc", "ab c", "a", "abcde", "é"] { #expect(Base64URL.decode(bad) == nil, "\(bad)") }
+        #expect(Base64URL.decode("QR") == nil)  // non-zero leftover bits: not a canonical encoding
+        #expect(Base64URL.decode("QQ") == Data([0x41]))
+    }
+}
