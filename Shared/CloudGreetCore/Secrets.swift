@@ -54,13 +54,13 @@ public enum Base64URL {
 
     /// nil for anything but the unpadded URL alphabet (`=`, `+`, `/`, whitespace are refused).
     public static func decode(_ text: some StringProtocol) -> Data? {
-        let chars = Array(text.utf8)
-        guard chars.count % 4 != 1 else { return nil }
-        var out = Data()
-        out.reserveCapacity(chars.count * 3 / 4)
+        let count = text.utf8.count
+        guard count % 4 != 1 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(count * 3 / 4)
         var accumulator: UInt32 = 0
         var bits = 0
-        for char in chars {
+        for char in text.utf8 {
             let value = values[Int(char)]
             guard value != 0xFF else { return nil }
             accumulator = accumulator << 6 | UInt32(value)
@@ -72,6 +72,6 @@ public enum Base64URL {
         }
         // The bits left over must be zero, as a canonical encoder leaves them.
         guard accumulator & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
-        return out
+        return Data(out)
     }
 }
