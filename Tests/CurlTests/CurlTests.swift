@@ -97,7 +97,8 @@ import Testing
             task.cancel()
             // `cancelled` from the transfer, or CancellationError when the cancel came before it started.
             await #expect { try await task.value } throws: { ($0 as? CurlError) == .cancelled || $0 is CancellationError }
-            #expect(ContinuousClock.now - start < .seconds(2))
+            // Well under the transfer's 20 s time-out, with room for a loaded machine.
+            #expect(ContinuousClock.now - start < .seconds(10))
         }
     }
 
