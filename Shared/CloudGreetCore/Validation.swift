@@ -14,6 +14,11 @@ public final class FieldReader {
         self.init(object: object, prefix: "", sink: ErrorSink())
     }
 
+    /// A query string's parameters, read with the same checks and the same one 422.
+    public convenience init(query: [String: String]) {
+        self.init(object: query.mapValues(JSONValue.string), prefix: "", sink: ErrorSink())
+    }
+
     init(object: [String: JSONValue], prefix: String, sink: ErrorSink) {
         self.object = object
         self.prefix = prefix

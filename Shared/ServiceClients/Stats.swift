@@ -33,7 +33,7 @@ public struct StatsQuery: Sendable, Equatable, Hashable {
 
     /// Reads the query string of `/internal/stats`: 422 naming every bad or missing parameter.
     public init(query: [String: String]) throws {
-        let fields = try FieldReader(.object(query.mapValues { .string($0) }))
+        let fields = FieldReader(query: query)
         let business = fields.id("business_id", .business, required: true)
         func range(_ start: String, _ end: String, required: Bool) -> Range<Date>? {
             let from = fields.date(start, required: required)

@@ -66,6 +66,7 @@ import Testing
             Route(method: .GET, path: "/calls", fields: nil),
             Route(method: .GET, path: "/calls/call_01J00000000000000000000000", fields: nil),
             Route(method: .GET, path: "/analytics/overview", fields: nil),
+            Route(method: .GET, path: "/analytics/leads/scored", fields: nil),
             Route(method: .GET, path: "/health", fields: nil),
         ]
     }
@@ -92,6 +93,9 @@ import Testing
 
     /// Malformed for every route: a repeated parameter.
     static let repeatedQueries = ["page=1&page=2", "business_id=a&business_id=b", "search=a&search=b"]
+
+    /// Malformed for the analytics reports: a period that is not a date, or that ends before it starts.
+    static let reportQueries = ["start_date=yesterday", "end_date=%FF", "start_date=2026-12-02&end_date=2026-11-30", "search=%00"]
 
     /// Malformed for the lists that read these parameters (others ignore unknown parameters).
     static func listQueries(_ path: String) -> [String] {
@@ -145,8 +149,10 @@ import Testing
         let auth = [("Authorization", "Bearer \(owner.token)")]
         for route in routes {
             let url = stack.api + route.path
-            let isList = route.method == .GET && ["/businesses", "/leads", "/appointments", "/sms", "/emails"].contains(route.path)
-            for query in Self.repeatedQueries + (isList ? Self.listQueries(route.path) : []) {
+            let isList =
+                route.method == .GET && ["/businesses", "/leads", "/appointments", "/sms", "/emails", "/agents", "/calls"].contains(route.path)
+            let isReport = route.path.hasPrefix("/analytics")
+            for query in Self.repeatedQueries + (isList ? Self.listQueries(route.path) : []) + (isReport ? Self.reportQueries : []) {
                 check(
                     try await TestHTTP.request(.init(rawValue: route.method.rawValue), url + "?" + query, headers: auth),
                     "\(route.method) \(route.path)?\(query)")

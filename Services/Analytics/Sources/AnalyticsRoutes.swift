@@ -25,7 +25,7 @@ struct AnalyticsRoutes: Sendable {
 
     static func read(_ request: Request, _ context: AppContext) throws -> (String, Figures.Period) {
         let businessID = try context.scoped().businessID
-        let fields = try FieldReader(.object(request.query.mapValues { .string($0) }))
+        let fields = FieldReader(query: request.query)
         let period = Figures.Period(fields)
         try fields.finish()
         return (businessID, period)

@@ -124,7 +124,7 @@ struct VoiceAgentRoutes: Sendable {
         let businessID = try context.scoped().businessID
         let query = request.query
         let page = try Page(query: query)
-        let fields = try FieldReader(.object(query.mapValues { .string($0) }))
+        let fields = FieldReader(query: query)
         let lead = fields.id("lead_id", .lead)
         let status = fields.oneOf("status", CallStatus.self)
         let direction = fields.oneOf("direction", CallDirection.self)
