@@ -53,20 +53,36 @@ podman build -q --target mail -t docker.io/axllent/mailpit:v1.21 -f deploy/podma
 echo "== podman-compose up"
 podman-compose -p $project up -d >"$work/compose.log" 2>&1
 api=http://127.0.0.1:8080/api
+# Every service up and every database answering: `degraded` (a service not yet listening) is not enough.
 for _ in $(seq 1 120); do
-  curl -fsS "$api/health" >/dev/null 2>&1 && break
+  curl -sS "$api/health" 2>/dev/null | grep -q '"overall":"healthy"' && break
   sleep 1
 done
-curl -fsS "$api/health" >/dev/null || { podman-compose -p $project logs 2>&1 | tail -60; echo "the stack did not become healthy" >&2; exit 1; }
-json() { python3 -c "import sys, json; print(json.load(sys.stdin)$1)"; }
-token=$(curl -fsS -X POST "$api/auth/register" -H 'Content-Type: application/json' \
-  -d '{"email":"ana@example.com","password":"password123","business_name":"Ana Plumbing"}' | json '["data"]["token"]')
-lead=$(curl -fsS -X POST "$api/leads" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-  -d '{"name":"Bo","phone":"(555) 201-3344"}' | json '["data"]["id"]')
+fail() {
+  echo "$1" >&2
+  podman-compose -p $project ps 2>&1 | tail -12 >&2
+  for service in gateway identity crm; do podman logs --tail 25 ${project}_${service}_1 2>&1 | sed "s/^/$service| /" >&2; done
+  exit 1
+}
+curl -sS "$api/health" | grep -q '"overall":"healthy"' || fail "the stack did not become healthy: $(curl -sS "$api/health")"
+# One API call, its answer in $work/answer; on failure the status, the body and the services' logs.
+call() {
+  local method=$1 path=$2 body=$3 status
+  status=$(curl -sS -o "$work/answer" -w '%{http_code}' -X "$method" "$api$path" -H 'Content-Type: application/json' \
+    ${token:+-H "Authorization: Bearer $token"} -d "$body") || fail "$method $path: no answer"
+  [[ $status == 2* ]] || fail "$method $path answered $status: $(cat "$work/answer")"
+}
+answer() { python3 -c "import sys, json; print(json.load(sys.stdin)$1)" <"$work/answer"; }
+token=""
+call POST /auth/register '{"email":"ana@example.com","password":"password123","business_name":"Ana Plumbing"}'
+token=$(answer '["data"]["token"]')
+call POST /leads '{"name":"Bo","phone":"(555) 201-3344"}'
+lead=$(answer '["data"]["id"]')
 when=$(python3 -c 'import datetime; print((datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2)).strftime("%Y-%m-%dT15:00:00Z"))')
-curl -fsS -X POST "$api/appointments" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-  -d "{\"lead_id\":\"$lead\",\"scheduled_date\":\"$when\"}" | json '["data"]["status"]' | grep -qx scheduled
-curl -fsS -X POST "$api/auth/forgot-password" -H 'Content-Type: application/json' -d '{"email":"ana@example.com"}' >/dev/null
+call POST /appointments "{\"lead_id\":\"$lead\",\"scheduled_date\":\"$when\"}"
+[ "$(answer '["data"]["status"]')" = scheduled ] || fail "the appointment was not scheduled: $(cat "$work/answer")"
+token=""
+call POST /auth/forgot-password '{"email":"ana@example.com"}'
 # The catcher prints each message as received; the body is base64 (UTF-8 text), so decode it.
 reset_link() {
   podman logs ${project}_mail_1 2>&1 | python3 -c '
