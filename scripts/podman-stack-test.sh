@@ -66,10 +66,16 @@ fail() {
 }
 curl -sS "$api/health" | grep -q '"overall":"healthy"' || fail "the stack did not become healthy: $(curl -sS "$api/health")"
 # One API call, its answer in $work/answer; on failure the status, the body and the services' logs.
+# A 503 is retried for a while, as its "try again shortly" asks, and each retry is printed.
 call() {
   local method=$1 path=$2 body=$3 status
-  status=$(curl -sS -o "$work/answer" -w '%{http_code}' -X "$method" "$api$path" -H 'Content-Type: application/json' \
-    ${token:+-H "Authorization: Bearer $token"} -d "$body") || fail "$method $path: no answer"
+  for _ in $(seq 1 20); do
+    status=$(curl -sS -o "$work/answer" -w '%{http_code}' -X "$method" "$api$path" -H 'Content-Type: application/json' \
+      ${token:+-H "Authorization: Bearer $token"} -d "$body") || fail "$method $path: no answer"
+    [ "$status" = 503 ] || break
+    echo "$method $path answered 503, retrying: $(cat "$work/answer")"
+    sleep 1
+  done
   [[ $status == 2* ]] || fail "$method $path answered $status: $(cat "$work/answer")"
 }
 answer() { python3 -c "import sys, json; print(json.load(sys.stdin)$1)" <"$work/answer"; }
