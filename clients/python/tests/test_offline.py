@@ -1,0 +1,248 @@
+"""The client's own logic without a server: retries, errors, encoding, models."""
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import unittest
+import urllib.parse
+from pathlib import Path
+
+from cloudgreet import (
+    NOT_GIVEN,
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    CloudGreetClient,
+    CloudGreetError,
+    ConflictError,
+    ExternalServiceError,
+    InternalServerError,
+    Lead,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitError,
+    RawResponse,
+    ServiceUnavailableError,
+    ValidationError,
+)
+from cloudgreet._http import parse_retry_after
+from cloudgreet.models import parse_datetime
+
+
+def envelope(data=None, status=200, headers=None, **error):
+    if error:
+        body = {"success": False, "error": error.get("error", "Boom"), "code": error.get("code"),
+                "details": error.get("details", {}), "requestId": "req_test", "timestamp": "2024-01-15T10:30:00Z"}
+    else:
+        body = {"success": True, "data": data, "requestId": "req_test", "timestamp": "2024-01-15T10:30:00Z"}
+    return RawResponse(status, headers or {}, json.dumps(body).encode())
+
+
+class FakeTransport:
+    """Answers from a list, recording every request."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.requests = []
+
+    def __call__(self, method, url, headers, body, timeout):
+        self.requests.append({"method": method, "url": url, "headers": headers,
+                              "body": json.loads(body) if body else None, "timeout": timeout})
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def client_with(*answers, **options):
+    transport = FakeTransport(*answers)
+    retries, sleeps = [], []
+    client = CloudGreetClient(
+        api_key="cg_test", base_url="http://api.test/api/", transport=transport,
+        on_retry=lambda attempt, status, delay: retries.append((attempt, status, delay)),
+        _sleep=sleeps.append, **options,
+    )
+    return client, transport, retries, sleeps
+
+
+LEAD = {"id": "lead_1", "business_id": "business_1", "phone": "+15551234567", "status": "new",
+        "created_at": "2024-01-15T10:30:00Z", "brand_new_field": {"x": 1}}
+PAGE = {"leads": [LEAD], "pagination": {"page": 1, "limit": 20, "total": 1, "pages": 1}}
+
+
+class RetryTest(unittest.TestCase):
+    def test_429_waits_retry_after_then_succeeds(self):
+        client, transport, retries, sleeps = client_with(
+            envelope(status=429, headers={"Retry-After": "2"}, code="RATE_LIMIT_EXCEEDED"),
+            envelope(status=429, headers={"Retry-After": "1"}, code="RATE_LIMIT_EXCEEDED"),
+            envelope(PAGE),
+        )
+        page = client.leads.list(business_id="business_1")
+        self.assertEqual([lead.id for lead in page], ["lead_1"])
+        self.assertEqual(retries, [(1, 429, 2.0), (2, 429, 1.0)])
+        self.assertEqual(sleeps, [2.0, 1.0])
+        self.assertEqual(len(transport.requests), 3)
+
+    def test_503_without_header_backs_off_exponentially(self):
+        client, _, retries, sleeps = client_with(
+            envelope(status=503, code="SERVICE_UNAVAILABLE"), envelope(status=503, code="SERVICE_UNAVAILABLE"),
+            envelope(LEAD),
+        )
+        client.leads.get("lead_1")
+        self.assertEqual([r[:2] for r in retries], [(1, 503), (2, 503)])
+        self.assertTrue(0.5 <= sleeps[0] <= 0.55 and 1.0 <= sleeps[1] <= 1.1, sleeps)
+
+    def test_post_is_retried_on_429_only_for_refusals(self):
+        client, transport, retries, _ = client_with(
+            envelope(status=429, headers={"Retry-After": "0"}, code="RATE_LIMIT_EXCEEDED"), envelope(LEAD, status=201)
+        )
+        lead = client.leads.create(phone="+15551234567")
+        self.assertEqual(lead.id, "lead_1")
+        self.assertEqual([r["method"] for r in transport.requests], ["POST", "POST"])
+        client, transport, retries, _ = client_with(envelope(status=500, code="INTERNAL_SERVER_ERROR"))
+        with self.assertRaises(InternalServerError):
+            client.leads.create(phone="+15551234567")
+        self.assertEqual((len(transport.requests), retries), (1, []))
+
+    def test_post_is_retried_on_503_only_with_retry_after(self):
+        # With Retry-After the gateway refused before any service saw the call: safe to send again.
+        client, transport, retries, _ = client_with(
+            envelope(status=503, headers={"Retry-After": "0"}, code="SERVICE_UNAVAILABLE"), envelope(LEAD, status=201)
+        )
+        self.assertEqual(client.leads.create(phone="+15551234567").id, "lead_1")
+        self.assertEqual(len(transport.requests), 2)
+        # A bare 503 may follow a time-out after crm created the lead: not sent twice.
+        client, transport, retries, _ = client_with(envelope(status=503, code="SERVICE_UNAVAILABLE"))
+        with self.assertRaises(ServiceUnavailableError):
+            client.leads.create(phone="+15551234567")
+        self.assertEqual((len(transport.requests), retries), (1, []))
+
+    def test_gives_up_after_max_retries(self):
+        answers = [envelope(status=429, headers={"Retry-After": "1"}, code="RATE_LIMIT_EXCEEDED")] * 3
+        client, transport, retries, _ = client_with(*answers, max_retries=2)
+        with self.assertRaises(RateLimitError) as caught:
+            client.leads.list()
+        self.assertEqual((len(transport.requests), len(retries)), (3, 2))
+        self.assertEqual(caught.exception.retry_after, 1.0)
+        self.assertEqual(caught.exception.code, "RATE_LIMIT_EXCEEDED")
+
+    def test_long_retry_after_is_not_waited_for(self):
+        client, transport, retries, _ = client_with(
+            envelope(status=429, headers={"Retry-After": "3600"}, code="RATE_LIMIT_EXCEEDED"))
+        with self.assertRaises(RateLimitError) as caught:
+            client.leads.list()
+        self.assertEqual((retries, caught.exception.retry_after), ([], 3600.0))
+
+    def test_network_failures_retry_reads_not_posts(self):
+        client, transport, retries, _ = client_with(APIConnectionError("refused"), APITimeoutError("slow"),
+                                                    envelope(LEAD))
+        self.assertEqual(client.leads.get("lead_1").id, "lead_1")
+        self.assertEqual([r[:2] for r in retries], [(1, None), (2, None)])
+        client, transport, retries, _ = client_with(APITimeoutError("slow"))
+        with self.assertRaises(APITimeoutError):
+            client.sms.send(phone="+15551234567", message="hi")
+        self.assertEqual(retries, [])
+
+    def test_retry_after_forms(self):
+        self.assertEqual(parse_retry_after("3"), 3.0)
+        self.assertEqual(parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480), 10.0)
+        self.assertIsNone(parse_retry_after("soon"))
+        self.assertIsNone(parse_retry_after(None))
+        self.assertEqual(parse_retry_after("-5"), 0.0)
+
+
+class ErrorTest(unittest.TestCase):
+    def test_status_to_class(self):
+        cases = {400: ValidationError, 401: AuthenticationError, 403: PermissionDeniedError, 404: NotFoundError,
+                 409: ConflictError, 413: PayloadTooLargeError, 422: ValidationError, 429: RateLimitError,
+                 500: InternalServerError, 502: ExternalServiceError, 503: ServiceUnavailableError,
+                 418: CloudGreetError}
+        for status, cls in cases.items():
+            client, *_ = client_with(*[envelope(status=status, code="X", details={"f": ["bad"]})] * 4, max_retries=0)
+            with self.assertRaises(cls) as caught:
+                client.leads.list()
+            self.assertIs(type(caught.exception), cls)
+            e = caught.exception
+            self.assertEqual((e.status, e.code, e.message, e.details, e.request_id), (status, "X", "Boom", {"f": ["bad"]}, "req_test"))
+            self.assertIn("req_test", str(e))
+
+    def test_non_json_error_body(self):
+        client, *_ = client_with(RawResponse(502, {"X-Request-Id": "req_h"}, b"<html>bad gateway</html>"))
+        with self.assertRaises(ExternalServiceError) as caught:
+            client.leads.list()
+        self.assertEqual((caught.exception.code, caught.exception.request_id, caught.exception.details),
+                         (None, "req_h", {}))
+
+    def test_unhealthy_health_report_is_returned(self):
+        report = {"overall": "unhealthy", "checks": [{"name": "identity", "status": "unhealthy"}]}
+        client, transport, retries, _ = client_with(envelope(status=503, headers={}, code="SERVICE_UNAVAILABLE"))
+        transport.answers = [RawResponse(503, {}, json.dumps({"success": False, "data": report}).encode())]
+        health = client.health()
+        self.assertEqual((health.overall, health.healthy, health.checks[0].name), ("unhealthy", False, "identity"))
+        self.assertEqual(retries, [])
+
+
+class EncodingTest(unittest.TestCase):
+    def test_headers_query_and_paths(self):
+        client, transport, *_ = client_with(envelope(PAGE), envelope(LEAD))
+        client.leads.list(business_id="business_1", search="a+b c", page=2, limit=5, request_id="rid-1")
+        request = transport.requests[0]
+        url = urllib.parse.urlsplit(request["url"])
+        self.assertEqual(url.path, "/api/leads")
+        self.assertEqual(urllib.parse.parse_qs(url.query),
+                         {"business_id": ["business_1"], "search": ["a+b c"], "page": ["2"], "limit": ["5"]})
+        self.assertEqual(request["headers"]["Authorization"], "Bearer cg_test")
+        self.assertEqual(request["headers"]["X-Request-Id"], "rid-1")
+        self.assertNotIn("Content-Type", request["headers"])
+        client.leads.get("lead/../x")
+        self.assertTrue(transport.requests[1]["url"].endswith("/api/leads/lead%2F..%2Fx"))
+
+    def test_bodies_dates_and_not_given(self):
+        appointment = {"id": "appointment_1", "scheduled_date": "2030-01-02T15:00:00Z", "value": 10}
+        client, transport, *_ = client_with(envelope(appointment, status=201), envelope(appointment))
+        client.appointments.create(lead_id="lead_1", scheduled_date=dt.datetime(2030, 1, 2, 15, 0), value=None)
+        self.assertEqual(transport.requests[0]["body"],
+                         {"lead_id": "lead_1", "scheduled_date": "2030-01-02T15:00:00Z"})
+        updated = client.appointments.update("appointment_1", notes=None, duration=NOT_GIVEN, status="confirmed")
+        self.assertEqual(transport.requests[1]["body"], {"notes": None, "status": "confirmed"})
+        self.assertEqual(transport.requests[1]["method"], "PUT")
+        self.assertEqual(updated.value, 10.0)
+        self.assertIsInstance(updated.value, float)
+
+    def test_with_token_keeps_settings(self):
+        client, transport, *_ = client_with(envelope(PAGE))
+        other = client.with_token("jwt.token.here")
+        other.leads.list()
+        self.assertEqual(transport.requests[0]["headers"]["Authorization"], "Bearer jwt.token.here")
+        self.assertEqual(client._core.credential, "cg_test")
+        with self.assertRaises(ValueError):
+            CloudGreetClient(api_key="cg_x", token="jwt")
+
+
+class ModelTest(unittest.TestCase):
+    def test_unknown_fields_are_kept(self):
+        lead = Lead.from_dict(LEAD)
+        self.assertEqual(lead.raw["brand_new_field"], {"x": 1})
+        self.assertEqual(lead.created_at, dt.datetime(2024, 1, 15, 10, 30, tzinfo=dt.timezone.utc))
+        self.assertIsNone(lead.email)
+        self.assertEqual(lead.to_dict(), LEAD)
+
+    def test_datetimes(self):
+        utc = dt.timezone.utc
+        self.assertEqual(parse_datetime("2024-01-20T14:00:00.123Z"), dt.datetime(2024, 1, 20, 14, 0, 0, 123000, utc))
+        self.assertEqual(parse_datetime("2024-01-20T09:00:00-05:00").astimezone(utc), dt.datetime(2024, 1, 20, 14, tzinfo=utc))
+        self.assertEqual(parse_datetime("2024-01-20T14:00:00.1234567+00:00").microsecond, 123456)
+        self.assertIsNone(parse_datetime("yesterday"))
+        self.assertIsNone(parse_datetime(12))
+
+    def test_import_needs_no_dependencies(self):
+        root = Path(__file__).resolve().parent.parent
+        code = "import sys, cloudgreet, cloudgreet.webhooks; print('cryptography' in sys.modules)"
+        out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+        self.assertEqual(out.stdout.strip(), "False")
+
+
+if __name__ == "__main__":
+    unittest.main()
