@@ -371,7 +371,9 @@ import Testing
                 throw Failure()
             }) { _ in .retry(after: nil) }
         }
-        #expect(ContinuousClock.now - start < .milliseconds(250) + .seconds(1))
+        // The count is the proof; the time only has to stay well under the 5 s that 50 tries would take,
+        // with room for a loaded machine (1.3 s was seen under the full suite).
+        #expect(ContinuousClock.now - start < .seconds(4))
         #expect(await tries.count <= 6)
     }
 

@@ -52,22 +52,29 @@ public enum TestEnvironment {
         return path
     }
 
-    /// A TCP port nobody listens on right now.
+    /// A TCP port nobody listens on right now, and that no other test of this run is given.
+    /// Ports come in turn from below the kernel's ephemeral range (32768 and up), so that neither
+    /// another test nor an outgoing connection's local port can take one between this check and the
+    /// service's bind, as happened when ports were picked by binding to port 0 (a stack test then
+    /// found another test's service answering on its messaging port).
     public static func freePort() -> Int {
+        while true {
+            let port = PortSequence.shared.next()
+            if canBind(port) { return port }
+        }
+    }
+
+    private static func canBind(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        return withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
+        } == 0
     }
 
     /// Where `swift build` put the executables: next to the test bundle.
@@ -82,5 +89,21 @@ public enum TestEnvironment {
         var environment = ["CLOUDGREET_ENV": "development", "BCRYPT_COST": "4", "LOG_LEVEL": "error"]
         environment.merge(values) { $1 }
         return try ServiceConfig(service: service, environment: environment)
+    }
+}
+
+/// Ports 20000-32767 in turn, from a random start so that two test runs on one machine rarely meet.
+private final class PortSequence: @unchecked Sendable {
+    // @unchecked: `next` is the only access, under the lock.
+    static let shared = PortSequence()
+    private static let range = 20000..<32768
+    private let lock = NSLock()
+    private var current = Int.random(in: range)
+
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        current = current + 1 < Self.range.upperBound ? current + 1 : Self.range.lowerBound
+        return current
     }
 }
