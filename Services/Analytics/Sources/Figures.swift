@@ -140,7 +140,11 @@ extension Figures {
             }
             let from = date(start, dayEnd: false) ?? .distantPast
             let to = date(end, dayEnd: true) ?? .distantFuture
-            guard from <= to else { throw APIError.validation(field: "end_date", "must not come before start_date") }
+            // A bare end date is a whole day, so it comes before the start when the day ends by then.
+            let endIsDay = if case .day? = end { true } else { false }
+            guard endIsDay ? from < to : from <= to else {
+                throw APIError.validation(field: "end_date", "must not come before start_date")
+            }
             return from..<to
         }
     }
