@@ -97,6 +97,7 @@ let package = Package(
             dependencies: serviceBase + [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
             ])
         + service(
             "Identity", folder: "Identity", executable: "cloudgreet-identity",

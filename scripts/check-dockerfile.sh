@@ -17,7 +17,9 @@ for line in stage.splitlines():
     if line.startswith("COPY "):
         *sources, target = line.split()[1:]
         for source in sources:
-            subprocess.run(["cp", "-R", source, os.path.join(work, target if target not in ("./",) else "")], check=True)
+            destination = os.path.join(work, target)
+            os.makedirs(destination if target.endswith("/") else os.path.dirname(destination), exist_ok=True)
+            subprocess.run(["cp", "-R", source, destination], check=True)
     elif line.startswith("RUN "):
         command = line[4:]
         if command.startswith("apt-get"):
@@ -30,11 +32,14 @@ for line in stage.splitlines():
         subprocess.run(["bash", "-ec", command], cwd=work, check=True)
 PY
 for service in gateway identity crm voice-agent messaging analytics; do
-  test -x "$work/out/cloudgreet-$service" || { echo "missing cloudgreet-$service" >&2; exit 1; }
+  test -x "$work/out/bin/cloudgreet-$service" || { echo "missing cloudgreet-$service" >&2; exit 1; }
+done
+for file in openapi.yaml api-docs/swagger-ui-bundle.js api-docs/swagger-ui.css; do
+  test -s "$work/out/share/$file" || { echo "missing /usr/share/cloudgreet/$file" >&2; exit 1; }
 done
 # Each one runs: given a bad setting it stops at once, naming it (so it links and reads its config).
 for service in gateway identity crm voice-agent messaging analytics; do
-  said=$(PORT=bad "$work/out/cloudgreet-$service" 2>&1 || true)
+  said=$(PORT=bad "$work/out/bin/cloudgreet-$service" 2>&1 || true)
   grep -q "PORT must be" <<<"$said" || { echo "cloudgreet-$service does not run: $said" >&2; exit 1; }
 done
-echo "the six executables are built and run"
+echo "the six executables are built and run, and the API description and docs page are in place"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing: `run` (the default) what building and running need; `test` also what the
-# tests need (an SMTP server for tests, PostgreSQL, and kubernetes-validate in .build/tools).
+# Installs what is missing: `run` (the default) what building and running need (and Swagger UI for
+# the docs page); `test` also what the tests need (an SMTP server for tests, PostgreSQL, Chromium,
+# Node's TypeScript compiler, and the Python checkers in the virtual environment .build/tools).
 # Debian/Ubuntu with apt (as root or with sudo); elsewhere it says what to install and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,11 +12,11 @@ if [ "$(uname)" = Darwin ]; then
   for formula in curl $([ "$purpose" = test ] && echo postgresql@16); do
     brew list "$formula" >/dev/null 2>&1 || { echo "Missing: $formula. Install it with: brew install $formula" >&2; exit 1; }
   done
-  exit 0
+  exec scripts/install-api-docs.sh
 fi
 
-packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config)
-[ "$purpose" = test ] && packages+=(python3-aiosmtpd postgresql python3-venv)
+packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config python3-venv)
+[ "$purpose" = test ] && packages+=(python3-aiosmtpd postgresql chromium nodejs node-typescript)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -33,8 +34,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "$purpose" = test ] && [ ! -x .build/tools/bin/kubernetes-validate ]; then
-  # The schema check of deploy/kubernetes.yaml, from PyPI, in its own virtual environment.
-  python3 -m venv .build/tools >/dev/null
-  .build/tools/bin/pip install -q kubernetes-validate
+# Python tools in their own virtual environment, from PyPI.
+[ -x .build/tools/bin/python ] || python3 -m venv .build/tools >/dev/null
+PIP=".build/tools/bin/python -m pip" scripts/install-api-docs.sh
+if [ "$purpose" = test ] && [ ! -x .build/tools/bin/schemathesis ]; then
+  # The schema checks of deploy/kubernetes.yaml and docs/openapi.yaml, and the API fuzzer.
+  .build/tools/bin/pip install -q kubernetes-validate openapi-spec-validator==0.9.0 schemathesis==4.32.5 cryptography
 fi

@@ -39,12 +39,14 @@ podman tag $base docker.io/library/debian:bookworm-slim
 
 echo "== static release binaries"
 swift build -c release --static-swift-stdlib --scratch-path .build-static 2>&1 | grep -E "error|Compiling|Build complete" | tail -1
-mkdir -p "$work/image/out"
+mkdir -p "$work/image/out/bin" "$work/image/out/share"
 for service in gateway identity crm voice-agent messaging analytics; do
-  install -m 0755 ".build-static/release/cloudgreet-$service" "$work/image/out/"
+  install -m 0755 ".build-static/release/cloudgreet-$service" "$work/image/out/bin/"
 done
+cp docs/openapi.yaml "$work/image/out/share/"
+PIP=".build/tools/bin/python -m pip" scripts/install-api-docs.sh "$work/image/out/share/api-docs" >/dev/null
 # The Dockerfile's runtime stage, as written, but taking the binaries from the host.
-sed -n '/^FROM debian/,$p' deploy/Dockerfile | sed 's|^COPY --from=build /src/out/ |COPY out/ |' > "$work/image/Containerfile"
+sed -n '/^FROM debian/,$p' deploy/Dockerfile | sed 's|^COPY --from=build /src/out/|COPY out/|' > "$work/image/Containerfile"
 echo "== image cloudgreet:dev from the Dockerfile's runtime stage"
 podman build -q --format docker -t cloudgreet:dev -f "$work/image/Containerfile" "$work/image" >/dev/null
 podman build -q --target postgres -t docker.io/library/postgres:15 -f deploy/podman/stand-ins.Containerfile deploy/podman >/dev/null

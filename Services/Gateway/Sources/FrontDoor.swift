@@ -6,7 +6,8 @@ import ServiceKit
 
 /// The gateway's checks on every request: who the caller is, the rate limit (headers on every
 /// answer, errors included), and whether the route needs credentials. The gateway's own `/health`
-/// and `/metrics` are registered before it and so stay outside (see `MetricsAccess`).
+/// and `/metrics` are registered before it and so stay outside (see `MetricsAccess`); its routes
+/// under `/api` (health, the API description) count against `limits.health`.
 struct FrontDoor: RouterMiddleware {
     typealias Context = AppContext
 
@@ -14,7 +15,8 @@ struct FrontDoor: RouterMiddleware {
         let authenticated: Int
         let anonymous: Int
         let webhook: Int
-        /// `/api/health`, per address: monitors poll it, and must not eat the anonymous budget.
+        /// The gateway's own answers (health, the API description), per address: monitors poll
+        /// health and the docs page loads several files, and neither may eat the anonymous budget.
         let health: Int
     }
 
@@ -35,7 +37,7 @@ struct FrontDoor: RouterMiddleware {
             forwardedFor: request.header("X-Forwarded-For"))
         context.clientAddress = clientIP
         context.logger[metadataKey: "client_ip"] = .string(clientIP)
-        let route = path.hasPrefix("/api/") ? Routing.route(String(path.dropFirst(4))) : nil
+        let route = path.hasPrefix("/api/") ? Routing.route(request.method, String(path.dropFirst(4))) : nil
         context.upstream = route
 
         let admission = await admit(request, path: path, route: route, clientIP: clientIP, context: context)
@@ -70,7 +72,9 @@ struct FrontDoor: RouterMiddleware {
         context: AppContext
     ) async -> Admission {
         let client = ClientAddress.limitKey(clientIP)
-        if path == "/api/health" { return await count("health:\(client)", limit: limits.health, context: context) }
+        if path.hasPrefix("/api/"), Routing.isGatewayRoute(request.method, String(path.dropFirst(4))) {
+            return await count("health:\(client)", limit: limits.health, context: context)
+        }
         switch route?.access {
         case .webhook?: return await count("webhook:\(client)", limit: limits.webhook, context: context)
         case .anonymous?: return await count("ip:\(client)", limit: limits.anonymous, context: context)

@@ -45,6 +45,12 @@ public enum GatewayService {
             return Response.envelope(data, status: report.overall == "unhealthy" ? .serviceUnavailable : .ok, context: context)
         }
 
+        let description = try APIDescription(
+            specPath: settings.openAPISpec, assetsDirectory: settings.apiDocsAssets, logger: runtime.logger)
+        router.get("/api/openapi.json") { _, _ in description.specResponse() }
+        router.get("/api/docs") { _, _ in description.pageResponse() }
+        router.get("/api/docs/{file}") { _, context in try description.fileResponse(context.parameters.get("file") ?? "") }
+
         let proxy = Proxy(
             config: config, http: http, breakers: runtime.clients.breakers, metrics: runtime.metrics,
             bodyTimeout: config.requestBodyTimeout,

@@ -13,11 +13,13 @@ struct GatewaySettings: ServiceSettings {
     let metricsToken: String?
     let connectionsPerClient: Int
     let bufferedBodyBytes: Int
+    let openAPISpec: String
+    let apiDocsAssets: String
 
     static let variables = [
         "RATE_LIMIT_STORE", "RATE_LIMIT_AUTHENTICATED", "RATE_LIMIT_ANONYMOUS", "RATE_LIMIT_WEBHOOK", "RATE_LIMIT_HEALTH",
         "RATE_LIMIT_WINDOW_SECONDS", "TRUSTED_PROXIES", "CORS_ALLOWED_ORIGINS", "API_KEY_CACHE_SECONDS", "METRICS_TOKEN",
-        "MAX_CONNECTIONS_PER_CLIENT", "MAX_BUFFERED_BODY_BYTES",
+        "MAX_CONNECTIONS_PER_CLIENT", "MAX_BUFFERED_BODY_BYTES", "OPENAPI_SPEC", "API_DOCS_ASSETS",
     ]
 
     init(_ config: ServiceConfig) throws {
@@ -41,5 +43,8 @@ struct GatewaySettings: ServiceSettings {
         metricsToken = config.string("METRICS_TOKEN")
         connectionsPerClient = try config.int("MAX_CONNECTIONS_PER_CLIENT", default: 128, 1...100_000)
         bufferedBodyBytes = try config.int("MAX_BUFFERED_BODY_BYTES", default: 64 << 20, config.maxBodyBytes...(1 << 34))
+        // Relative to the working directory: the checkout for `make run` and the tests; the image sets both.
+        openAPISpec = config.string("OPENAPI_SPEC") ?? "docs/openapi.yaml"
+        apiDocsAssets = config.string("API_DOCS_ASSETS") ?? ".build/api-docs"
     }
 }

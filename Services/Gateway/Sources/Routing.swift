@@ -1,4 +1,5 @@
 import CloudGreetCore
+import HTTPTypes
 import ServiceKit
 
 #if canImport(Glibc)
@@ -7,33 +8,111 @@ import ServiceKit
     import Darwin
 #endif
 
-/// Which service owns a public path (the design's section 1), and which paths need no credentials.
-enum Routing {
-    static let webhooks: Set<String> = ["/webrtc/webhook", "/sms/webhook", "/retell/webhook"]
-    static let publicAuth: Set<String> = ["/auth/register", "/auth/login", "/auth/forgot-password", "/auth/reset-password"]
+/// One public operation: the method and path template (`{name}` stands for one segment) that the
+/// gateway forwards, to which service, and who may call it. `docs/openapi.yaml` documents exactly
+/// these and the gateway's own routes (`gatewayRoutes`); a test holds the two together.
+struct PublicRoute: Sendable {
+    let method: HTTPRequest.Method
+    let path: String
+    let service: ServiceName
+    let access: UpstreamRoute.Access
 
-    private static let owners: [(prefix: String, service: ServiceName)] = [
-        ("auth", .identity), ("businesses", .identity),
-        ("leads", .crm), ("appointments", .crm),
-        ("agents", .voiceAgent), ("calls", .voiceAgent), ("webrtc", .voiceAgent), ("retell", .voiceAgent),
-        ("sms", .messaging), ("emails", .messaging),
-        ("analytics", .analytics),
-    ]
-
-    /// `path` without empty segments (`/auth//login/` is `/auth/login`): how the services' routers
-    /// read it, so it is what access is decided on and what is forwarded.
-    static func canonical(_ path: String) -> String {
-        "/" + path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
+    init(_ method: HTTPRequest.Method, _ path: String, _ service: ServiceName, _ access: UpstreamRoute.Access = .authenticated) {
+        self.method = method
+        self.path = path
+        self.service = service
+        self.access = access
+        segments = path.split(separator: "/").map { $0.hasPrefix("{") ? nil : String($0) }
     }
 
-    /// `path` is what follows `/api`. Internal routes are never reachable from outside.
-    static func route(_ path: String) -> UpstreamRoute? {
-        let normalized = canonical(path)
-        guard let first = normalized.split(separator: "/").first else { return nil }
-        guard let owner = owners.first(where: { $0.prefix == first }) else { return nil }
-        let access: UpstreamRoute.Access =
-            webhooks.contains(normalized) ? .webhook : publicAuth.contains(normalized) ? .anonymous : .authenticated
-        return UpstreamRoute(service: owner.service, access: access, path: normalized)
+    /// The template's segments, nil where any one segment matches.
+    private let segments: [String?]
+
+    func matches(_ method: HTTPRequest.Method, _ path: [Substring]) -> Bool {
+        guard method == self.method, path.count == segments.count else { return false }
+        return zip(segments, path).allSatisfy { template, segment in template.map { $0 == segment } ?? true }
+    }
+}
+
+/// The gateway's routing table: every public operation and the service that owns it (the design's
+/// section 1). Anything else under `/api` is a 404 from the gateway itself.
+enum Routing {
+    static let table: [PublicRoute] = [
+        PublicRoute(.post, "/auth/register", .identity, .anonymous),
+        PublicRoute(.post, "/auth/login", .identity, .anonymous),
+        PublicRoute(.post, "/auth/forgot-password", .identity, .anonymous),
+        PublicRoute(.post, "/auth/reset-password", .identity, .anonymous),
+        PublicRoute(.post, "/auth/logout", .identity),
+        PublicRoute(.get, "/businesses", .identity),
+        PublicRoute(.post, "/businesses", .identity),
+        PublicRoute(.get, "/businesses/{id}", .identity),
+        PublicRoute(.put, "/businesses/{id}", .identity),
+        PublicRoute(.get, "/businesses/{id}/members", .identity),
+        PublicRoute(.post, "/businesses/{id}/members", .identity),
+        PublicRoute(.get, "/businesses/{id}/api-keys", .identity),
+        PublicRoute(.post, "/businesses/{id}/api-keys", .identity),
+        PublicRoute(.delete, "/businesses/{id}/api-keys/{key_id}", .identity),
+
+        PublicRoute(.get, "/leads", .crm),
+        PublicRoute(.post, "/leads", .crm),
+        PublicRoute(.get, "/leads/{id}", .crm),
+        PublicRoute(.put, "/leads/{id}", .crm),
+        PublicRoute(.delete, "/leads/{id}", .crm),
+        PublicRoute(.post, "/leads/{id}/qualify", .crm),
+        PublicRoute(.get, "/appointments", .crm),
+        PublicRoute(.post, "/appointments", .crm),
+        PublicRoute(.get, "/appointments/{id}", .crm),
+        PublicRoute(.put, "/appointments/{id}", .crm),
+        PublicRoute(.delete, "/appointments/{id}", .crm),
+        PublicRoute(.post, "/appointments/{id}/remind", .crm),
+
+        PublicRoute(.get, "/agents", .voiceAgent),
+        PublicRoute(.post, "/agents", .voiceAgent),
+        PublicRoute(.get, "/agents/{id}", .voiceAgent),
+        PublicRoute(.put, "/agents/{id}", .voiceAgent),
+        PublicRoute(.delete, "/agents/{id}", .voiceAgent),
+        PublicRoute(.post, "/agents/{id}/start", .voiceAgent),
+        PublicRoute(.post, "/agents/{id}/stop", .voiceAgent),
+        PublicRoute(.get, "/agents/{id}/status", .voiceAgent),
+        PublicRoute(.get, "/calls", .voiceAgent),
+        PublicRoute(.get, "/calls/{id}", .voiceAgent),
+        PublicRoute(.post, "/webrtc/webhook", .voiceAgent, .webhook),
+        PublicRoute(.post, "/retell/webhook", .voiceAgent, .webhook),
+
+        PublicRoute(.get, "/sms", .messaging),
+        PublicRoute(.post, "/sms", .messaging),
+        PublicRoute(.get, "/emails", .messaging),
+        PublicRoute(.post, "/emails", .messaging),
+        PublicRoute(.post, "/sms/webhook", .messaging, .webhook),
+
+        PublicRoute(.get, "/analytics/overview", .analytics),
+        PublicRoute(.get, "/analytics/leads/scored", .analytics),
+    ]
+
+    /// What the gateway answers itself, without credentials: health and the API's description.
+    static let gatewayRoutes: [PublicRoute] = [
+        PublicRoute(.get, "/health", .gateway, .anonymous), PublicRoute(.get, "/openapi.json", .gateway, .anonymous),
+        PublicRoute(.get, "/docs", .gateway, .anonymous), PublicRoute(.get, "/docs/{file}", .gateway, .anonymous),
+    ]
+
+    static func isGatewayRoute(_ method: HTTPRequest.Method, _ path: String) -> Bool {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        return gatewayRoutes.contains { $0.matches(method, segments) }
+    }
+
+    /// The table by first segment, so a request is compared with a handful of templates.
+    private static let byFirstSegment: [Substring: [PublicRoute]] = Dictionary(
+        grouping: table, by: { $0.path.split(separator: "/").first ?? "" })
+
+    /// `path` is what follows `/api`. Empty segments are dropped (`/auth//login/` is `/auth/login`)
+    /// as the services' routers drop them, so they cannot change the access, and the forwarded path
+    /// is the one access was decided on. Internal routes are never reachable from outside.
+    static func route(_ method: HTTPRequest.Method, _ path: String) -> UpstreamRoute? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        guard let first = segments.first,
+            let route = byFirstSegment[first]?.first(where: { $0.matches(method, segments) })
+        else { return nil }
+        return UpstreamRoute(service: route.service, access: route.access, path: "/" + segments.joined(separator: "/"))
     }
 }
 
