@@ -16,10 +16,12 @@ build: deps
 run: build
 	$(SWIFT) run cloudgreet
 
-## Every test, on SQLite and on a throwaway PostgreSQL
+## Every test, on SQLite and on a throwaway PostgreSQL; then the API against its description
+## (validator, schemathesis, the docs page in Chromium, both SDKs) and the containers
 test: test-deps
 	$(SWIFT) build --build-tests
 	scripts/with-postgres.sh $(SWIFT) test --skip-build
+	scripts/check-api.sh
 	scripts/podman-stack-test.sh
 
 ## The tree as .swift-format wants it (CI fails otherwise); `make format` rewrites it so
