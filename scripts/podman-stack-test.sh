@@ -89,6 +89,10 @@ lead=$(answer '["data"]["id"]')
 when=$(python3 -c 'import datetime; print((datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2)).strftime("%Y-%m-%dT15:00:00Z"))')
 call POST /appointments "{\"lead_id\":\"$lead\",\"scheduled_date\":\"$when\"}"
 [ "$(answer '["data"]["status"]')" = scheduled ] || fail "the appointment was not scheduled: $(cat "$work/answer")"
+# The image ships the API's description and the docs page's Swagger UI.
+curl -fsS "$api/openapi.json" | python3 -c 'import sys, json; assert json.load(sys.stdin)["openapi"].startswith("3.1")' \
+  || fail "the image does not serve /api/openapi.json"
+curl -fsS -o /dev/null "$api/docs/swagger-ui-bundle.js" || fail "the image does not serve the docs page's Swagger UI"
 token=""
 call POST /auth/forgot-password '{"email":"ana@example.com"}'
 # The catcher prints each message as received; the body is base64 (UTF-8 text), so decode it.
@@ -103,7 +107,7 @@ for message in sys.stdin.read().split("---------- MESSAGE FOLLOWS ----------")[1
 sys.exit(1)'
 }
 for _ in $(seq 1 30); do
-  reset_link && { echo "register, lead, appointment and a reset email: all through the compose stack"; exit 0; }
+  reset_link && { echo "register, lead, appointment, the API docs and a reset email: all through the compose stack"; exit 0; }
   sleep 1
 done
 echo "the reset email did not reach the mail catcher" >&2
