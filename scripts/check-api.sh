@@ -26,11 +26,13 @@ request = urllib.request.Request(
 print(json.load(urllib.request.urlopen(request))["data"]["key"])
 PY
 )
+  # One worker: with two, Hypothesis's strategy descriptions race between threads (a KeyError
+  # inside schemathesis, seen in CI), which fails the run without any fault of the API.
   $tools/schemathesis run "$CLOUDGREET_BASE_URL/openapi.json" --url "$CLOUDGREET_BASE_URL" \
     -H "X-API-Key: $key" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
     --max-time "${FUZZ_SECONDS:-180}" --max-examples "${FUZZ_EXAMPLES:-25}" --seed "${FUZZ_SEED:-1}" \
-    --workers 2 --request-timeout 10 --suppress-health-check all --no-color
+    --workers 1 --request-timeout 10 --suppress-health-check all --no-color
 }
 export -f fuzz
 export tools
