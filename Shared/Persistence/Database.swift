@@ -79,6 +79,8 @@ public enum DatabaseError: Error, Sendable {
     case unsupportedURL(String)
     /// A row lacked a column the schema declares NOT NULL.
     case missingColumn(String)
+    /// A count that did not come back as an integer.
+    case notAnInteger(String)
 }
 
 public enum Engine: String, Sendable { case sqlite, postgres }
@@ -95,10 +97,10 @@ extension SQLExecutor {
     public func query(_ sql: String) async throws -> [SQLRow] { try await query(sql, []) }
     public func first(_ sql: String, _ binds: [SQLValue] = []) async throws -> SQLRow? { try await query(sql, binds).first }
     public func count(_ sql: String, _ binds: [SQLValue] = []) async throws -> Int {
-        try await query(sql, binds).first?.values.values.first.flatMap { value -> Int? in
-            if case .int(let count) = value { return Int(count) }
-            return nil
-        } ?? 0
+        guard let value = try await query(sql, binds).first?.values.values.first else { return 0 }
+        // Not a silent 0: PostgreSQL's SUM of a BIGINT is a NUMERIC, and must be cast back.
+        guard case .int(let count) = value else { throw DatabaseError.notAnInteger(sql) }
+        return Int(count)
     }
 }
 
@@ -161,10 +163,12 @@ public struct SQLFilter: Sendable {
 extension SQLExecutor {
     /// One page of the rows of `table` that match `filter`, in `order`, with how many match in all:
     /// what every list endpoint answers.
+    /// `total` when the caller knows it (a kept count); otherwise the matching rows are counted.
     public func page(
-        _ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page
+        _ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page, total known: Int? = nil
     ) async throws -> Paged<SQLRow> {
-        let total = try await count("SELECT COUNT(*) AS n FROM \(table) WHERE \(filter.sql)", filter.binds)
+        let total: Int
+        if let known { total = known } else { total = try await count("SELECT COUNT(*) AS n FROM \(table) WHERE \(filter.sql)", filter.binds) }
         let rows = try await query(
             "SELECT * FROM \(table) WHERE \(filter.sql) ORDER BY \(order) LIMIT \(page.limit) OFFSET \(page.offset)",
             filter.binds)

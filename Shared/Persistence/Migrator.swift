@@ -4,13 +4,22 @@ import Foundation
 public struct Migration: Sendable {
     public let version: Int
     public let name: String
-    public let statements: [String]
+    private let sqlite: [String]
+    private let postgres: [String]
 
     public init(_ version: Int, _ name: String, _ statements: [String]) {
+        self.init(version, name, sqlite: statements, postgres: statements)
+    }
+
+    /// A step written twice, where the engines differ (full-text search, trigger bodies).
+    public init(_ version: Int, _ name: String, sqlite: [String], postgres: [String]) {
         self.version = version
         self.name = name
-        self.statements = statements
+        self.sqlite = sqlite
+        self.postgres = postgres
     }
+
+    public func statements(for engine: Engine) -> [String] { engine == .sqlite ? sqlite : postgres }
 }
 
 public enum Migrator {
@@ -35,7 +44,7 @@ public enum Migrator {
                     "SELECT COUNT(*) AS n FROM schema_migrations WHERE scope = $1 AND version = $2",
                     [.text(scope), .int(Int64(migration.version))])
                 guard applied == 0 else { return }
-                for statement in migration.statements { try await db.query(statement) }
+                for statement in migration.statements(for: db.engine) { try await db.query(statement) }
                 try await db.query(
                     "INSERT INTO schema_migrations (scope, version, name, applied_at) VALUES ($1, $2, $3, $4)",
                     [

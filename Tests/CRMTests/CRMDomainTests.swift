@@ -309,3 +309,77 @@ import Testing
         }
     }
 }
+
+/// Lead lists on both engines: the kept counts equal the rows, and the indexed search matches what
+/// the plain LIKE over every lead matched before the index.
+@Suite struct LeadListTests {
+    static let names = [
+        "Ana Lima", "ANA LIMA", "anabel", "Bo", "Élodie Durand", "élodie durand", "O'Brien \"Bob\"", "100% Plumbing",
+        "under_score", "Lead 99999", "Lead 9999", nil,
+    ]
+
+    func makeLead(_ index: Int, business: String, name: String?) -> Lead {
+        let now = Date(timeIntervalSince1970: 1_700_000_000 + Double(index))
+        return Lead(
+            id: ResourceID.make(.lead), businessID: business, name: name, phone: "+1555201\(String(format: "%04d", index))",
+            email: index.isMultiple(of: 3) ? nil : "person\(index)@Example.com", source: LeadSource.allCases[index % LeadSource.allCases.count],
+            status: LeadStatus.allCases[index % LeadStatus.allCases.count], notes: nil, qualificationScore: nil,
+            qualification: nil, createdAt: now, updatedAt: now)
+    }
+
+    @Test func countsAndSearchAreExactOnBothEngines() async throws {
+        for url in try await TestEnvironment.databaseURLs() {
+            let db = try await DatabaseFactory.open(url: url, logLabel: "t")
+            // Leads from before the counts and the search index: the migrations must take them in.
+            try await Migrator.migrate(db, scope: "crm", Array(CRMSchema.migrations.prefix(5)))
+            let store = LeadStore(db: db)
+            var leads: [Lead] = []
+            for (index, name) in Self.names.enumerated() {
+                leads.append(makeLead(index, business: "b1", name: name))
+                leads.append(makeLead(index + 100, business: "b2", name: name))
+            }
+            for lead in leads.prefix(8) { try await store.insert(lead, on: db) }
+            try await Migrator.migrate(db, scope: "crm", CRMSchema.migrations)
+            for lead in leads.dropFirst(8) { try await store.insert(lead, on: db) }
+            // Changes after: a status and a name changed, one lead gone.
+            var changed = leads[0]
+            (changed.status, changed.name, changed.updatedAt) = (.converted, "Anastasia", Date())
+            try await store.update(changed)
+            #expect(try await store.delete(id: leads[2].id, businessID: "b1", on: db))
+
+            for business in ["b1", "b2"] {
+                var filters: [LeadStore.LeadFilter] = [.init()]
+                filters += LeadStatus.allCases.map { .init(status: $0) } + LeadSource.allCases.map { .init(source: $0) }
+                filters.append(.init(status: .new, source: .call))
+                for filter in filters {
+                    let page = try await store.leads(businessID: business, filter: filter, page: Page(limit: 100))
+                    var condition = SQLFilter("business_id = ?", .text(business))
+                    condition.add("status = ?", filter.status.map { .text($0.rawValue) })
+                    condition.add("source = ?", filter.source.map { .text($0.rawValue) })
+                    let counted = try await db.count("SELECT COUNT(*) AS n FROM leads WHERE \(condition.sql)", condition.binds)
+                    #expect(page.total == counted && page.items.count == counted, "\(url.prefix(8)) \(business) \(filter)")
+                }
+                for term in [
+                    "a", "an", "ana", "ANA", "lima", "a l", "élodie", "ÉLODIE", "odie d", "\"bob\"", "o'brien", "100%", "%", "_",
+                    "under_", "lead 9999", "lead 99999", "example.com", "EXAMPLE", "@ex", "+1555", "2010003", "com+1555",
+                    "lima\u{1}", "nobody here",
+                ] {
+                    let page = try await store.leads(businessID: business, filter: .init(search: term), page: Page(limit: 100))
+                    // What the list matched before the index: the same LIKE, over every lead of the business.
+                    let pattern = "%\(term.lowercased().likeEscaped)%"
+                    let expected = try await db.query(
+                        """
+                        SELECT id FROM leads WHERE business_id = $1
+                            AND (LOWER(name) LIKE $2 ESCAPE '\\' OR email LIKE $2 ESCAPE '\\' OR phone LIKE $2 ESCAPE '\\')
+                            ORDER BY created_at DESC, id DESC
+                        """, [.text(business), .text(pattern)]
+                    ).compactMap { $0.string("id") }
+                    #expect(page.items.map(\.id) == expected && page.total == expected.count, "\(url.prefix(8)) \(business) \(term)")
+                }
+            }
+            // The search found something at all (the comparison above is not empty on both sides).
+            #expect(try await store.leads(businessID: "b1", filter: .init(search: "lead 99999"), page: Page()).total == 1)
+            #expect(try await store.leads(businessID: "b1", filter: .init(search: "odie d"), page: Page()).total >= 1)
+        }
+    }
+}

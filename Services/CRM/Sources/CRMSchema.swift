@@ -61,5 +61,97 @@ enum CRMSchema {
                 "CREATE INDEX leads_business_stats ON leads (business_id, status, source, qualification_score, created_at)",
                 "CREATE INDEX appointments_business_stats ON appointments (business_id, status, scheduled_at, value_cents)",
             ]),
+        Migration(
+            6, "lead counts",
+            // `pagination.total` of a lead list without a search, kept by triggers in the same
+            // transaction as every write to leads, so it is exact without counting 100,000 rows.
+            sqlite: [
+                leadCountsTable,
+                """
+                CREATE TRIGGER lead_counts_insert AFTER INSERT ON leads BEGIN
+                    INSERT INTO lead_counts (business_id, status, source, n) VALUES (new.business_id, new.status, new.source, 1)
+                        ON CONFLICT (business_id, status, source) DO UPDATE SET n = n + 1;
+                END
+                """,
+                """
+                CREATE TRIGGER lead_counts_delete AFTER DELETE ON leads BEGIN
+                    UPDATE lead_counts SET n = n - 1
+                        WHERE business_id = old.business_id AND status = old.status AND source = old.source;
+                END
+                """,
+                """
+                CREATE TRIGGER lead_counts_update AFTER UPDATE OF business_id, status, source ON leads BEGIN
+                    UPDATE lead_counts SET n = n - 1
+                        WHERE business_id = old.business_id AND status = old.status AND source = old.source;
+                    INSERT INTO lead_counts (business_id, status, source, n) VALUES (new.business_id, new.status, new.source, 1)
+                        ON CONFLICT (business_id, status, source) DO UPDATE SET n = n + 1;
+                END
+                """,
+                leadCountsBackfill,
+            ],
+            postgres: [
+                leadCountsTable,
+                """
+                CREATE FUNCTION lead_counts_change() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                        UPDATE lead_counts SET n = n - 1
+                            WHERE business_id = OLD.business_id AND status = OLD.status AND source = OLD.source;
+                    END IF;
+                    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+                        INSERT INTO lead_counts (business_id, status, source, n) VALUES (NEW.business_id, NEW.status, NEW.source, 1)
+                            ON CONFLICT (business_id, status, source) DO UPDATE SET n = lead_counts.n + 1;
+                    END IF;
+                    RETURN NULL;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER lead_counts AFTER INSERT OR DELETE OR UPDATE OF business_id, status, source ON leads
+                    FOR EACH ROW EXECUTE FUNCTION lead_counts_change()
+                """,
+                leadCountsBackfill,
+            ]),
+        Migration(
+            7, "lead search",
+            // `search` matches a substring of name, email or phone. A trigram index finds the few
+            // candidates; the query still applies the LIKE it always did, so matches are unchanged.
+            sqlite: [
+                // Keyed by the rowid of `leads`, which only a manual VACUUM renumbers (then rebuild:
+                // INSERT INTO leads_search (leads_search) VALUES ('rebuild'); see docs/OPERATIONS.md).
+                "CREATE VIRTUAL TABLE leads_search USING fts5(name, email, phone, content='leads', tokenize='trigram')",
+                """
+                CREATE TRIGGER leads_search_insert AFTER INSERT ON leads BEGIN
+                    INSERT INTO leads_search (rowid, name, email, phone) VALUES (new.rowid, new.name, new.email, new.phone);
+                END
+                """,
+                """
+                CREATE TRIGGER leads_search_delete AFTER DELETE ON leads BEGIN
+                    INSERT INTO leads_search (leads_search, rowid, name, email, phone)
+                        VALUES ('delete', old.rowid, old.name, old.email, old.phone);
+                END
+                """,
+                """
+                CREATE TRIGGER leads_search_update AFTER UPDATE OF name, email, phone ON leads BEGIN
+                    INSERT INTO leads_search (leads_search, rowid, name, email, phone)
+                        VALUES ('delete', old.rowid, old.name, old.email, old.phone);
+                    INSERT INTO leads_search (rowid, name, email, phone) VALUES (new.rowid, new.name, new.email, new.phone);
+                END
+                """,
+                "INSERT INTO leads_search (leads_search) VALUES ('rebuild')",
+            ],
+            postgres: [
+                // A trusted extension: the database's owner may create it.
+                "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+                "CREATE INDEX leads_search ON leads USING gin (LOWER(name) gin_trgm_ops, email gin_trgm_ops, phone gin_trgm_ops)",
+            ]),
     ]
+
+    private static let leadCountsTable = """
+        CREATE TABLE lead_counts (
+            business_id TEXT NOT NULL, status TEXT NOT NULL, source TEXT NOT NULL, n BIGINT NOT NULL,
+            PRIMARY KEY (business_id, status, source))
+        """
+    private static let leadCountsBackfill =
+        "INSERT INTO lead_counts (business_id, status, source, n) SELECT business_id, status, source, COUNT(*) FROM leads GROUP BY business_id, status, source"
 }

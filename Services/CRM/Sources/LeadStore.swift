@@ -58,10 +58,26 @@ struct LeadStore: Sendable {
         var sql = SQLFilter("business_id = ?", .text(businessID))
         sql.add("status = ?", filter.status.map { .text($0.rawValue) })
         sql.add("source = ?", filter.source.map { .text($0.rawValue) })
-        sql.add(
-            "(LOWER(name) LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\')",
-            filter.search.map { .text("%\($0.lowercased().likeEscaped)%") })
-        return try await db.page("leads", where: sql, orderBy: "created_at DESC, id DESC", page).map(Lead.init(row:))
+        var total: Int?
+        if let search = filter.search {
+            // SQLite's trigram index narrows the rows first (PostgreSQL's is used by the LIKEs
+            // themselves); it needs three characters, so shorter searches read the business's leads.
+            if db.engine == .sqlite, search.count >= 3 {
+                sql.add("rowid IN (SELECT rowid FROM leads_search WHERE leads_search MATCH ?)", .text(Self.phrase(search)))
+            }
+            sql.add(
+                "(LOWER(name) LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\')",
+                .text("%\(search.lowercased().likeEscaped)%"))
+        } else {
+            // Without a search the filter is one `lead_counts` also has, and its rows hold the count.
+            total = try await db.count("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM lead_counts WHERE \(sql.sql)", sql.binds)
+        }
+        return try await db.page("leads", where: sql, orderBy: "created_at DESC, id DESC", page, total: total).map(Lead.init(row:))
+    }
+
+    /// The search as one FTS5 phrase: every character literal, so a trigram match is a substring match.
+    static func phrase(_ search: String) -> String {
+        "\"" + search.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     /// Deletes the lead; false when the business has no such lead.
