@@ -35,8 +35,8 @@ format:
 bench: deps
 	scripts/bench.sh
 	scripts/bench-gateway.sh
-	scripts/bench-analytics.sh
-	ENGINE=postgres scripts/with-postgres.sh scripts/bench-analytics.sh
+	scripts/bench-data.sh
+	ENGINE=postgres scripts/with-postgres.sh scripts/bench-data.sh
 
 clean:
 	rm -rf .build .cloudgreet

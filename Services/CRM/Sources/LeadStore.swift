@@ -55,14 +55,17 @@ struct LeadStore: Sendable {
     }
 
     func leads(businessID: String, filter: LeadFilter, page: Page) async throws -> Paged<Lead> {
-        var sql = SQLFilter("business_id = ?", .text(businessID))
+        // SQLite's trigram index narrows a search first (PostgreSQL's is used by the LIKEs
+        // themselves); it needs three characters, so shorter searches read the business's leads.
+        let narrowed = db.engine == .sqlite && (filter.search?.count ?? 0) >= 3
+        // With the index, its few candidates drive the query: the `+` keeps SQLite from walking
+        // all of the business's leads in its index instead (19 ms against 1 ms at 100,000 leads).
+        var sql = SQLFilter(narrowed ? "+business_id = ?" : "business_id = ?", .text(businessID))
         sql.add("status = ?", filter.status.map { .text($0.rawValue) })
         sql.add("source = ?", filter.source.map { .text($0.rawValue) })
         var total: Int?
         if let search = filter.search {
-            // SQLite's trigram index narrows the rows first (PostgreSQL's is used by the LIKEs
-            // themselves); it needs three characters, so shorter searches read the business's leads.
-            if db.engine == .sqlite, search.count >= 3 {
+            if narrowed {
                 sql.add("rowid IN (SELECT rowid FROM leads_search WHERE leads_search MATCH ?)", .text(Self.phrase(search)))
             }
             sql.add(

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# GET /api/analytics/overview on a cache miss (ANALYTICS_CACHE_SECONDS=0) with 100,000 leads, 20,000
-# appointments, 20,000 calls and 50,000 messages in one business: the six release executables as
-# separate processes on SQLite (default) or PostgreSQL (ENGINE=postgres, inside with-postgres.sh),
-# driven by wrk on loopback. Bounded: each run lasts DURATION seconds (default 10).
+# Reads over one business with 100,000 leads, 20,000 appointments, 20,000 calls and 50,000
+# messages: lead lists (filters, deep pages, search) at 16 connections, and
+# GET /api/analytics/overview on a cache miss (ANALYTICS_CACHE_SECONDS=0). The six release
+# executables as separate processes on SQLite (default) or PostgreSQL (ENGINE=postgres, inside
+# with-postgres.sh), driven by wrk on loopback. Bounded: each run lasts DURATION seconds (default 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for tool in wrk sqlite3; do
+  command -v $tool >/dev/null || { sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo; $sudo_cmd apt-get install -y -qq $tool >/dev/null; }
+done
 engine=${ENGINE:-sqlite}
 duration=${DURATION:-10}
 swift build -c release >/dev/null
-dir=$(mktemp -d /tmp/cloudgreet-bench-analytics.XXXXXX)
+dir=$(mktemp -d /tmp/cloudgreet-bench-data.XXXXXX)
 base=${BENCH_PORT:-18180}
 services=(gateway identity crm voice-agent messaging analytics)
 declare -A port url
@@ -101,3 +105,10 @@ done
 echo "-- GET /api/analytics/leads/scored, 1 connection, no cache"
 wrk -t1 -c1 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$gateway/api/analytics/leads/scored" \
   | grep -E "Requests/sec|50%|99%"
+# Lists: the total is exact (kept counts, or the search's own matches), deep pages included.
+for query in "limit=20" "status=qualified&limit=20" "source=call&page=100&limit=50" "page=5000&limit=20" \
+  "search=lead%2099999" "search=9999"; do
+  echo "-- GET /api/leads?$query, 16 connections"
+  wrk -t2 -c16 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$gateway/api/leads?$query" \
+    | grep -E "Requests/sec|50%|99%"
+done
