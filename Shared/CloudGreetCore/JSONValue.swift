@@ -95,25 +95,17 @@ extension JSONValue {
     /// JSON text must be UTF-8 (RFC 8259): invalid bytes are refused here rather than decoded into
     /// replacement characters.
     public static func decode(_ data: some Collection<UInt8>) throws -> JSONValue {
-        let bytes = Data(data)
+        let bytes = Array(data)
         guard String(validating: bytes, as: UTF8.self) != nil else { throw InvalidUTF8() }
-        return try JSONDecoder().decode(JSONValue.self, from: bytes)
+        return try JSONBytes.parse(bytes)
     }
 
     public struct InvalidUTF8: Error {}
 
-    public func encoded() -> Data {
-        // Encoding a JSONValue cannot fail: every case maps onto JSON.
-        (try? JSONValue.encoder.encode(self)) ?? Data("null".utf8)
-    }
+    /// Compact, keys sorted, `/` unescaped.
+    public func encoded() -> Data { Data(JSONBytes.write(self)) }
 
-    public var jsonString: String { String(decoding: encoded(), as: UTF8.self) }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
+    public var jsonString: String { String(decoding: JSONBytes.write(self), as: UTF8.self) }
 }
 
 /// Anything that is returned to API clients as a JSON object.

@@ -439,3 +439,49 @@ import Testing
         #expect(Base64URL.decode("QQ") == Data([0x41]))
     }
 }
+
+/// The byte-level JSON reader and writer against Foundation's coders, which they replaced: the same
+/// documents accepted with the same values, the same refused, and output Foundation reads back. Two
+/// differences are deliberate: a trailing comma is refused (it is not JSON; Foundation let it pass),
+/// and of a repeated key the last value counts, as in JavaScript and Python (Foundation kept the first).
+@Suite struct JSONBytesTests {
+    static func foundation(_ text: String) -> JSONValue? {
+        try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+
+    @Test func acceptsAndRefusesWhatFoundationDid() throws {
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        let documents = [
+            "{}", "[]", " \n\t{ \"a\" : [ 1 , 2.5 , -3e2 , 1E+2, 0.000001, true , false , null ] } \r\n", "\"x\"", "0", "-0", "12",
+            #"{"s":"a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00 é 😀"}"#, #"[[[["deep"]]]]"#, "9007199254740993",
+            "1.7976931348623157e308",
+            // Refused:
+            "", " ", "{,}", "01", "1.", ".5", "-", "+1", "1e", "1e+", "--1", "0x10", "Infinity", "NaN",
+            #""\x""#, #""\ud800""#, #""\udc00x""#, #""\u12""#, "\"a\u{1}b\"", "\"a\nb\"", "tru", "nul", "truex", "{\"a\" 1}",
+            "[1 2]", "1e400", "-1e400", "{} x", "{}}", "\"", "{\"a\":}", "[", "{", "{1:2}", "'a'", deep,
+        ]
+        for text in documents {
+            let ours = try? JSONValue.decode(Array(text.utf8))
+            #expect(ours == Self.foundation(text), "\(text.prefix(60))")
+        }
+        #expect(try JSONValue.decode(Array(#"{"a":1,"a":2}"#.utf8)) == ["a": 2])
+        for trailing in ["[1,]", #"{"a":1,}"#] {
+            #expect(throws: MalformedJSON.self) { try JSONValue.decode(Array(trailing.utf8)) }
+        }
+        #expect(throws: JSONValue.InvalidUTF8.self) { try JSONValue.decode([0x22, 0xFF, 0x22]) }
+    }
+
+    @Test func writesWhatFoundationReadsBack() throws {
+        let values: [JSONValue] = [
+            ["b": 1, "a": [true, false, nil], "c": ["z": "y"]], 0.1, 1e20, -1.5e-7, 42, -7, 9_007_199_254_740_993,
+            "quote \" backslash \\ slash / newline \n tab \t bell \u{7} nul \u{0} é 😀", ["": ""], [], [:],
+        ]
+        for value in values {
+            let bytes = value.encoded()
+            #expect(try JSONValue.decode(bytes) == value, "\(value)")
+            #expect(try JSONDecoder().decode(JSONValue.self, from: bytes) == value, "\(value)")
+        }
+        #expect(JSONValue.object(["b": 1, "a": 2.5, "c": "/"]).jsonString == #"{"a":2.5,"b":1,"c":"/"}"#)
+        #expect(JSONValue.number(.infinity).jsonString == "null")
+    }
+}
