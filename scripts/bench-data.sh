@@ -15,7 +15,7 @@ swift build -c release >/dev/null
 dir=$(mktemp -d /tmp/cloudgreet-bench-data.XXXXXX)
 base=${BENCH_PORT:-18180}
 services=(gateway identity crm voice-agent messaging analytics)
-declare -A port url
+declare -A port url pid started up
 for i in "${!services[@]}"; do port[${services[$i]}]=$((base + i)); done
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
@@ -46,12 +46,26 @@ for service in "${services[@]}"; do
     url[$service]=$(database "$service")
     extra=(DATABASE_URL="${url[$service]}")
   fi
+  started[$service]=$(date +%s%N)
   env "${common[@]}" "${extra[@]}" PORT="${port[$service]}" ".build/release/cloudgreet-$service" >"$dir/$service.log" 2>&1 &
   pids+=($!)
+  pid[$service]=$!
+done
+# Footprint: how soon each executable answers /livez, and its resident memory (all of it, and the
+# part that is its own: file-backed pages of the one image are shared by every service).
+for service in "${services[@]}"; do
+  for _ in $(seq 1 1000); do curl -fs "http://127.0.0.1:${port[$service]}/livez" >/dev/null 2>&1 && break; sleep 0.005; done
+  up[$service]=$((($(date +%s%N) - started[$service]) / 1000000))
 done
 for service in "${services[@]}"; do
   for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:${port[$service]}/health" >/dev/null && break; sleep 0.1; done
 done
+memory() {  # "<RSS> MB (<own> MB own)" of a service
+  awk '/^VmRSS/ {rss = $2} /^RssAnon/ {anon = $2} END {printf "%.1f MB (%.1f MB own)", rss / 1024, anon / 1024}' "/proc/${pid[$1]}/status"
+}
+sleep 1
+echo "== $engine: start (to /livez) and idle memory"
+for service in "${services[@]}"; do echo "$service: up in ${up[$service]} ms, $(memory "$service")"; done
 gateway="http://127.0.0.1:${port[gateway]}"
 body='{"email":"bench@example.com","password":"password123","business_name":"Bench"}'
 reply=$(curl -fs -X POST "$gateway/api/auth/register" -H 'Content-Type: application/json' -d "$body")
@@ -112,3 +126,5 @@ for query in "limit=20" "status=qualified&limit=20" "source=call&page=100&limit=
   wrk -t2 -c16 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$gateway/api/leads?$query" \
     | grep -E "Requests/sec|50%|99%"
 done
+echo "== $engine: memory after the load above"
+for service in "${services[@]}"; do echo "$service: $(memory "$service")"; done
