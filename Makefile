@@ -35,6 +35,7 @@ format:
 bench: deps
 	scripts/bench.sh
 	scripts/bench-gateway.sh
+	scripts/bench-sms.sh
 	scripts/bench-data.sh
 	ENGINE=postgres scripts/with-postgres.sh scripts/bench-data.sh
 
