@@ -14,15 +14,9 @@ port=${BENCH_PORT:-18280}
 identity=$((port + 1))
 proxy=$((port + 10))
 duration=${DURATION:-10}
-CLOUDGREET_DATA_DIR="$dir" PORT=$port LOG_LEVEL=warning BCRYPT_COST=10 RATE_LIMIT_AUTHENTICATED=100000000 \
-  RATE_LIMIT_ANONYMOUS=100000000 .build/release/cloudgreet >"$dir/stack.log" 2>&1 &
-stack=$!
+source scripts/bench-stack.sh
 trap 'kill $stack 2>/dev/null; [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null; wait $stack 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
-body='{"email":"bench@example.com","password":"password123","business_name":"Bench"}'
-reply=$(curl -fs -X POST "http://127.0.0.1:$port/api/auth/register" -H 'Content-Type: application/json' -d "$body")
-read -r token user business < <(echo "$reply" | python3 -c '
-import sys, json; d = json.load(sys.stdin)["data"]; print(d["token"], d["user"]["id"], d["business"]["id"])')
+start_bench_stack
 # The credential the gateway would mint (HS256 with the development INTERNAL_SECRET), valid for the run.
 credential=$(python3 - "$user" "$business" <<'PY'
 import base64, hashlib, hmac, json, sys, time

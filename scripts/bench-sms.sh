@@ -40,14 +40,9 @@ ThreadingHTTPServer.daemon_threads = True
 ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Telnyx).serve_forever()
 PY
 pids+=($!)
-CLOUDGREET_DATA_DIR="$dir" PORT=$port LOG_LEVEL=warning BCRYPT_COST=10 RATE_LIMIT_AUTHENTICATED=100000000 \
-  RATE_LIMIT_ANONYMOUS=100000000 TELNYX_API_KEY=bench-key TELNYX_API_BASE="http://127.0.0.1:$telnyx/v2" \
-  .build/release/cloudgreet >"$dir/stack.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
-reply=$(curl -fs -X POST "http://127.0.0.1:$port/api/auth/register" -H 'Content-Type: application/json' \
-  -d '{"email":"bench@example.com","password":"password123","business_name":"Bench"}')
-token=$(echo "$reply" | python3 -c 'import sys, json; print(json.load(sys.stdin)["data"]["token"])')
+source scripts/bench-stack.sh
+start_bench_stack TELNYX_API_KEY=bench-key TELNYX_API_BASE="http://127.0.0.1:$telnyx/v2"
+pids+=("$stack")
 # One text first, so that a broken path fails here rather than as a fast stream of errors.
 curl -fs -X POST "http://127.0.0.1:$port/api/sms" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
   -d '{"phone":"+15552010000","message":"Your appointment is confirmed"}' | grep -q '"status":"queued"\|"status":"sent"'

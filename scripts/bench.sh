@@ -12,15 +12,9 @@ swift build -c release --product cloudgreet >/dev/null
 dir=$(mktemp -d /tmp/cloudgreet-bench.XXXXXX)
 port=${BENCH_PORT:-18080}
 duration=${DURATION:-10}
-CLOUDGREET_DATA_DIR="$dir" PORT=$port LOG_LEVEL=warning BCRYPT_COST=10 RATE_LIMIT_AUTHENTICATED=100000000 \
-  RATE_LIMIT_ANONYMOUS=100000000 .build/release/cloudgreet >"$dir/stack.log" 2>&1 &
-stack=$!
+source scripts/bench-stack.sh
 trap 'kill $stack 2>/dev/null; wait $stack 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
-body='{"email":"bench@example.com","password":"password123","business_name":"Bench"}'
-reply=$(curl -fs -X POST "http://127.0.0.1:$port/api/auth/register" -H 'Content-Type: application/json' -d "$body")
-token=$(echo "$reply" | python3 -c 'import sys, json; print(json.load(sys.stdin)["data"]["token"])')
-business=$(echo "$reply" | python3 -c 'import sys, json; print(json.load(sys.stdin)["data"]["business"]["id"])')
+start_bench_stack
 echo "== GET /api/businesses/{id} (JWT check, rate limit, proxy to identity, SQLite read)"
 wrk -t2 -c32 -d"${duration}s" --latency -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/businesses/$business"
 echo "== GET /health on the gateway itself (no upstream)"

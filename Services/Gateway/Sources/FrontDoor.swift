@@ -30,17 +30,18 @@ struct FrontDoor: RouterMiddleware {
         _ request: Request, context: AppContext,
         next: (Request, AppContext) async throws -> Response
     ) async throws -> Response {
-        let path = request.uri.path
+        // What follows `/api`, if anything: what the routing table is asked about.
+        let apiPath = request.uri.path.hasPrefix("/api/") ? String(request.uri.path.dropFirst(4)) : nil
         var context = context
         let clientIP = clientAddress.resolve(
             peer: context.remoteAddress?.ipAddress,
             forwardedFor: request.header("X-Forwarded-For"))
         context.clientAddress = clientIP
         context.logger[metadataKey: "client_ip"] = .string(clientIP)
-        let route = path.hasPrefix("/api/") ? Routing.route(request.method, String(path.dropFirst(4))) : nil
+        let route = apiPath.flatMap { Routing.route(request.method, $0) }
         context.upstream = route
 
-        let admission = await admit(request, path: path, route: route, clientIP: clientIP, context: context)
+        let admission = await admit(request, apiPath: apiPath, route: route, clientIP: clientIP, context: context)
         if case .valid(let caller) = admission.outcome { context.caller = caller }
         var response: Response
         if let failure = admission.failure {
@@ -68,11 +69,11 @@ struct FrontDoor: RouterMiddleware {
     /// credentials (login, the password routes, webhooks, health) always count against the address,
     /// whatever credential comes along, so a token cannot lift the anonymous limit there.
     private func admit(
-        _ request: Request, path: String, route: UpstreamRoute?, clientIP: String,
+        _ request: Request, apiPath: String?, route: UpstreamRoute?, clientIP: String,
         context: AppContext
     ) async -> Admission {
         let client = ClientAddress.limitKey(clientIP)
-        if path.hasPrefix("/api/"), Routing.isGatewayRoute(request.method, String(path.dropFirst(4))) {
+        if route == nil, let apiPath, Routing.isGatewayRoute(request.method, apiPath) {
             return await count("health:\(client)", limit: limits.health, context: context)
         }
         switch route?.access {
