@@ -205,7 +205,24 @@ public enum CloudGreetVersion {
 
 /// Entry point of each `cloudgreet-<service>` executable.
 public enum ServiceMain {
+    /// Runs the service on the task pool while the main thread only waits. The main is synchronous
+    /// on purpose: an async main parks the main thread in `dispatch_main`, which valgrind cannot
+    /// follow, and `scripts/bench-instructions.sh` counts each service's instructions per request
+    /// under callgrind.
     public static func run(
+        _ service: ServiceName,
+        build: @escaping @Sendable (ServiceConfig) async throws -> any ApplicationProtocol
+    ) -> Never {
+        let finished = DispatchSemaphore(value: 0)
+        Task {
+            await serve(service, build: build)
+            finished.signal()
+        }
+        finished.wait()
+        exit(0)
+    }
+
+    private static func serve(
         _ service: ServiceName,
         build: @Sendable (ServiceConfig) async throws -> any ApplicationProtocol
     ) async {

@@ -1,4 +1,4 @@
 import Analytics
 import ServiceKit
 
-await ServiceMain.run(.analytics) { try await AnalyticsService.application(config: $0) }
+ServiceMain.run(.analytics) { try await AnalyticsService.application(config: $0) }

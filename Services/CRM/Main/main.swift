@@ -1,4 +1,4 @@
 import CRM
 import ServiceKit
 
-await ServiceMain.run(.crm) { try await CRMService.application(config: $0) }
+ServiceMain.run(.crm) { try await CRMService.application(config: $0) }

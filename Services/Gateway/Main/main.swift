@@ -1,4 +1,4 @@
 import Gateway
 import ServiceKit
 
-await ServiceMain.run(.gateway) { try await GatewayService.application(config: $0) }
+ServiceMain.run(.gateway) { try await GatewayService.application(config: $0) }

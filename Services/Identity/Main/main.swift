@@ -1,4 +1,4 @@
 import Identity
 import ServiceKit
 
-await ServiceMain.run(.identity) { try await IdentityService.application(config: $0) }
+ServiceMain.run(.identity) { try await IdentityService.application(config: $0) }

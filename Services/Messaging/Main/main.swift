@@ -1,4 +1,4 @@
 import Messaging
 import ServiceKit
 
-await ServiceMain.run(.messaging) { try await MessagingService.application(config: $0) }
+ServiceMain.run(.messaging) { try await MessagingService.application(config: $0) }

@@ -1,4 +1,4 @@
 import ServiceKit
 import VoiceAgent
 
-await ServiceMain.run(.voiceAgent) { try await VoiceAgentService.application(config: $0) }
+ServiceMain.run(.voiceAgent) { try await VoiceAgentService.application(config: $0) }
