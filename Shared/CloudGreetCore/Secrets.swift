@@ -33,13 +33,21 @@ public enum Base64URL {
     }()
 
     public static func encode(_ data: some DataProtocol) -> String {
-        let bytes = Array(data)
         var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        encode(Array(data), into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the encoding of `bytes` to `out`.
+    public static func encode(_ bytes: [UInt8], into out: inout [UInt8]) {
+        out.reserveCapacity(out.count + (bytes.count + 2) / 3 * 4)
         var index = 0
         while index + 2 < bytes.count {
             let chunk = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-            for shift in [18, 12, 6, 0] { out.append(alphabet[Int(chunk >> UInt32(shift) & 63)]) }
+            out.append(alphabet[Int(chunk >> 18 & 63)])
+            out.append(alphabet[Int(chunk >> 12 & 63)])
+            out.append(alphabet[Int(chunk >> 6 & 63)])
+            out.append(alphabet[Int(chunk & 63)])
             index += 3
         }
         let rest = bytes.count - index
@@ -49,18 +57,21 @@ public enum Base64URL {
             out.append(alphabet[Int(chunk >> 12 & 63)])
             if rest == 2 { out.append(alphabet[Int(chunk >> 6 & 63)]) }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// nil for anything but the unpadded URL alphabet (`=`, `+`, `/`, whitespace are refused).
     public static func decode(_ text: some StringProtocol) -> Data? {
-        let count = text.utf8.count
+        decode(bytes: Array(text.utf8))
+    }
+
+    public static func decode(bytes: some Collection<UInt8>) -> Data? {
+        let count = bytes.count
         guard count % 4 != 1 else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(count * 3 / 4)
         var accumulator: UInt32 = 0
         var bits = 0
-        for char in text.utf8 {
+        for char in bytes {
             let value = values[Int(char)]
             guard value != 0xFF else { return nil }
             accumulator = accumulator << 6 | UInt32(value)

@@ -98,11 +98,24 @@ struct Proxy: Sendable {
         for header in upstream.headers where !Self.droppedResponseHeaders.contains(header.name.lowercased()) {
             if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
         }
-        if let length = upstream.headers.first(name: "content-length") { headers[.contentLength] = length }
-        return Response(
-            status: HTTPResponse.Status(code: Int(upstream.status.code)), headers: headers,
-            body: ResponseBody(asyncSequence: upstream.body))
+        let status = HTTPResponse.Status(code: Int(upstream.status.code))
+        let length = upstream.headers.first(name: "content-length").flatMap(Int.init)
+        if let length, length <= Self.bufferedResponseBytes {
+            // Most answers are a small JSON document: read whole, it goes out in one write rather
+            // than through the chunk-by-chunk stream that larger answers take.
+            do {
+                let body = try await upstream.body.collect(upTo: length)
+                return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
+            } catch {
+                throw APIError.unavailable("\(service.rawValue) is unavailable")
+            }
+        }
+        if let length { headers[.contentLength] = String(length) }
+        return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: upstream.body))
     }
+
+    /// Answers up to this size are read whole before they are passed on; larger ones stream.
+    static let bufferedResponseBytes = 256 * 1024
 
     /// How many bytes the request's body may take (its declared length, else the limit); 0 without a body.
     private func bodyReservation(_ request: Request) -> Int {

@@ -96,7 +96,8 @@ enum Routing {
     ]
 
     static func isGatewayRoute(_ method: HTTPRequest.Method, _ path: String) -> Bool {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        // Split on bytes: splitting by Character costs more than the rest of the routing.
+        let segments = path.utf8.split(separator: UInt8(ascii: "/")).map(Substring.init)
         return gatewayRoutes.contains { $0.matches(method, segments) }
     }
 
@@ -108,7 +109,8 @@ enum Routing {
     /// as the services' routers drop them, so they cannot change the access, and the forwarded path
     /// is the one access was decided on. Internal routes are never reachable from outside.
     static func route(_ method: HTTPRequest.Method, _ path: String) -> UpstreamRoute? {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        // Split on bytes: splitting by Character costs more than the rest of the routing.
+        let segments = path.utf8.split(separator: UInt8(ascii: "/")).map(Substring.init)
         guard let first = segments.first,
             let route = byFirstSegment[first]?.first(where: { $0.matches(method, segments) })
         else { return nil }
