@@ -27,7 +27,7 @@ public enum Role: String, Sendable, CaseIterable, Codable {
 }
 
 /// Who a request is for, as the gateway established it and passed on in the internal credential.
-public struct Caller: Sendable, Equatable {
+public struct Caller: Sendable, Hashable {
     public enum Kind: String, Sendable {
         case user
         case apiKey = "api_key"
@@ -78,12 +78,15 @@ public struct InternalCredential: Sendable {
         self.issuer = issuer
     }
 
-    public func mint(for caller: Caller, requestID: String, now: Date = Date()) -> String {
+    /// `requestID` is nil for a credential used for several requests (the gateway's); the request
+    /// id then travels only in `X-Request-Id`.
+    public func mint(for caller: Caller, requestID: String?, now: Date = Date()) -> String {
         var claims: [String: JSONValue] = [
             "iss": .string(issuer.rawValue), "aud": "cloudgreet-internal", "kind": .string(caller.kind.rawValue),
-            "sub": .string(caller.subject), "rid": .string(requestID),
+            "sub": .string(caller.subject),
             "iat": JSONValue(Int(now.timeIntervalSince1970)), "exp": JSONValue(Int(now.timeIntervalSince1970 + Self.lifetime)),
         ]
+        if let requestID { claims["rid"] = .string(requestID) }
         if let business = caller.businessID { claims["business_id"] = .string(business) }
         if let role = caller.role { claims["role"] = .string(role.rawValue) }
         if let tokenID = caller.tokenID { claims["tid"] = .string(tokenID) }
@@ -91,14 +94,18 @@ public struct InternalCredential: Sendable {
         return signer.sign(claims)
     }
 
-    public func verify(_ token: String) -> Caller? {
-        guard let claims = try? signer.verify(token), claims["aud"]?.stringValue == "cloudgreet-internal",
+    public func verify(_ token: String, now: Date = Date()) -> Caller? { check(token, now: now)?.caller }
+
+    /// The caller of a valid credential, and when the credential stops being valid.
+    public func check(_ token: String, now: Date = Date()) -> (caller: Caller, expires: Date)? {
+        guard let claims = try? signer.verify(token, now: now), claims["aud"]?.stringValue == "cloudgreet-internal",
             let kind = claims["kind"]?.stringValue.flatMap(Caller.Kind.init(rawValue:)),
-            let subject = claims["sub"]?.stringValue
+            let subject = claims["sub"]?.stringValue, let expires = claims["exp"]?.doubleValue
         else { return nil }
-        return Caller(
+        let caller = Caller(
             kind: kind, subject: subject, businessID: claims["business_id"]?.stringValue,
             role: claims["role"]?.stringValue.flatMap(Role.init(rawValue:)), tokenID: claims["tid"]?.stringValue,
             tokenExpires: claims["texp"]?.intValue)
+        return (caller, Date(timeIntervalSince1970: expires))
     }
 }
