@@ -4,12 +4,17 @@
 # GET /api/analytics/overview on a cache miss (ANALYTICS_CACHE_SECONDS=0). The six release
 # executables as separate processes on SQLite (default) or PostgreSQL (ENGINE=postgres, inside
 # with-postgres.sh), driven by wrk on loopback. Bounded: each run lasts DURATION seconds (default 10).
+# Also each executable's start (launch to its first /livez) and resident memory, idle and after the
+# load. Figures also go to $BENCH_RESULTS (scripts/bench-results.sh); on PostgreSQL each list and
+# analytics figure is set against SQLite's from the same file when it is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in wrk sqlite3; do
   command -v $tool >/dev/null || { sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo; $sudo_cmd apt-get install -y -qq $tool >/dev/null; }
 done
 engine=${ENGINE:-sqlite}
+source scripts/bench-results.sh
+declare -A engine_name=([sqlite]=SQLite [postgres]=PostgreSQL)
 duration=${DURATION:-10}
 swift build -c release >/dev/null
 dir=$(mktemp -d /tmp/cloudgreet-bench-data.XXXXXX)
@@ -60,12 +65,19 @@ done
 for service in "${services[@]}"; do
   for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:${port[$service]}/health" >/dev/null && break; sleep 0.1; done
 done
-memory() {  # "<RSS> MB (<own> MB own)" of a service
-  awk '/^VmRSS/ {rss = $2} /^RssAnon/ {anon = $2} END {printf "%.1f MB (%.1f MB own)", rss / 1024, anon / 1024}' "/proc/${pid[$1]}/status"
+memory() {  # sets $rss and $own (MB) of a service
+  read -r rss own < <(awk '/^VmRSS/ {rss = $2} /^RssAnon/ {anon = $2} END {printf "%.1f %.1f\n", rss / 1024, anon / 1024}' \
+    "/proc/${pid[$1]}/status")
 }
+footprint="Start and memory: ${engine_name[$engine]}, six executables"
 sleep 1
 echo "== $engine: start (to /livez) and idle memory"
-for service in "${services[@]}"; do echo "$service: up in ${up[$service]} ms, $(memory "$service")"; done
+for service in "${services[@]}"; do
+  memory "$service"
+  echo "$service: up in ${up[$service]} ms, $rss MB ($own MB own)"
+  bench_result "$footprint" "$service: up" "${up[$service]}" ms "" "" "" "<= 1000 ms"
+  bench_result "$footprint" "$service: resident, idle" "$rss" MB "its own (RssAnon)" "$own" "" "<= 30 MB"
+done
 gateway="http://127.0.0.1:${port[gateway]}"
 body='{"email":"bench@example.com","password":"password123","business_name":"Bench"}'
 reply=$(curl -fs -X POST "$gateway/api/auth/register" -H 'Content-Type: application/json' -d "$body")
@@ -111,20 +123,41 @@ SQL
 # As autovacuum would soon after a bulk load: statistics, and the visibility map index-only scans need.
 [ "$engine" = postgres ] && for service in crm voice-agent messaging; do echo "VACUUM ANALYZE;" | sql $service; done
 curl -fs -H "Authorization: Bearer $token" "$gateway/api/analytics/overview" | python3 -c 'import sys, json; print(json.dumps(json.load(sys.stdin)["data"]["leads"]))'
-for connections in 1 4; do
-  echo "-- GET /api/analytics/overview, $connections connection(s), no cache"
-  wrk -t1 -c$connections -d"${duration}s" --latency -H "Authorization: Bearer $token" "$gateway/api/analytics/overview" \
-    | grep -E "Requests/sec|50%|90%|99%"
+section="Lists and analytics, 100,000 leads: ${engine_name[$engine]}"
+record() {  # figure, value, unit, goal: against SQLite's same figure on PostgreSQL
+  local peer="" peer_value="" quotient=""
+  if [ "$engine" = postgres ] && [ -n "${BENCH_RESULTS:-}" ] && [ -f "$BENCH_RESULTS" ]; then
+    peer_value=$(awk -F'\t' -v s="Lists and analytics, 100,000 leads: SQLite" -v f="$1" '$1 == s && $2 == f {v = $3} END {print v}' \
+      "$BENCH_RESULTS")
+    [ -n "$peer_value" ] && peer=SQLite quotient=$(ratio "$2" "$peer_value")
+  fi
+  bench_result "$section" "$1" "$2" "$3" "$peer" "$peer_value" "$quotient" "${4:-}"
+}
+echo "== $engine: wrk, ${duration}s per run; analytics without its cache"
+for connections in "1 connection" "4 connections"; do
+  wrk_run -t1 -c"${connections% *}" -d"${duration}s" -H "Authorization: Bearer $token" "$gateway/api/analytics/overview"
+  wrk_line "analytics/overview, $connections"
+  record "GET /api/analytics/overview, $connections" "$rps" req/s
+  record "GET /api/analytics/overview, $connections, p99" "$p99" ms
 done
-echo "-- GET /api/analytics/leads/scored, 1 connection, no cache"
-wrk -t1 -c1 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$gateway/api/analytics/leads/scored" \
-  | grep -E "Requests/sec|50%|99%"
+wrk_run -t1 -c1 -d"${duration}s" -H "Authorization: Bearer $token" "$gateway/api/analytics/leads/scored"
+wrk_line "analytics/leads/scored, 1 connection"
+record "GET /api/analytics/leads/scored, 1 connection" "$rps" req/s
+record "GET /api/analytics/leads/scored, 1 connection, p99" "$p99" ms
 # Lists: the total is exact (kept counts, or the search's own matches), deep pages included.
+# The goals: p99 within 20 ms for a list, within 50 ms for a search.
 for query in "limit=20" "status=qualified&limit=20" "source=call&page=100&limit=50" "page=5000&limit=20" \
   "search=lead%2099999" "search=9999"; do
-  echo "-- GET /api/leads?$query, 16 connections"
-  wrk -t2 -c16 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$gateway/api/leads?$query" \
-    | grep -E "Requests/sec|50%|99%"
+  wrk_run -t2 -c16 -d"${duration}s" -H "Authorization: Bearer $token" "$gateway/api/leads?$query"
+  wrk_line "leads?$query, 16 connections"
+  goal="<= 20 ms"
+  [[ "$query" == search=* ]] && goal="<= 50 ms"
+  record "GET /api/leads?${query//%20/ }, 16 connections" "$rps" req/s
+  record "GET /api/leads?${query//%20/ }, 16 connections, p99" "$p99" ms "$goal"
 done
 echo "== $engine: memory after the load above"
-for service in "${services[@]}"; do echo "$service: $(memory "$service")"; done
+for service in "${services[@]}"; do
+  memory "$service"
+  echo "$service: $rss MB ($own MB own)"
+  bench_result "$footprint" "$service: resident, after the load" "$rss" MB "its own (RssAnon)" "$own" "" "<= 30 MB"
+done

@@ -3,7 +3,8 @@
 # local stand-in for Telnyx's `POST /v2/messages` over libcurl and records it. wrk drives 32
 # connections for DURATION seconds (default 10) against a release build on SQLite. Meanwhile a second
 # client asks messaging's own /livez once every 10 ms: its latency is the event loops' lag, which
-# stays low only if no libcurl transfer ever runs on a loop.
+# stays low only if no libcurl transfer ever runs on a loop. Figures also go to $BENCH_RESULTS
+# (scripts/bench-results.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo; $sudo_cmd apt-get install -y -qq wrk >/dev/null; }
@@ -41,6 +42,7 @@ ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Telnyx).serve_forever()
 PY
 pids+=($!)
 source scripts/bench-stack.sh
+source scripts/bench-results.sh
 start_bench_stack TELNYX_API_KEY=bench-key TELNYX_API_BASE="http://127.0.0.1:$telnyx/v2"
 pids+=("$stack")
 # One text first, so that a broken path fails here rather than as a fast stream of errors.
@@ -62,15 +64,22 @@ while time.time() < end:
     samples.append((time.perf_counter() - start) * 1000)
     time.sleep(0.01)
 samples.sort()
-print(f"messaging /livez during the load: {len(samples)} samples, p50 {samples[len(samples) // 2]:.2f} ms, "
-      f"p99 {samples[int(len(samples) * 0.99)]:.2f} ms, max {samples[-1]:.2f} ms")
+print(len(samples), f"{samples[len(samples) // 2]:.3f}", f"{samples[int(len(samples) * 0.99)]:.3f}", f"{samples[-1]:.3f}")
 PY
 lag=$!
 echo "== POST /api/sms, 32 connections, ${duration}s: gateway, messaging, libcurl to a local Telnyx"
-wrk -t2 -c32 -d"${duration}s" --latency -s "$dir/post.lua" -H "Authorization: Bearer $token" \
-  "http://127.0.0.1:$port/api/sms" | grep -E "Requests/sec|50%|99%|Non-2xx"
+wrk_run -t2 -c32 -d"${duration}s" -s "$dir/post.lua" -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/sms"
+wrk_line "POST /api/sms"
 wait $lag
-cat "$dir/lag.txt"
+read -r samples lag50 lag99 lagmax <"$dir/lag.txt"
+echo "messaging /livez during the load: $samples samples, p50 $lag50 ms, p99 $lag99 ms, max $lagmax ms"
 sent=$(curl -fs "http://127.0.0.1:$port/api/sms?limit=1" -H "Authorization: Bearer $token" \
   | python3 -c 'import sys, json; print(json.load(sys.stdin)["data"]["pagination"]["total"])')
 echo "texts recorded: $sent"
+section="Outbound texts: POST /api/sms, 32 connections, to a local Telnyx"
+bench_result "$section" "texts sent end to end" "$rps" texts/s "" "" "" ">= 500 texts/s"
+bench_result "$section" "POST /api/sms, p50" "$p50" ms
+bench_result "$section" "POST /api/sms, p99" "$p99" ms
+bench_result "$section" "messaging /livez during the load, p50" "$lag50" ms
+bench_result "$section" "messaging /livez during the load, p99" "$lag99" ms
+bench_result "$section" "messaging /livez during the load, max" "$lagmax" ms
