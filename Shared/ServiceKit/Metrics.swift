@@ -13,6 +13,9 @@ public actor ServiceMetrics {
     private var counters: [String: [String: Double]] = [:]  // metric name -> label set -> value
     private var histograms: [String: HistogramState] = [:]  // label set -> histogram
 
+    /// Filled from the event loops, outside the actor (see `EventLoopLag`).
+    public nonisolated let eventLoopLag = EventLoopLag()
+
     public init(service: String) { self.service = service }
 
     public func recordRequest(method: String, route: String, status: Int, seconds: Double) {
@@ -62,6 +65,7 @@ public actor ServiceMetrics {
             lines.append("http_request_duration_seconds_sum{\(serviceLabel),\(labels)} \(state.sum)")
             lines.append("http_request_duration_seconds_count{\(serviceLabel),\(labels)} \(state.count)")
         }
+        lines += eventLoopLag.render(serviceLabel: serviceLabel)
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOPosix
 import Persistence
 import ServiceClients
 import ServiceLifecycle
@@ -146,7 +147,8 @@ public struct ServiceRuntime: Sendable {
             configuration: .init(
                 address: .hostname(config.host, port: config.port),
                 serverName: "cloudgreet-\(service.rawValue)"),
-            services: services, logger: logger)
+            services: services + [EventLoopLag.Monitor(lag: metrics.eventLoopLag, group: MultiThreadedEventLoopGroup.singleton)],
+            logger: logger)
     }
 }
 
