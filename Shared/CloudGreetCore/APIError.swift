@@ -17,6 +17,8 @@ public enum ErrorCode: String, Sendable {
     case externalServiceError = "EXTERNAL_SERVICE_ERROR"
     case rateLimitExceeded = "RATE_LIMIT_EXCEEDED"
     case serviceUnavailable = "SERVICE_UNAVAILABLE"
+    case idempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
+    case idempotencyKeyInUse = "IDEMPOTENCY_KEY_IN_USE"
     case internalServerError = "INTERNAL_SERVER_ERROR"
 }
 

@@ -25,8 +25,11 @@ import Testing
         func texts(to phone: String) -> [FakeTelnyx.Received] { telnyx.received.filter { $0.body["to"]?.stringValue == phone } }
     }
 
-    static func world(_ engine: Engine, environment: [String: String] = [:]) async throws -> World? {
-        guard let databases = try await StackTests.databases(engine) else { return nil }
+    static func world(
+        _ engine: Engine, environment: [String: String] = [:], databases extra: [ServiceName: String] = [:]
+    ) async throws -> World? {
+        guard var databases = try await StackTests.databases(engine) else { return nil }
+        databases.merge(extra) { $1 }
         let telnyx = FakeTelnyx()
         try await telnyx.start()
         telnyx.own("+15557770000")  // the business number the tests claim

@@ -84,9 +84,12 @@ public enum TestEnvironment {
         return (exe as NSString).deletingLastPathComponent
     }
 
-    /// Configuration for a service under test: development defaults, cheap bcrypt.
+    /// Configuration for a service under test: development defaults, cheap bcrypt, and a data
+    /// directory of its own (tests run side by side, and SQLite files are not to be shared).
     public static func config(_ service: ServiceName, _ values: [String: String] = [:]) throws -> ServiceConfig {
-        var environment = ["CLOUDGREET_ENV": "development", "BCRYPT_COST": "4", "LOG_LEVEL": "error"]
+        var environment = [
+            "CLOUDGREET_ENV": "development", "BCRYPT_COST": "4", "LOG_LEVEL": "error", "CLOUDGREET_DATA_DIR": temporaryDirectory(),
+        ]
         environment.merge(values) { $1 }
         return try ServiceConfig(service: service, environment: environment)
     }

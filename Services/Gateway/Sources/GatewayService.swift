@@ -13,10 +13,13 @@ public enum GatewayService {
     public static func application(config: ServiceConfig) async throws -> some ApplicationProtocol {
         let settings = try GatewaySettings(config)
         // The gateway gives up on an upstream sooner than other callers: three failures, one second.
+        // Its database holds the idempotency keys, and the rate limits when they are shared.
         let runtime = try await ServiceRuntime.start(
-            config: config, migrations: settings.store == .postgres ? SQLRateLimitStore.migrations : nil,
+            config: config, migrations: SQLRateLimitStore.migrations + Idempotency.migrations,
             breakers: CircuitBreakers(threshold: 3, cooldown: 1))
-        let store: any RateLimitStore = runtime.database.map { SQLRateLimitStore(db: $0) } ?? MemoryRateLimitStore()
+        let database = try runtime.requireDatabase()
+        let store: any RateLimitStore = settings.store == .postgres ? SQLRateLimitStore(db: database) : MemoryRateLimitStore()
+        let idempotency = Idempotency(db: database, lease: Int(config.upstreamTimeout) + 30)
 
         let http = InternalClient.pooledHTTP
         let clientAddress = ClientAddress(trustedProxies: settings.trustedProxies)
@@ -54,7 +57,7 @@ public enum GatewayService {
         let proxy = Proxy(
             config: config, http: http, breakers: runtime.clients.breakers, metrics: runtime.metrics,
             bodyTimeout: config.requestBodyTimeout,
-            buffers: BodyBudget(bytes: settings.bufferedBodyBytes))
+            buffers: BodyBudget(bytes: settings.bufferedBodyBytes), idempotency: idempotency)
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("/api/**", method: method) { request, context in
                 guard let route = context.upstream else { throw APIError.notFound() }
@@ -65,9 +68,11 @@ public enum GatewayService {
                     clientIP: context.clientAddress ?? "unknown", context: context)
             }
         }
-        // Counters of finished windows are dropped, so the shared table stays the size of one window.
+        // Counters of finished windows are dropped, so the shared table stays the size of one window;
+        // so are idempotency keys past their 24 hours.
         let pruning = PollingService(every: .seconds(60)) {
             do { try await limiter.prune() } catch { runtime.logger.warning("could not prune rate limit counters") }
+            do { try await idempotency.prune() } catch { runtime.logger.warning("could not prune idempotency keys") }
         }
         let cap = ConnectionCap(
             perClient: settings.connectionsPerClient,

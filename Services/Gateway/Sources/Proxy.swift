@@ -21,6 +21,8 @@ struct Proxy: Sendable {
     /// Seconds a client has to send the whole body.
     let bodyTimeout: Double
     let buffers: BodyBudget
+    /// Keys of retried POSTs; nil where there is no database for them (tests of the proxy alone).
+    let idempotency: Idempotency?
 
     static let forwardedHeaders: [String] = [
         "content-type", "accept", "accept-language", "user-agent",
@@ -32,7 +34,7 @@ struct Proxy: Sendable {
 
     init(
         config: ServiceConfig, http: HTTPClient, breakers: CircuitBreakers, metrics: ServiceMetrics, bodyTimeout: Double,
-        buffers: BodyBudget
+        buffers: BodyBudget, idempotency: Idempotency? = nil
     ) {
         self.config = config
         self.http = http
@@ -40,6 +42,7 @@ struct Proxy: Sendable {
         self.metrics = metrics
         self.bodyTimeout = bodyTimeout
         self.buffers = buffers
+        self.idempotency = idempotency
         credentials = MintedCredentials(config.internalCredential)
     }
 
@@ -58,25 +61,121 @@ struct Proxy: Sendable {
         }
         defer { buffers.release(reservation) }
         let body = reservation > 0 ? try await collectBody(request) : nil
-        let query = request.uri.query.map { "?" + $0 } ?? ""
-        var outbound = HTTPClientRequest(url: config.url(of: service) + path + query)
-        outbound.method = HTTPMethod(rawValue: request.method.rawValue)
-        for name in Self.forwardedHeaders {
-            if let value = request.header(name) { outbound.headers.add(name: name, value: value) }
+        let outbound = Outbound(request: request, path: path, service: service, caller: caller, clientIP: clientIP, body: body)
+        if request.method == .post, let key = request.header(Idempotency.header), let idempotency {
+            return try await once(outbound, key: key, idempotency: idempotency, context: context)
         }
-        outbound.headers.add(name: "X-Request-Id", value: context.requestID)
-        outbound.headers.add(name: "X-Forwarded-For", value: clientIP)
-        outbound.headers.add(name: InternalCredential.header, value: await credentials.token(for: caller))
-        if let body { outbound.body = .bytes(body) }
+        do {
+            return try await send(outbound, context: context, whole: false).response
+        } catch let notSent as NotSent {
+            throw notSent.error
+        }
+    }
+
+    /// What goes to the upstream.
+    struct Outbound {
+        let request: Request
+        let path: String
+        let service: ServiceName
+        let caller: Caller
+        let clientIP: String
+        let body: ByteBuffer?
+    }
+
+    /// The upstream's answer, its body read whole or still streaming.
+    struct Answer {
+        let status: HTTPResponse.Status
+        var headers: HTTPFields
+        let body: ResponseBody
+        let bytes: ByteBuffer?
+
+        var response: Response { Response(status: status, headers: headers, body: body) }
+    }
+
+    /// A POST with an `Idempotency-Key`: run once per key and body, the kept answer given again.
+    private func once(_ outbound: Outbound, key: String, idempotency: Idempotency, context: AppContext) async throws -> Response {
+        guard (1...Idempotency.maxKeyLength).contains(key.count) else {
+            throw APIError.validation(field: Idempotency.header, "must be 1 to \(Idempotency.maxKeyLength) characters")
+        }
+        let slot = Idempotency.Slot(
+            scope: outbound.caller.businessID.map { "business:\($0)" } ?? "address:\(outbound.clientIP)", key: key,
+            method: "POST", path: outbound.path, query: outbound.request.uri.query,
+            body: outbound.body.map { Array($0.readableBytesView) } ?? [])
+        let claim: Idempotency.Claim
+        do {
+            claim = try await idempotency.claim(slot)
+        } catch {
+            // Without its keys the gateway cannot promise once; better no answer than a second booking.
+            context.logger.error("idempotency keys unavailable")
+            throw APIError.unavailable("Idempotency keys are unavailable")
+        }
+        switch claim {
+        case .replay(let status, let body):
+            var response = Response(
+                status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: Idempotency.replayBody(body, requestID: context.requestID))))
+            response.headers[Self.replayedHeader] = "true"
+            return response
+        case .inUse:
+            throw APIError(
+                409, .idempotencyKeyInUse, "A request with this Idempotency-Key is still running", headers: [("Retry-After", "1")])
+        case .reused:
+            throw APIError(422, .idempotencyKeyReused, "This Idempotency-Key was used with another request")
+        case .run:
+            // In a task of its own, so that a client who goes away (the lost answer a key is for)
+            // does not cancel the request half-way or leave its outcome unrecorded.
+            let run = Task {
+                let answer: Answer
+                do {
+                    answer = try await send(outbound, context: context, whole: true)
+                } catch let notSent as NotSent {
+                    try? await idempotency.release(slot)
+                    throw notSent.error
+                }
+                // Any other failure leaves the outcome unknown (the upstream may have done the work):
+                // the key stays claimed until its lease ends.
+                let status = Int(answer.status.code)
+                if Idempotency.keeps(status: status), let bytes = answer.bytes {
+                    try? await idempotency.finish(slot, status: status, body: String(buffer: bytes))
+                } else {
+                    try? await idempotency.release(slot)
+                }
+                return answer
+            }
+            return try await run.value.response
+        }
+    }
+
+    /// The request never reached the upstream (its circuit is open).
+    struct NotSent: Error {
+        let error: APIError
+    }
+
+    static let replayedHeader = HTTPField.Name("Idempotent-Replayed") ?? .via
+
+    /// Sends to the upstream through its circuit breaker. `whole`: the answer's body is read
+    /// whole (up to `MAX_BODY_BYTES`), as an answer to keep needs.
+    private func send(_ outbound: Outbound, context: AppContext, whole: Bool) async throws -> Answer {
+        let (request, service) = (outbound.request, outbound.service)
+        let query = request.uri.query.map { "?" + $0 } ?? ""
+        var upstreamRequest = HTTPClientRequest(url: config.url(of: service) + outbound.path + query)
+        upstreamRequest.method = HTTPMethod(rawValue: request.method.rawValue)
+        for name in Self.forwardedHeaders {
+            if let value = request.header(name) { upstreamRequest.headers.add(name: name, value: value) }
+        }
+        upstreamRequest.headers.add(name: "X-Request-Id", value: context.requestID)
+        upstreamRequest.headers.add(name: "X-Forwarded-For", value: outbound.clientIP)
+        upstreamRequest.headers.add(name: InternalCredential.header, value: await credentials.token(for: outbound.caller))
+        if let body = outbound.body { upstreamRequest.body = .bytes(body) }
 
         let breaker = breakers[service]
         guard let permit = await breaker.allowRequest() else {
             await metrics.increment("upstream_failures_total", labels: ["upstream": service.rawValue, "reason": "circuit_open"])
-            throw APIError.unavailable("\(service.rawValue) is unavailable")
+            throw NotSent(error: APIError.unavailable("\(service.rawValue) is unavailable"))
         }
         let upstream: HTTPClientResponse
         do {
-            upstream = try await http.execute(outbound, timeout: .milliseconds(Int64(config.upstreamTimeout * 1000)))
+            upstream = try await http.execute(upstreamRequest, timeout: .milliseconds(Int64(config.upstreamTimeout * 1000)))
         } catch {
             if error is CancellationError || Task.isCancelled {
                 await breaker.release(permit)  // the client went away: says nothing about the upstream
@@ -100,18 +199,18 @@ struct Proxy: Sendable {
         }
         let status = HTTPResponse.Status(code: Int(upstream.status.code))
         let length = upstream.headers.first(name: "content-length").flatMap(Int.init)
-        if let length, length <= Self.bufferedResponseBytes {
+        if whole || (length.map { $0 <= Self.bufferedResponseBytes } ?? false) {
             // Most answers are a small JSON document: read whole, it goes out in one write rather
             // than through the chunk-by-chunk stream that larger answers take.
             do {
-                let body = try await upstream.body.collect(upTo: length)
-                return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
+                let bytes = try await upstream.body.collect(upTo: whole ? config.maxBodyBytes : (length ?? 0))
+                return Answer(status: status, headers: headers, body: ResponseBody(byteBuffer: bytes), bytes: bytes)
             } catch {
                 throw APIError.unavailable("\(service.rawValue) is unavailable")
             }
         }
         if let length { headers[.contentLength] = String(length) }
-        return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: upstream.body))
+        return Answer(status: status, headers: headers, body: ResponseBody(asyncSequence: upstream.body), bytes: nil)
     }
 
     /// Answers up to this size are read whole before they are passed on; larger ones stream.
