@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple
 
 from ._version import __version__
@@ -285,9 +286,15 @@ class HTTPCore:
         body: Any = None,
         request_id: Optional[str] = None,
         data_on_error: Iterable[int] = (),
+        idempotency_key: Optional[str] = None,
     ) -> Result:
         """Sends one API call (retrying 429/503, and network failures of idempotent methods) and
         returns the decoded success envelope, or raises the matching :class:`CloudGreetError`.
+
+        Every POST carries an ``Idempotency-Key`` (``idempotency_key``, else a fresh one per call,
+        the same on each retry), so the gateway runs it once however often it is sent: a POST is
+        then retried like any other call, and a ``409 IDEMPOTENCY_KEY_IN_USE`` (the first try still
+        running) is waited out.
 
         ``data_on_error`` lists error statuses whose envelope ``data`` is still a useful answer
         (the health report with 503): they are returned, not raised nor retried."""
@@ -298,12 +305,15 @@ class HTTPCore:
             url += "?" + qs
         payload = None if body is None else encode_json(body)
         headers = self._headers(payload is not None, request_id)
+        if method == "POST":
+            headers["Idempotency-Key"] = idempotency_key or uuid.uuid4().hex
+        safe = method in IDEMPOTENT_METHODS or "Idempotency-Key" in headers
         attempt = 0
         while True:
             try:
                 raw = self.transport(method, url, dict(headers), payload, self.timeout)
             except APIConnectionError:
-                if method in IDEMPOTENT_METHODS and attempt < self.max_retries:
+                if safe and attempt < self.max_retries:
                     attempt += 1
                     delay = self._backoff(attempt)
                     self._notify(attempt, None, delay)
@@ -315,11 +325,10 @@ class HTTPCore:
                 if isinstance(envelope, dict) and isinstance(envelope.get("data"), dict):
                     return _result(raw, envelope)
             header_delay = parse_retry_after(raw.headers.get("retry-after"))
-            # A 503 on a POST is retried only with `Retry-After`: the gateway sends it when it
-            # refused the call before any service saw it; a bare 503 may follow a time-out after
-            # the service acted, and sending it again could do the work twice.
-            unsafe = raw.status == 503 and method not in IDEMPOTENT_METHODS and header_delay is None
-            if raw.status in RETRY_STATUSES and not unsafe and attempt < self.max_retries:
+            # A bare 503 may follow a time-out after the service acted: sent again only when the
+            # call is idempotent (or carries its key); with `Retry-After` the gateway refused it first.
+            unsafe = raw.status == 503 and not safe and header_delay is None
+            if (raw.status in RETRY_STATUSES or _key_in_use(raw)) and not unsafe and attempt < self.max_retries:
                 delay = self._backoff(attempt + 1) if header_delay is None else header_delay
                 if delay <= self.max_retry_delay:
                     attempt += 1
@@ -347,6 +356,14 @@ class HTTPCore:
 
 
 _INVALID = object()
+
+
+def _key_in_use(raw: RawResponse) -> bool:
+    """A 409 saying the first try with this Idempotency-Key is still running."""
+    if raw.status != 409:
+        return False
+    envelope = _decode(raw.body)
+    return isinstance(envelope, dict) and envelope.get("code") == "IDEMPOTENCY_KEY_IN_USE"
 
 
 def _decode(body: bytes) -> Any:

@@ -182,6 +182,20 @@ class LeadsTest(LiveTestCase):
             self.account.key.leads.list(limit=0)
         self.assertIn("limit", caught.exception.details)
 
+    def test_same_idempotency_key_answers_the_first_lead_again(self) -> None:
+        core = self.account.key._core
+        body = {"email": f"{unique('idem-')}@example.com"}
+        key = unique("key-")
+        first = core.request("POST", "/leads", body=body, idempotency_key=key)
+        again = core.request("POST", "/leads", body=body, idempotency_key=key)
+        self.assertEqual((first.status, again.status), (201, 201))
+        self.assertEqual(again.data["id"], first.data["id"])
+        self.assertEqual(again.headers.get("idempotent-replayed"), "true")
+        self.assertNotEqual(again.request_id, first.request_id)
+        with self.assertRaises(ValidationError) as caught:
+            core.request("POST", "/leads", body={"email": f"{unique('other-')}@example.com"}, idempotency_key=key)
+        self.assertEqual(caught.exception.code, "IDEMPOTENCY_KEY_REUSED")
+
     def test_duplicate_lead_is_conflict_with_existing_id(self) -> None:
         email = f"{unique('dup-')}@example.com"
         first = self.account.key.leads.create(email=email)

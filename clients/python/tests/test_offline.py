@@ -106,16 +106,32 @@ class RetryTest(unittest.TestCase):
             client.leads.create(phone="+15551234567")
         self.assertEqual((len(transport.requests), retries), (1, []))
 
-    def test_post_is_retried_on_503_only_with_retry_after(self):
-        # With Retry-After the gateway refused before any service saw the call: safe to send again.
+    def test_posts_carry_one_idempotency_key_across_retries(self):
+        # With its key a POST runs once however often it is sent, so even a bare 503 (which may
+        # follow a time-out after crm created the lead) is sent again, with the same key.
         client, transport, retries, _ = client_with(
-            envelope(status=503, headers={"Retry-After": "0"}, code="SERVICE_UNAVAILABLE"), envelope(LEAD, status=201)
+            envelope(status=503, code="SERVICE_UNAVAILABLE"), envelope(LEAD, status=201)
         )
         self.assertEqual(client.leads.create(phone="+15551234567").id, "lead_1")
-        self.assertEqual(len(transport.requests), 2)
-        # A bare 503 may follow a time-out after crm created the lead: not sent twice.
-        client, transport, retries, _ = client_with(envelope(status=503, code="SERVICE_UNAVAILABLE"))
-        with self.assertRaises(ServiceUnavailableError):
+        keys = [r["headers"].get("Idempotency-Key") for r in transport.requests]
+        self.assertEqual(len(keys), 2)
+        self.assertTrue(keys[0] and keys[0] == keys[1], keys)
+        # Each call has its own key; reads carry none.
+        client, transport, _, _ = client_with(envelope(LEAD, status=201), envelope(LEAD, status=201), envelope(LEAD))
+        client.leads.create(phone="+15551234567")
+        client.leads.create(phone="+15551234567")
+        client.leads.get("lead_1")
+        keys = [r["headers"].get("Idempotency-Key") for r in transport.requests]
+        self.assertTrue(keys[0] != keys[1] and keys[2] is None, keys)
+
+    def test_a_key_still_in_use_is_waited_out_but_a_duplicate_is_not(self):
+        client, transport, retries, sleeps = client_with(
+            envelope(status=409, headers={"Retry-After": "1"}, code="IDEMPOTENCY_KEY_IN_USE"), envelope(LEAD, status=201)
+        )
+        self.assertEqual(client.leads.create(phone="+15551234567").id, "lead_1")
+        self.assertEqual((retries, sleeps), ([(1, 409, 1.0)], [1.0]))
+        client, transport, retries, _ = client_with(envelope(status=409, code="RESOURCE_ALREADY_EXISTS"))
+        with self.assertRaises(ConflictError):
             client.leads.create(phone="+15551234567")
         self.assertEqual((len(transport.requests), retries), (1, []))
 
@@ -135,15 +151,16 @@ class RetryTest(unittest.TestCase):
             client.leads.list()
         self.assertEqual((retries, caught.exception.retry_after), ([], 3600.0))
 
-    def test_network_failures_retry_reads_not_posts(self):
+    def test_network_failures_are_retried(self):
         client, transport, retries, _ = client_with(APIConnectionError("refused"), APITimeoutError("slow"),
                                                     envelope(LEAD))
         self.assertEqual(client.leads.get("lead_1").id, "lead_1")
         self.assertEqual([r[:2] for r in retries], [(1, None), (2, None)])
-        client, transport, retries, _ = client_with(APITimeoutError("slow"))
-        with self.assertRaises(APITimeoutError):
-            client.sms.send(phone="+15551234567", message="hi")
-        self.assertEqual(retries, [])
+        # A POST carries its Idempotency-Key, so a lost answer is asked for again with that key.
+        client, transport, retries, _ = client_with(APITimeoutError("slow"), envelope({"id": "sms_1"}, status=201))
+        client.sms.send(phone="+15551234567", message="hi")
+        self.assertEqual([r[:2] for r in retries], [(1, None)])
+        self.assertEqual(len({r["headers"]["Idempotency-Key"] for r in transport.requests}), 1)
 
     def test_retry_after_forms(self):
         self.assertEqual(parse_retry_after("3"), 3.0)

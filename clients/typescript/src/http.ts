@@ -50,7 +50,7 @@ export interface RequestOptions {
   maxRetries?: number;
   /** Sent as `X-Request-Id` (1-128 characters of `[A-Za-z0-9._-]`), kept across retries. */
   requestId?: string;
-  /** Sent as `Idempotency-Key` (contract section 6). */
+  /** Sent as `Idempotency-Key` on a POST (contract section 6); by default a fresh key per call. */
   idempotencyKey?: string;
   headers?: Record<string, string>;
 }
@@ -109,7 +109,9 @@ export class HttpClient {
     headers.set("Accept", "application/json");
     if (this.credential) headers.set("Authorization", `Bearer ${this.credential}`);
     if (options.requestId) headers.set("X-Request-Id", options.requestId);
-    if (options.idempotencyKey) headers.set("Idempotency-Key", options.idempotencyKey);
+    // Every POST carries a key, the same on each retry, so the gateway runs it once however often
+    // it is sent (contract section 6).
+    if (call.method === "POST") headers.set("Idempotency-Key", options.idempotencyKey ?? globalThis.crypto.randomUUID());
     let body: string | undefined;
     if (call.body !== undefined) {
       headers.set("Content-Type", "application/json");
@@ -135,11 +137,12 @@ export class HttpClient {
         retryAfterMs,
         statusText: response.statusText,
       });
-      // A 503 on a POST is retried only with `Retry-After`: the gateway sends it when it refused the
-      // call before any service saw it; a bare 503 may follow a time-out after the service acted.
+      // A POST is safe to send again with its key; a 409 with IDEMPOTENCY_KEY_IN_USE means the first
+      // try is still running, and is waited out.
       const retryable =
         response.status === 429 ||
-        (response.status === 503 && (call.method !== "POST" || retryAfterMs !== undefined));
+        response.status === 503 ||
+        (response.status === 409 && error.code === "IDEMPOTENCY_KEY_IN_USE");
       if (!retryable || attempt >= maxRetries) throw error;
       const delayMs = retryAfterMs ?? backoff(attempt);
       if (delayMs > this.maxRetryDelayMs) throw error;

@@ -72,15 +72,27 @@ test("503 without Retry-After is retried with a short back-off, then succeeds", 
   assert.ok(retries[1].delayMs >= 250 && retries[1].delayMs <= 500, `second back-off ${retries[1].delayMs}`);
 });
 
-test("a POST is retried on 503 only with Retry-After (a bare 503 may follow work already done)", async () => {
-  const refused = scripted([failure(503, "SERVICE_UNAVAILABLE", { "retry-after": "0" }), ok({ id: "lead_1" })]);
-  const client = new CloudGreetClient({ token: "t", baseUrl: "http://api.test/api", fetch: refused.fetch });
+test("every POST carries an Idempotency-Key, the same on each retry, so even a bare 503 is retried", async () => {
+  const { fetch, calls } = scripted([failure(503, "SERVICE_UNAVAILABLE"), ok({ id: "lead_1" }), ok({ id: "lead_2" }), ok({ id: "lead_1" })]);
+  const client = new CloudGreetClient({ token: "t", baseUrl: "http://api.test/api", fetch });
   assert.deepEqual(await client.leads.create({ phone: "+15551234567" }), { id: "lead_1" });
-  assert.equal(refused.calls.length, 2);
-  const bare = scripted([failure(503, "SERVICE_UNAVAILABLE"), ok({ id: "lead_2" })]);
-  const once = new CloudGreetClient({ token: "t", baseUrl: "http://api.test/api", fetch: bare.fetch });
-  await assert.rejects(once.leads.create({ phone: "+15551234567" }), (error) => error.status === 503);
-  assert.equal(bare.calls.length, 1);
+  const keys = calls.map((call) => call.init.headers.get("idempotency-key"));
+  assert.ok(keys[0] && keys[0] === keys[1]);
+  await client.leads.create({ phone: "+15551234568" });
+  await client.leads.get("lead_1");
+  const later = calls.map((call) => call.init.headers.get("idempotency-key"));
+  assert.ok(later[2] && later[2] !== later[0] && later[3] === null);
+});
+
+test("a key still in use is waited out; a duplicate is not retried", async () => {
+  const busy = scripted([failure(409, "IDEMPOTENCY_KEY_IN_USE", { "retry-after": "0" }), ok({ id: "lead_1" })]);
+  const client = new CloudGreetClient({ token: "t", baseUrl: "http://api.test/api", fetch: busy.fetch });
+  assert.deepEqual(await client.leads.create({ phone: "+15551234567" }), { id: "lead_1" });
+  assert.equal(busy.calls.length, 2);
+  const duplicate = scripted([failure(409, "RESOURCE_ALREADY_EXISTS"), ok({ id: "lead_2" })]);
+  const once = new CloudGreetClient({ token: "t", baseUrl: "http://api.test/api", fetch: duplicate.fetch });
+  await assert.rejects(once.leads.create({ phone: "+15551234567" }), (error) => error.status === 409);
+  assert.equal(duplicate.calls.length, 1);
 });
 
 test("retries stop at maxRetries; the last error is thrown", async () => {
