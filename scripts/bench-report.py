@@ -5,7 +5,7 @@
 
 RESULTS is the file the benchmarks appended to through $BENCH_RESULTS (scripts/bench-results.sh
 describes its tab-separated lines: section, figure, value, unit, peer, peer value, ratio, goal; a
-line starting with `#` is a note such as `#started<TAB><epoch seconds>`). DOCUMENT (default
+line starting with `#` is a note: `#started<TAB><epoch seconds>` and `#finished<TAB>...` time the run). DOCUMENT (default
 docs/BENCHMARKS.md) keeps everything outside the `<!-- bench-results:begin -->` and
 `<!-- bench-results:end -->` markers; what lies between them is replaced by one table per section
 and the machine the run was on. Without the markers, the block goes after the document's title.
@@ -108,7 +108,7 @@ def machine(started, elapsed):
              command_line("valgrind", "--version").replace("valgrind-", "valgrind "),
              re.sub(r"^wrk (\S+).*", r"wrk \1", (command_line("wrk", "-v").splitlines() or [""])[0])]
     commit = command_line("git", "rev-parse", "--short=12", "HEAD") or "unknown"
-    if command_line("git", "status", "--porcelain", "--untracked-files=no"):
+    if command_line("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/BENCHMARKS.md"):
         commit += " (with uncommitted changes)"
     when = datetime.datetime.fromtimestamp(started or datetime.datetime.now().timestamp(), datetime.timezone.utc)
     run = f"{when:%Y-%m-%d %H:%M} UTC, commit {commit}"
@@ -121,7 +121,7 @@ def machine(started, elapsed):
 
 
 def block(lines):
-    started = None
+    started = finished = None
     sections = {}
     for line in lines:
         line = line.rstrip("\n")
@@ -129,8 +129,11 @@ def block(lines):
             continue
         if line.startswith("#"):
             fields = line[1:].split("\t")
-            if fields[0] == "started" and len(fields) > 1:
-                started = float(fields[1])
+            if fields[0] in ("started", "finished") and len(fields) > 1:
+                if fields[0] == "started":
+                    started = float(fields[1])
+                else:
+                    finished = float(fields[1])
             continue
         fields = (line.split("\t") + [""] * 8)[:8]
         sections.setdefault(fields[0], []).append(fields[1:])
@@ -138,20 +141,23 @@ def block(lines):
            "Written by `make bench` (`scripts/bench-report.py`) from its last run; the sections after this one",
            "interpret earlier runs. Wall-clock figures move by 10 to 40 % between runs on this machine;",
            "instruction counts do not. \"met\" holds the figure, or its ratio when the goal is one, to the goal.", ""]
-    elapsed = None if started is None else int(datetime.datetime.now().timestamp() - started)
+    elapsed = None if started is None else int((finished or datetime.datetime.now().timestamp()) - started)
     out += machine(started, elapsed) + [""]
-    tables, goals, met_goals = [], 0, 0
+    tables, goals = [], []
     for section, rows in sections.items():
         tables += [f"### {section}", "", "| figure | value | compared with | ratio | goal | met |", "|---|---|---|---|---|---|"]
+        counts = [0, 0]
         for figure, value, unit, peer, peer_value, ratio, goal in rows:
             met = verdict(goal, ratio, value)
-            goals += met != ""
-            met_goals += met == "yes"
+            counts[0] += met == "yes"
+            counts[1] += met != ""
             compared = f"{peer}: {show(peer_value, unit)}" if peer and peer_value else peer
             tables.append(f"| {figure} | {show(value, unit)} | {compared} | {ratio} | {goal} | {met} |")
         tables.append("")
+        if counts[1]:
+            goals.append(f"- {section}: {counts[0]} of {counts[1]}")
     if goals:
-        out += [f"Goals met in this run: {met_goals} of {goals}.", ""]
+        out += ["Goals met in this run, by table:", ""] + goals + [""]
     out += tables
     out.append(END)
     return "\n".join(out) + "\n"
