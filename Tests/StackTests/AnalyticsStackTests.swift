@@ -154,10 +154,12 @@ extension AnalyticsStackTests {
         let earlier = min(endOfToday(tokyo), endOfToday(losAngeles))
         let inBetween = earlier.addingTimeInterval(1800)
         let todayHere = now.addingTimeInterval(120)
-        // Half an hour each side of Tokyo's next month start: November in Los Angeles either way.
+        // Either side of Tokyo's next month start: the same month in Los Angeles either way. After it
+        // by 40 minutes, not 30: on Tokyo's last day of a month its next midnight is that start, and
+        // the appointment would overlap the one `inBetween`.
         let tokyoMonthEnd = try #require(tokyo.dateInterval(of: .month, for: now)?.end)
         let beforeMonthEnd = tokyoMonthEnd.addingTimeInterval(-1800)
-        let afterMonthEnd = tokyoMonthEnd.addingTimeInterval(1800)
+        let afterMonthEnd = tokyoMonthEnd.addingTimeInterval(2400)
         try #require(beforeMonthEnd > now.addingTimeInterval(300), "too close to Tokyo's month end to test")
 
         var overviews: [String: JSONValue] = [:]
