@@ -38,14 +38,14 @@ format:
 bench: export BENCH_RESULTS := $(abspath .build/bench-results.tsv)
 bench: export DURATION ?= 5
 bench: deps
-	@mkdir -p .build && printf '#started\t%s\n' "$$(date +%s)" >"$$BENCH_RESULTS"
+	@mkdir -p .build && scripts/bench-report.py --start "$$BENCH_RESULTS"
 	scripts/bench.sh
 	scripts/bench-gateway.sh
 	scripts/bench-instructions.sh
 	scripts/bench-sms.sh
 	scripts/bench-data.sh
 	ENGINE=postgres scripts/with-postgres.sh scripts/bench-data.sh
-	@printf '#finished\t%s\n' "$$(date +%s)" >>"$$BENCH_RESULTS"
+	@scripts/bench-report.py --finish "$$BENCH_RESULTS"
 	scripts/bench-report.py "$$BENCH_RESULTS" docs/BENCHMARKS.md
 
 clean:

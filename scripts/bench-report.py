@@ -2,14 +2,15 @@
 """Rewrites the results table of docs/BENCHMARKS.md from one `make bench` run.
 
     scripts/bench-report.py RESULTS [DOCUMENT]
+    scripts/bench-report.py --start RESULTS | --finish RESULTS
 
 RESULTS is the file the benchmarks appended to through $BENCH_RESULTS (scripts/bench-results.sh
-describes its tab-separated lines: section, figure, value, unit, peer, peer value, ratio, goal; a
-line starting with `#` is a note: `#started<TAB><epoch seconds>` and `#finished<TAB>...` time the run). DOCUMENT (default
-docs/BENCHMARKS.md) keeps everything outside the `<!-- bench-results:begin -->` and
-`<!-- bench-results:end -->` markers; what lies between them is replaced by one table per section
-and the machine the run was on. Without the markers, the block goes after the document's title.
-Python 3 standard library only.
+describes its tab-separated lines: section, figure, value, unit, peer, peer value, ratio, goal).
+Lines starting with `#` are the run's marks, which `--start` (a new file: the time and the commit)
+and `--finish` (the time) write. DOCUMENT (default docs/BENCHMARKS.md) keeps everything outside the
+`<!-- bench-results:begin -->` and `<!-- bench-results:end -->` markers; what lies between them is
+replaced by one table per section, the goals met and the machine and commit the run was on. Without
+the markers, the block goes after the document's title. Python 3 standard library only.
 """
 
 import datetime
@@ -69,7 +70,15 @@ def command_line(*command):
     return (out.stdout or out.stderr).strip()
 
 
-def machine(started, elapsed):
+def commit():
+    """HEAD, and whether the tree differs from it (this report's own document aside)."""
+    head = command_line("git", "rev-parse", "--short=12", "HEAD") or "unknown"
+    if command_line("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/BENCHMARKS.md"):
+        head += " (with uncommitted changes)"
+    return head
+
+
+def machine(started, elapsed, commit):
     """The machine and the run, as a list: CPU, memory, system, tools, date and commit."""
     cpu = {}
     try:
@@ -107,9 +116,6 @@ def machine(started, elapsed):
              command_line("nginx", "-v").replace("nginx version: nginx/", "nginx "),
              command_line("valgrind", "--version").replace("valgrind-", "valgrind "),
              re.sub(r"^wrk (\S+).*", r"wrk \1", (command_line("wrk", "-v").splitlines() or [""])[0])]
-    commit = command_line("git", "rev-parse", "--short=12", "HEAD") or "unknown"
-    if command_line("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/BENCHMARKS.md"):
-        commit += " (with uncommitted changes)"
     when = datetime.datetime.fromtimestamp(started or datetime.datetime.now().timestamp(), datetime.timezone.utc)
     run = f"{when:%Y-%m-%d %H:%M} UTC, commit {commit}"
     if elapsed is not None:
@@ -122,6 +128,7 @@ def machine(started, elapsed):
 
 def block(lines):
     started = finished = None
+    run_commit = None
     sections = {}
     for line in lines:
         line = line.rstrip("\n")
@@ -129,20 +136,21 @@ def block(lines):
             continue
         if line.startswith("#"):
             fields = line[1:].split("\t")
-            if fields[0] in ("started", "finished") and len(fields) > 1:
-                if fields[0] == "started":
-                    started = float(fields[1])
-                else:
-                    finished = float(fields[1])
+            if fields[0] == "started" and len(fields) > 1:
+                started = float(fields[1])
+            elif fields[0] == "finished" and len(fields) > 1:
+                finished = float(fields[1])
+            elif fields[0] == "commit" and len(fields) > 1:
+                run_commit = fields[1]
             continue
         fields = (line.split("\t") + [""] * 8)[:8]
         sections.setdefault(fields[0], []).append(fields[1:])
     out = [BEGIN, "## Latest results", "",
            "Written by `make bench` (`scripts/bench-report.py`) from its last run; the sections after this one",
            "interpret earlier runs. Wall-clock figures move by 10 to 40 % between runs on this machine;",
-           "instruction counts do not. \"met\" holds the figure, or its ratio when the goal is one, to the goal.", ""]
+           "instruction counts hardly do (about 1 %). \"met\" holds the figure, or its ratio when the goal is one, to the goal.", ""]
     elapsed = None if started is None else int((finished or datetime.datetime.now().timestamp()) - started)
-    out += machine(started, elapsed) + [""]
+    out += machine(started, elapsed, run_commit or commit()) + [""]
     tables, goals = [], []
     for section, rows in sections.items():
         tables += [f"### {section}", "", "| figure | value | compared with | ratio | goal | met |", "|---|---|---|---|---|---|"]
@@ -164,6 +172,16 @@ def block(lines):
 
 
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] in ("--start", "--finish"):
+        # The marks of a run: when it started, at which commit, and when it finished.
+        now = int(datetime.datetime.now().timestamp())
+        if sys.argv[1] == "--start":
+            with open(sys.argv[2], "w") as f:
+                f.write(f"#started\t{now}\n#commit\t{commit()}\n")
+        else:
+            with open(sys.argv[2], "a") as f:
+                f.write(f"#finished\t{now}\n")
+        return
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__.strip().splitlines()[2].strip())
     results = sys.argv[1]
