@@ -32,21 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT
 start_bench_stack
-lead=$(curl -fs -X POST "http://127.0.0.1:$port/api/leads" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-  -d '{"name":"Bench Lead","phone":"+15555550100","email":"lead@example.com"}' \
-  | python3 -c 'import sys, json; print(json.load(sys.stdin)["data"]["id"])')
-# The credential the gateway would mint (HS256 with the development INTERNAL_SECRET), valid for the run.
-credential=$(python3 - "$user" "$business" <<'PY'
-import base64, hashlib, hmac, json, sys, time
-def b64(data): return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-now = int(time.time())
-claims = {"iss": "gateway", "aud": "cloudgreet-internal", "kind": "user", "sub": sys.argv[1], "business_id": sys.argv[2],
-          "role": "admin", "rid": "req_bench", "iat": now, "exp": now + 3600}
-signing = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
-secret = b"dev-only-internal-secret-change-me-0123456789"
-print(signing + "." + b64(hmac.new(secret, signing.encode(), hashlib.sha256).digest()))
-PY
-)
+lead=$(bench_lead "http://127.0.0.1:$port" "$token")
+credential=$(bench_credential "$user" "$business")
 cat > "$dir/nginx.conf" <<CONF
 worker_processes 1;
 pid $dir/nginx.pid;

@@ -1,4 +1,5 @@
-# Sourced by the benchmarks: how they run wrk and record what they measured.
+# Sourced by the benchmarks: how they run wrk, record what they measured, and make what a direct call
+# to a service needs (a lead, an internal credential).
 #
 # bench_result SECTION FIGURE VALUE UNIT [PEER PEER_VALUE RATIO GOAL] appends one figure to the file
 # named by $BENCH_RESULTS (nothing when it is unset), one line of eight tab-separated fields that
@@ -41,3 +42,25 @@ wrk_line() { printf "%-52s %8.0f req/s  p50 %7.2f  p90 %7.2f  p99 %7.2f ms\n" "$
 # ratio A B: A/B as "0.51x"; difference A B: A-B as "+0.59 ms"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", (b > 0 ? a / b : 0)}'; }
 difference() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.2f ms", a - b}'; }
+
+# bench_lead GATEWAY_URL TOKEN: creates one lead and prints its id.
+bench_lead() {
+  curl -fs -X POST "$1/api/leads" -H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
+    -d '{"name":"Bench Lead","phone":"+15555550100","email":"lead@example.com"}' \
+    | python3 -c 'import sys, json; print(json.load(sys.stdin)["data"]["id"])'
+}
+
+# bench_credential USER BUSINESS: the internal credential the gateway would mint for that admin (HS256
+# with the development INTERNAL_SECRET), valid for an hour, for calling a service directly.
+bench_credential() {
+  python3 - "$1" "$2" <<'PY'
+import base64, hashlib, hmac, json, sys, time
+def b64(data): return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+now = int(time.time())
+claims = {"iss": "gateway", "aud": "cloudgreet-internal", "kind": "user", "sub": sys.argv[1], "business_id": sys.argv[2],
+          "role": "admin", "rid": "req_bench", "iat": now, "exp": now + 3600}
+signing = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
+secret = b"dev-only-internal-secret-change-me-0123456789"
+print(signing + "." + b64(hmac.new(secret, signing.encode(), hashlib.sha256).digest()))
+PY
+}
