@@ -34,25 +34,7 @@ trap cleanup EXIT
 start_bench_stack
 lead=$(bench_lead "http://127.0.0.1:$port" "$token")
 credential=$(bench_credential "$user" "$business")
-cat > "$dir/nginx.conf" <<CONF
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/nginx.error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  upstream identity { server 127.0.0.1:$identity; keepalive 64; }
-  upstream crm { server 127.0.0.1:$crm; keepalive 64; }
-  proxy_http_version 1.1;
-  proxy_set_header Connection "";
-  proxy_set_header X-Internal-Token "$credential";
-  server {
-    listen 127.0.0.1:$proxy;
-    location /api/businesses/ { proxy_pass http://identity/businesses/; }
-    location /api/leads/ { proxy_pass http://crm/leads/; }
-  }
-}
-CONF
+bench_nginx_conf "$dir" "$identity" "$crm" "$proxy" "$credential"
 nginx -c "$dir/nginx.conf" -p "$dir"
 
 measure() {  # read name, service name, its port, path without /api

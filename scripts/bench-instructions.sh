@@ -73,27 +73,7 @@ read -r token user business < <(echo "$reply" | python3 -c '
 import sys, json; d = json.load(sys.stdin)["data"]; print(d["token"], d["user"]["id"], d["business"]["id"])')
 lead=$(bench_lead "http://127.0.0.1:${port[gateway]}" "$token")
 credential=$(bench_credential "$user" "$business")
-cat >"$dir/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/nginx.error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  upstream identity { server 127.0.0.1:${port[identity]}; keepalive 64; }
-  upstream crm { server 127.0.0.1:${port[crm]}; keepalive 64; }
-  proxy_http_version 1.1;
-  proxy_set_header Connection "";
-  proxy_set_header X-Internal-Token "$credential";
-  server {
-    listen 127.0.0.1:${port[nginx]};
-    location /api/businesses/ { proxy_pass http://identity/businesses/; }
-    location /api/leads/ { proxy_pass http://crm/leads/; }
-  }
-}
-CONF
+bench_nginx_conf "$dir" "${port[identity]}" "${port[crm]}" "${port[nginx]}" "$credential" "daemon off;" "master_process off;"
 callgrind nginx nginx -c "$dir/nginx.conf" -p "$dir"
 ready nginx "http://127.0.0.1:${port[nginx]}/api/businesses/$business"
 

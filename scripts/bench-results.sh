@@ -64,3 +64,33 @@ secret = b"dev-only-internal-secret-change-me-0123456789"
 print(signing + "." + b64(hmac.new(secret, signing.encode(), hashlib.sha256).digest()))
 PY
 }
+
+# bench_nginx_conf DIR IDENTITY_PORT CRM_PORT LISTEN_PORT CREDENTIAL [TOP...]: writes DIR/nginx.conf,
+# nginx in front of identity and crm as the gateway would be (keep-alive upstreams, the credential
+# added), with TOP lines first ("daemon off;" to run it in the foreground).
+bench_nginx_conf() {
+  local dir=$1 identity=$2 crm=$3 listen=$4 credential=$5
+  shift 5
+  {
+    printf '%s\n' "$@"
+    cat <<CONF
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/nginx.error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  upstream identity { server 127.0.0.1:$identity; keepalive 64; }
+  upstream crm { server 127.0.0.1:$crm; keepalive 64; }
+  proxy_http_version 1.1;
+  proxy_set_header Connection "";
+  proxy_set_header X-Internal-Token "$credential";
+  server {
+    listen 127.0.0.1:$listen;
+    location /api/businesses/ { proxy_pass http://identity/businesses/; }
+    location /api/leads/ { proxy_pass http://crm/leads/; }
+  }
+}
+CONF
+  } >"$dir/nginx.conf"
+}
