@@ -85,7 +85,7 @@ struct Proxy: Sendable {
     /// The upstream's answer, its body read whole or still streaming.
     struct Answer {
         let status: HTTPResponse.Status
-        var headers: HTTPFields
+        let headers: HTTPFields
         let body: ResponseBody
         let bytes: ByteBuffer?
 
