@@ -23,7 +23,9 @@ public struct WebhookInbox<Event: Sendable>: Sendable {
     }
 
     /// Pending until worked, `processing` while claimed or waiting for another try, `failed` after
-    /// the last try (eight, over about eight minutes, by default), else `done`.
+    /// the last try (eight, over about eight minutes, by default), else `done`; `erased` when the
+    /// person it was about was erased before it was worked. A worked event keeps only its id (for
+    /// spotting redeliveries), not its payload, which may name a caller or hold what they said.
     public let queue: LeasedQueue
     private let read: @Sendable (_ id: String, _ payload: JSONValue) -> Event?
     private let metrics: ServiceMetrics
@@ -52,6 +54,25 @@ public struct WebhookInbox<Event: Sendable>: Sendable {
             """, [.text(id), .text(type), SQLValue(payload), SQLValue(now)])
         return !rows.isEmpty
     }
+
+    /// Empties the payloads that mention any of `values` (a phone number, an email address, an id):
+    /// part of erasing a person. An event not yet worked is not worked any more (`erased`).
+    public func erase(mentioning values: [String], on db: any SQLExecutor) async throws {
+        guard !values.isEmpty else { return }
+        var binds: [SQLValue] = [Self.emptyPayload]
+        let matches = values.map { value in
+            binds.append(.text("%\(value.likeEscaped)%"))
+            return "payload LIKE $\(binds.count) ESCAPE '\\'"
+        }
+        try await db.query(
+            """
+            UPDATE webhook_events SET payload = $1, status = CASE WHEN status = 'done' THEN status ELSE 'erased' END,
+                claimed_until = NULL
+            WHERE payload <> $1 AND (\(matches.joined(separator: " OR ")))
+            """, binds)
+    }
+
+    private static var emptyPayload: SQLValue { .text("{}") }
 
     /// Works every due event with `handle`; returns how many were claimed. Events with the same
     /// `partition` key (one call, say) are worked one after another in the order they came; events of
@@ -97,7 +118,7 @@ public struct WebhookInbox<Event: Sendable>: Sendable {
     private func work(_ claim: LeasedQueue.Claim, _ event: Event, now: Date, handle: @Sendable (Event) async throws -> Void) async {
         do {
             try await handle(event)
-            try await queue.finish(claim.id, status: "done", setting: [("processed_at", SQLValue(now))])
+            try await queue.finish(claim.id, status: "done", setting: [("processed_at", SQLValue(now)), ("payload", Self.emptyPayload)])
             await count("done")
         } catch {
             let outcome = try? await queue.fail(claim, error: String(describing: type(of: error)), now: now)

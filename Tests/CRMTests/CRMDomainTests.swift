@@ -345,7 +345,7 @@ import Testing
             var changed = leads[0]
             (changed.status, changed.name, changed.updatedAt) = (.converted, "Anastasia", Date())
             try await store.update(changed)
-            #expect(try await store.delete(id: leads[2].id, businessID: "b1", on: db))
+            #expect(try await store.delete(id: leads[2].id, businessID: "b1", on: db)?.id == leads[2].id)
 
             for business in ["b1", "b2"] {
                 var filters: [LeadStore.LeadFilter] = [.init()]

@@ -1,5 +1,6 @@
 import CloudGreetCore
 import Foundation
+import ServiceClients
 import TestSupport
 import Testing
 
@@ -173,6 +174,25 @@ import Testing
             check(try await TestHTTP.request(.DELETE, stack.api + path, headers: auth), "DELETE \(path)")
         }
 
+        // The internal erasure routes, called as crm calls them: garbage changes nothing there either.
+        let credential = InternalCredential(secret: stack.environment["INTERNAL_SECRET"] ?? "", issuer: .crm)
+        for service in [ServiceName.voiceAgent, .messaging] {
+            let asCRM = [(InternalCredential.header, credential.mint(for: .service(.crm), requestID: nil))]
+            for id in [ResourceID.make(.erasure), "erasure_x", "%00", String(repeating: "e", count: 3000)] {
+                for (index, body) in Self.bodies(["business_id", "lead_id", "phone", "email"]).enumerated() {
+                    check(
+                        try await TestHTTP.request(.PUT, stack.url(service) + "/internal/erasures/\(id)", bytes: body, headers: asCRM),
+                        "PUT \(service.rawValue) /internal/erasures/\(id.prefix(20)) body #\(index)")
+                }
+            }
+            // The same credential with a well-formed erasure is accepted: the refusals above were the bodies'.
+            let valid = Erasure(
+                id: ResourceID.make(.erasure), businessID: owner.businessID, leadID: ResourceID.make(.lead), phone: nil, email: nil)
+            let accepted = try await TestHTTP.request(
+                .PUT, stack.url(service) + Erasure.path(valid.id), bytes: Array(valid.body.encoded()), headers: asCRM)
+            #expect(accepted.status == 200, "\(service.rawValue): \(accepted.text)")
+        }
+
         // The crash of issue 7: a text to no one, with a message.
         for phone: JSONValue in [nil, "", "   "] {
             check(try await stack.call(.POST, "/sms", ["phone": phone, "message": "hello"], token: owner.token), "POST /sms phone \(phone)")
@@ -221,5 +241,6 @@ import Testing
         #expect(health.status == 200 && health.data["overall"] == "healthy", "\(health.text)")
         let leads = try await stack.call(.GET, "/leads", token: owner.token)
         #expect(leads.status == 200 && leads.data["pagination"]?["total"] == 1)
+        #expect(leads.data["leads"]?.arrayValue?.first?["phone"] == "+15552013344")
     }
 }

@@ -32,7 +32,7 @@ import Testing
         }
 
         /// Telnyx's real `message.received` body.
-        func inbound(from: String, text: String, id: String = UUID().uuidString) -> JSONValue {
+        static func inbound(from: String, text: String, id: String = UUID().uuidString) -> JSONValue {
             [
                 "data": [
                     "event_type": "message.received", "id": .string(id), "occurred_at": "2026-11-29T10:00:00Z",
@@ -152,7 +152,7 @@ import Testing
         let caller = "+15552014444"
 
         // A signed inbound text: a new lead, the stored message, and the auto-reply.
-        let event = setup.inbound(from: caller, text: "Hi, my sink is leaking")
+        let event = Setup.inbound(from: caller, text: "Hi, my sink is leaking")
         let first = try await setup.deliver(event)
         #expect(first.status == 200 && first.data["duplicate"] == false)
         try await setup.eventually("the auto-reply") { setup.world.texts(to: caller).count == 1 }
@@ -167,7 +167,7 @@ import Testing
         #expect(again.status == 200 && again.data["duplicate"] == true)
 
         // Unsigned, wrongly signed, stale: 401 and nothing stored.
-        let other = setup.inbound(from: "+15552015555", text: "forged")
+        let other = Setup.inbound(from: "+15552015555", text: "forged")
         #expect(try await setup.deliver(other, unsigned: true).status == 401)
         #expect(try await setup.deliver(other, signedBy: Curve25519.Signing.PrivateKey()).code == "AUTH_INVALID_TOKEN")
         #expect(try await setup.deliver(other, timestamp: Date().addingTimeInterval(-600)).status == 401)
@@ -177,7 +177,7 @@ import Testing
         #expect(try await stack.call(.GET, "/leads?source=sms", token: token).data["pagination"]?["total"] == 1)
 
         // STOP: nothing more goes to that number, from any path, until START.
-        _ = try await setup.deliver(setup.inbound(from: caller, text: "stop"))
+        _ = try await setup.deliver(Setup.inbound(from: caller, text: "stop"))
         try await setup.eventually("the STOP to be stored") { try await setup.sms("direction=inbound").count == 2 }
         try await Task.sleep(for: .milliseconds(500))
         let before = telnyx.received.count
@@ -195,7 +195,7 @@ import Testing
         #expect(remind.status == 422)
         #expect(telnyx.received.count == before)
 
-        _ = try await setup.deliver(setup.inbound(from: caller, text: "START"))
+        _ = try await setup.deliver(Setup.inbound(from: caller, text: "START"))
         try await setup.eventually("the START to be stored") { try await setup.sms("direction=inbound").count == 3 }
         try await Task.sleep(for: .milliseconds(500))
         let resumed = try await stack.call(.POST, "/sms", ["phone": .string(caller), "message": "Welcome back"], token: token)
@@ -203,7 +203,7 @@ import Testing
         let resumedID = try #require(resumed.data["provider_message_id"]?.stringValue)
 
         // HELP gets the informational reply.
-        _ = try await setup.deliver(setup.inbound(from: caller, text: "Help"))
+        _ = try await setup.deliver(Setup.inbound(from: caller, text: "Help"))
         try await setup.eventually("the HELP reply") {
             setup.world.texts(to: caller).contains { $0.body["text"]?.stringValue?.contains("Reply STOP") == true }
         }
@@ -257,7 +257,7 @@ import Testing
         // crm down when a text arrives: the webhook still answers at once, and the work is done later.
         stack.kill(.crm)
         let webhookStart = ContinuousClock.now
-        let accepted = try await setup.deliver(setup.inbound(from: "+15552011212", text: "Anyone there?"))
+        let accepted = try await setup.deliver(Setup.inbound(from: "+15552011212", text: "Anyone there?"))
         #expect(accepted.status == 200 && ContinuousClock.now - webhookStart < .seconds(2))
         try await Task.sleep(for: .seconds(1))
         try await stack.restart(.crm)

@@ -43,9 +43,11 @@ import Testing
             ]
         }
 
-        /// Posts to `/webrtc/webhook` through the gateway, signed with Ed25519 unless told otherwise.
+        /// Posts to `/webrtc/webhook` (or messaging's `/sms/webhook`) through the gateway, signed with
+        /// Ed25519 unless told otherwise.
         func telnyxWebhook(
-            _ body: JSONValue, key: Curve25519.Signing.PrivateKey? = nil, unsigned: Bool = false, at: Date = Date()
+            _ body: JSONValue, key: Curve25519.Signing.PrivateKey? = nil, unsigned: Bool = false, at: Date = Date(),
+            path: String = "/webrtc/webhook"
         ) async throws -> TestResponse {
             let raw = String(decoding: body.encoded(), as: UTF8.self)
             var headers: [(String, String)] = []
@@ -54,7 +56,7 @@ import Testing
                 let signature = try (key ?? signer).signature(for: Data("\(stamp)|\(raw)".utf8))
                 headers = [("telnyx-signature-ed25519", signature.base64EncodedString()), ("telnyx-timestamp", stamp)]
             }
-            return try await TestHTTP.request(.POST, stack.api + "/webrtc/webhook", body: raw, headers: headers)
+            return try await TestHTTP.request(.POST, stack.api + path, body: raw, headers: headers)
         }
 
         /// Posts to `/retell/webhook`, signed as Retell signs: HMAC-SHA256 of body + timestamp (ms).
@@ -120,7 +122,9 @@ import Testing
         }
     }
 
-    static func world(_ engine: Engine = .sqlite, retell withRetell: Bool = true) async throws -> World? {
+    static func world(
+        _ engine: Engine = .sqlite, retell withRetell: Bool = true, environment extra: [String: String] = [:]
+    ) async throws -> World? {
         guard let databases = try await StackTests.databases(engine) else { return nil }
         let telnyx = FakeTelnyx()
         try await telnyx.start()
@@ -136,6 +140,7 @@ import Testing
             environment["RETELL_API_KEY"] = retell.apiKey
             environment["RETELL_API_BASE"] = retell.baseURL
         }
+        environment.merge(extra) { $1 }
         let stack = try await Stack(environment: environment, databases: databases)
         let owner = try await stack.register("owner@example.com", business: "Ana Plumbing")
         let world = World(stack: stack, telnyx: telnyx, retell: retell, signer: signer, owner: owner)

@@ -82,12 +82,10 @@ struct AppointmentStore: Sendable {
             ])
     }
 
-    /// A deleted lead's appointments: those still holding a slot are cancelled, and every one loses
-    /// its notes (personal data). Returns their ids.
-    func release(leadID: String, businessID: String, on db: any SQLExecutor) async throws -> [String] {
+    /// Clears the notes (free text, perhaps personal) of the lead's appointments; returns their ids.
+    func forget(leadID: String, businessID: String, on db: any SQLExecutor) async throws -> [String] {
         try await db.query(
-            "UPDATE appointments SET status = CASE WHEN status IN ('scheduled', 'confirmed') THEN 'cancelled' ELSE status END, "
-                + "notes = NULL, updated_at = $1 WHERE lead_id = $2 AND business_id = $3 RETURNING id",
+            "UPDATE appointments SET notes = NULL, updated_at = $1 WHERE lead_id = $2 AND business_id = $3 RETURNING id",
             [SQLValue(Date()), .text(leadID), .text(businessID)]
         ).map { try $0.required("id") }
     }

@@ -11,6 +11,7 @@ struct CRMRoutes: Sendable {
     let settings: CRMSettings
     let leads: Leads
     let bookings: Bookings
+    let erasures: ErasureWorker
 
     var config: ServiceConfig { runtime.config }
 
@@ -101,11 +102,21 @@ struct CRMRoutes: Sendable {
         return .envelope(lead.json, message: "Lead updated", context: context)
     }
 
+    /// Erases the person everywhere (`Leads.erase`), then asks the other services for their parts
+    /// at once; a part not confirmed by the answer is listed in `erasure.pending` and finished by the
+    /// worker when that service is back.
     @Sendable func deleteLead(_ request: Request, context: AppContext) async throws -> Response {
         let businessID = try context.scoped().businessID
         let id = try context.parameters.require("id", context: context)
-        guard try await leads.erase(id: id, businessID: businessID) else { throw APIError.notFound(.leadNotFound, "Lead") }
-        return .envelope(["id": .string(id), "deleted": true], message: "Lead deleted", context: context)
+        guard let erasureID = try await leads.erase(id: id, businessID: businessID, erasedBy: context.caller?.subject ?? "unknown")
+        else { throw APIError.notFound(.leadNotFound, "Lead") }
+        await erasures.tick()
+        // The lead is gone whatever this read says: if it fails, every part is reported pending.
+        let pending = (try? await erasures.store.pending(erasureID: erasureID)) ?? ErasureStore.services.map(\.rawValue)
+        let erasure: JSONValue = [
+            "id": .string(erasureID), "status": pending.isEmpty ? "complete" : "pending", "pending": .array(pending.map(JSONValue.string)),
+        ]
+        return .envelope(["id": .string(id), "deleted": true, "erasure": erasure], message: "Lead deleted", context: context)
     }
 
     @Sendable func qualifyLead(_ request: Request, context: AppContext) async throws -> Response {

@@ -145,6 +145,28 @@ enum CRMSchema {
                 "CREATE EXTENSION IF NOT EXISTS pg_trgm",
                 "CREATE INDEX leads_search ON leads USING gin (LOWER(name) gin_trgm_ops, email gin_trgm_ops, phone gin_trgm_ops)",
             ]),
+        Migration(
+            8, "erasures",
+            [
+                // Who erased which lead and when, with nothing personal: kept for good.
+                """
+                CREATE TABLE erasures (
+                    id TEXT PRIMARY KEY, business_id TEXT NOT NULL, lead_id TEXT NOT NULL, erased_by TEXT NOT NULL,
+                    created_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX erasures_business ON erasures (business_id, created_at)",
+                // Each other service's part, a leased queue that never gives up. The phone and email
+                // are what the service must find; they are cleared once it has erased its part.
+                """
+                CREATE TABLE erasure_parts (
+                    id TEXT PRIMARY KEY, erasure_id TEXT NOT NULL, business_id TEXT NOT NULL, lead_id TEXT NOT NULL,
+                    service TEXT NOT NULL, phone TEXT, email TEXT, status TEXT NOT NULL, due_at BIGINT NOT NULL,
+                    attempts BIGINT NOT NULL DEFAULT 0, claimed_until BIGINT, error TEXT, done_at BIGINT,
+                    created_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX erasure_parts_due ON erasure_parts (status, due_at)",
+                "CREATE INDEX erasure_parts_erasure ON erasure_parts (erasure_id)",
+            ]),
     ]
 
     private static let leadCountsTable = """

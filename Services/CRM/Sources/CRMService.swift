@@ -18,26 +18,38 @@ public enum CRMService {
         let messenger = Messenger(messaging: .live(runtime.clients, as: .crm))
         let bookings = Bookings(
             leads: leadStore, appointments: appointments, reminders: reminderStore, businesses: businesses, messenger: messenger)
+        let erasureStore = ErasureStore(db: db)
         let leads = Leads(
-            leads: leadStore, appointments: appointments, reminders: reminderStore, qualifyThreshold: settings.qualifyThreshold)
-        CRMRoutes(runtime: runtime, settings: settings, leads: leads, bookings: bookings).register(on: router)
+            leads: leadStore, appointments: appointments, reminders: reminderStore, erasures: erasureStore,
+            qualifyThreshold: settings.qualifyThreshold)
+        let erasures = ErasureWorker(
+            store: erasureStore,
+            clients: Dictionary(uniqueKeysWithValues: ErasureStore.services.map { ($0, .live(runtime.clients, of: $0, as: .crm)) }),
+            logger: runtime.logger, metrics: runtime.metrics)
+        CRMRoutes(runtime: runtime, settings: settings, leads: leads, bookings: bookings, erasures: erasures).register(on: router)
         let reminders = ReminderWorker(
             bookings: bookings, metrics: runtime.metrics, logger: runtime.logger)
-        let poller = PollingService(every: .seconds(settings.reminderPollSeconds)) { await reminders.tick() }
-        return runtime.makeApplication(router: router, services: [poller])
+        return runtime.makeApplication(
+            router: router,
+            services: [
+                PollingService(every: .seconds(settings.reminderPollSeconds)) { await reminders.tick() },
+                PollingService(every: .seconds(settings.erasurePollSeconds)) { await erasures.tick() },
+            ])
     }
 }
 
 /// crm's settings: where a qualification score turns a lead `qualified`, and how often due
-/// reminders are looked for.
+/// reminders and erasure parts waiting for another service are looked for.
 struct CRMSettings: ServiceSettings {
     let qualifyThreshold: Int
     let reminderPollSeconds: Double
+    let erasurePollSeconds: Double
 
-    static let variables = ["QUALIFY_THRESHOLD", "REMINDER_POLL_SECONDS"]
+    static let variables = ["QUALIFY_THRESHOLD", "REMINDER_POLL_SECONDS", "ERASURE_POLL_SECONDS"]
 
     init(_ config: ServiceConfig) throws {
         qualifyThreshold = try config.int("QUALIFY_THRESHOLD", default: 60, 0...100)
         reminderPollSeconds = try config.double("REMINDER_POLL_SECONDS", default: 30, 0.1...3600)
+        erasurePollSeconds = try config.double("ERASURE_POLL_SECONDS", default: 30, 0.1...3600)
     }
 }

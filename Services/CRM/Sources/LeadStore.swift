@@ -84,8 +84,10 @@ struct LeadStore: Sendable {
     }
 
     /// Deletes the lead; false when the business has no such lead.
-    func delete(id: String, businessID: String, on db: any SQLExecutor) async throws -> Bool {
-        try await !db.query("DELETE FROM leads WHERE id = $1 AND business_id = $2 RETURNING id", [.text(id), .text(businessID)]).isEmpty
+    /// Deletes the lead; returns it as it was.
+    func delete(id: String, businessID: String, on db: any SQLExecutor) async throws -> Lead? {
+        try await db.first("DELETE FROM leads WHERE id = $1 AND business_id = $2 RETURNING *", [.text(id), .text(businessID)])
+            .map(Lead.init(row:))
     }
 }
 

@@ -3,12 +3,13 @@ import Foundation
 import Persistence
 
 /// crm's application layer for leads: one lead per phone and per email in a business (the unique
-/// indexes settle races), qualification, and erasure that reaches the lead's appointments and
-/// reminders.
+/// indexes settle races), qualification, and erasure (`erase`) that reaches the lead's
+/// appointments, reminders, calls and messages.
 struct Leads: Sendable {
     let leads: LeadStore
     let appointments: AppointmentStore
     let reminders: ReminderStore
+    let erasures: ErasureStore
     let qualifyThreshold: Int
 
     /// Inserts the lead; the same phone or email in the business is a 409 naming the lead that has it.
@@ -51,14 +52,17 @@ struct Leads: Sendable {
         return (lead, score)
     }
 
-    /// Erases the lead and its personal data: its appointments' notes and pending reminders go too.
-    func erase(id: String, businessID: String) async throws -> Bool {
-        try await leads.db.transaction { [leads, appointments, reminders] db in
-            guard try await leads.delete(id: id, businessID: businessID, on: db) else { return false }
-            for appointment in try await appointments.release(leadID: id, businessID: businessID, on: db) {
+    /// Erases the lead: the lead goes, its appointments lose their notes (their time, status and
+    /// value stay, so the figures do not change) and their pending reminders stop, and the erasure
+    /// is recorded with each other service's part still to do, all in one transaction. Nil when the
+    /// business has no such lead.
+    func erase(id: String, businessID: String, erasedBy: String) async throws -> String? {
+        try await leads.db.transaction { [leads, appointments, reminders, erasures] db in
+            guard let lead = try await leads.delete(id: id, businessID: businessID, on: db) else { return nil }
+            for appointment in try await appointments.forget(leadID: id, businessID: businessID, on: db) {
                 try await reminders.cancelPending(appointmentID: appointment, on: db)
             }
-            return true
+            return try await erasures.record(lead, erasedBy: erasedBy, on: db)
         }
     }
 

@@ -22,9 +22,9 @@ struct EmailRecord: Sendable, Encodable, JSONRepresentable {
     var id: String
     var businessID: String?
     var leadID: String?
-    var to: String
-    var subject: String
-    var content: String
+    @ErasedWhenEmpty var to: String
+    @ErasedWhenEmpty var subject: String
+    @ErasedWhenEmpty var content: String
     var status: Status
     var providerMessageID: String?
     var error: String?

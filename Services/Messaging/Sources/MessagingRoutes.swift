@@ -30,6 +30,7 @@ struct MessagingRoutes: Sendable {
         services.post("/internal/emails", use: sendEmail)
         services.post("/internal/sms", use: sendSMS)
         services.get("/internal/stats", use: stats)
+        services.put("/internal/erasures/{id}", use: erase)
     }
 
     // MARK: public
@@ -181,6 +182,19 @@ struct MessagingRoutes: Sendable {
     }
 
     /// For analytics: texts by direction and emails, created in the period (`MessageStats`).
+    /// crm's request to erase a person (`Erasure`): their texts, emails and the webhook events
+    /// about them, in one transaction. Erasing again changes nothing more.
+    @Sendable func erase(_ request: Request, context: AppContext) async throws -> Response {
+        let id = try context.parameters.require("id", context: context)
+        let erasure = try Erasure(id: id, fields: try await request.fields(context: context, maxBytes: config.maxBodyBytes))
+        try await texts.store.db.transaction { [texts, emails, inbox] db in
+            try await texts.store.erase(erasure, on: db)
+            try await emails.store.erase(erasure, on: db)
+            try await inbox.erase(mentioning: [erasure.leadID] + [erasure.phone, erasure.email].compactMap { $0 }, on: db)
+        }
+        return .envelope(["id": .string(id), "erased": true], context: context)
+    }
+
     @Sendable func stats(_ request: Request, context: AppContext) async throws -> Response {
         let query = try StatsQuery(query: request.query)
         let texts = try await texts.store.countsByDirection(businessID: query.businessID, period: query.period)

@@ -1,6 +1,7 @@
 import CloudGreetCore
 import Foundation
 import Persistence
+import ServiceClients
 import ServiceKit
 
 enum MessagingSchema {
@@ -42,6 +43,12 @@ enum MessagingSchema {
             ]),
         Migration(
             3, "webhook events", WebhookInbox<TelnyxEvent>.schema),
+        Migration(
+            4, "erasure look-ups",
+            [
+                "CREATE INDEX sms_business_phone ON sms (business_id, phone)",
+                "CREATE INDEX emails_business_to ON emails (business_id, to_address)",
+            ]),
     ]
 }
 
@@ -130,6 +137,15 @@ struct SMSStore: Sendable {
         return !rows.isEmpty
     }
 
+    /// Erases a person from the business's texts (those linked to the lead, and those to or from
+    /// its phone): the number and the text go; direction, status and time stay for the figures.
+    /// Opt-outs stay: erasing one would let the business text a number that said STOP.
+    func erase(_ erasure: Erasure, now: Date = Date(), on db: any SQLExecutor) async throws {
+        try await db.query(
+            "UPDATE sms SET phone = '', message = '', updated_at = $1 WHERE business_id = $2 AND (lead_id = $3 OR phone = $4)",
+            [SQLValue(now), .text(erasure.businessID), .text(erasure.leadID), SQLValue(erasure.phone)])
+    }
+
     func optOut(businessID: String, phone: String) async throws {
         try await db.query(
             "INSERT INTO opt_outs (business_id, phone, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -179,6 +195,15 @@ struct EmailStore: Sendable {
 
     func email(idempotencyKey: String) async throws -> EmailRecord? {
         try await db.first("SELECT * FROM emails WHERE idempotency_key = $1", [.text(idempotencyKey)]).map(EmailRecord.init(row:))
+    }
+
+    /// Erases a person from the business's emails (linked to the lead, or sent to its address).
+    func erase(_ erasure: Erasure, now: Date = Date(), on db: any SQLExecutor) async throws {
+        try await db.query(
+            """
+            UPDATE emails SET to_address = '', subject = '', content = '', updated_at = $1
+            WHERE business_id = $2 AND (lead_id = $3 OR to_address = $4)
+            """, [SQLValue(now), .text(erasure.businessID), .text(erasure.leadID), SQLValue(erasure.email)])
     }
 
     func updateStatus(_ email: inout EmailRecord) async throws {

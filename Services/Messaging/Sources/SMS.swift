@@ -21,8 +21,8 @@ struct SMSRecord: Sendable, Encodable, JSONRepresentable {
     var id: String
     var businessID: String
     var leadID: String?
-    var phone: String
-    var message: String
+    @ErasedWhenEmpty var phone: String
+    @ErasedWhenEmpty var message: String
     var direction: String
     var status: Status
     var providerMessageID: String?

@@ -44,23 +44,42 @@ struct CallStore: Sendable {
         case fill(String, SQLValue)
     }
 
+    /// The columns that hold what a caller said or who they are, emptied when they are erased.
+    static let personal: Set<String> = ["transcript", "recording_url", "summary", "analysis"]
+
     /// Writes only the columns a step owns, so that steps working on one call at the same time (a
-    /// Retell analysis and a Telnyx recording, or two replicas) never undo each other's writes.
+    /// Retell analysis and a Telnyx recording, or two replicas) never undo each other's writes. An
+    /// erased call's personal columns stay empty whatever arrives later.
     func update(_ id: String, _ writes: [Write], now: Date = Date()) async throws {
         var assignments: [String] = []
         var binds: [SQLValue] = []
         for write in writes + [.set("updated_at", SQLValue(now))] {
-            switch write {
-            case .set(let column, let value):
-                binds.append(value)
-                assignments.append("\(column) = $\(binds.count)")
-            case .fill(let column, let value):
-                binds.append(value)
-                assignments.append("\(column) = COALESCE(\(column), $\(binds.count))")
-            }
+            let (column, value) =
+                switch write {
+                case .set(let column, let value), .fill(let column, let value): (column, value)
+                }
+            binds.append(value)
+            var written = "$\(binds.count)"
+            if case .fill = write { written = "COALESCE(\(column), \(written))" }
+            if Self.personal.contains(column) { written = "CASE WHEN erased_at IS NULL THEN \(written) END" }
+            assignments.append("\(column) = \(written)")
         }
         binds.append(.text(id))
         try await db.query("UPDATE calls SET \(assignments.joined(separator: ", ")) WHERE id = $\(binds.count)", binds)
+    }
+
+    /// Erases a person from the business's calls (those linked to the lead, and those from its
+    /// phone): the number and everything said go, the call and its figures stay. Returns the ids
+    /// the providers' webhooks know these calls by.
+    func erase(_ erasure: Erasure, now: Date = Date(), on db: any SQLExecutor) async throws -> [String] {
+        let rows = try await db.query(
+            """
+            UPDATE calls SET phone = '', transcript = NULL, recording_url = NULL, summary = NULL, analysis = NULL,
+                erased_at = COALESCE(erased_at, $1), updated_at = $1
+            WHERE business_id = $2 AND (lead_id = $3 OR phone = $4)
+            RETURNING id, call_control_id, retell_call_id
+            """, [SQLValue(now), .text(erasure.businessID), .text(erasure.leadID), SQLValue(erasure.phone)])
+        return rows.flatMap { row in ["id", "call_control_id", "retell_call_id"].compactMap { row.string($0) } }
     }
 
     func call(callControlID: String) async throws -> Call? {

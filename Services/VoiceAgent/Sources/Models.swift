@@ -109,7 +109,7 @@ struct Call: Sendable, Encodable, JSONRepresentable {
     var businessID: String
     var agentID: String?
     var leadID: String?
-    var phone: String
+    @ErasedWhenEmpty var phone: String
     var direction: CallDirection
     var duration: Int?
     var status: CallStatus

@@ -18,6 +18,17 @@ struct TextBackStore: Sendable {
             lease: 60, retry: RetryPolicy(attempts: 30, baseDelay: .seconds(2), maxDelay: .seconds(300)))
     }
 
+    /// Erases a person from the text-backs: the number and text go, and one not sent yet never is.
+    func erase(_ erasure: Erasure, on db: any SQLExecutor) async throws {
+        try await db.query(
+            """
+            UPDATE text_backs SET phone = '', text = '', claimed_until = NULL,
+                status = CASE WHEN status IN ('pending', 'sending') THEN 'skipped' ELSE status END,
+                error = CASE WHEN status IN ('pending', 'sending') THEN 'erased' ELSE error END
+            WHERE business_id = $1 AND (lead_id = $2 OR phone = $3)
+            """, [.text(erasure.businessID), .text(erasure.leadID), SQLValue(erasure.phone)])
+    }
+
     /// Queues `text` to the caller of a missed call; false when this call already has one or the
     /// caller got one from the business within the window.
     func enqueue(call: Call, text: String, now: Date = Date()) async throws -> Bool {

@@ -8,6 +8,7 @@ import ServiceKit
 /// voice-agent's HTTP surface: `/agents*`, `/calls*`, and the Telnyx voice and Retell webhooks.
 struct VoiceAgentRoutes: Sendable {
     let agents: Agents
+    let textBacks: TextBackStore
     let inbox: WebhookInbox<VoiceEvent>
     let telnyxGate: WebhookGate
     let retellGate: WebhookGate
@@ -27,7 +28,9 @@ struct VoiceAgentRoutes: Sendable {
         admin.delete("/agents/{id}", use: deleteAgent)
         admin.post("/agents/{id}/start", use: startAgent)
         admin.post("/agents/{id}/stop", use: stopAgent)
-        router.group().add(middleware: ServiceOnlyMiddleware()).get("/internal/stats", use: stats)
+        let services = router.group().add(middleware: ServiceOnlyMiddleware())
+        services.get("/internal/stats", use: stats)
+        services.put("/internal/erasures/{id}", use: erase)
         router.post("/webrtc/webhook", use: telnyxWebhook)
         router.post("/retell/webhook", use: retellWebhook)
     }
@@ -148,6 +151,19 @@ struct VoiceAgentRoutes: Sendable {
         let query = try StatsQuery(query: request.query)
         let stats = try await agents.calls.stats(businessID: query.businessID, period: query.period, today: query.narrowed(query.today))
         return .envelope(try JSONValueEncoder.encode(stats), context: context)
+    }
+
+    /// crm's request to erase a person (`Erasure`): their calls, text-backs and the webhook events
+    /// about them, in one transaction. Erasing again changes nothing more.
+    @Sendable func erase(_ request: Request, context: AppContext) async throws -> Response {
+        let id = try context.parameters.require("id", context: context)
+        let erasure = try Erasure(id: id, fields: try await request.fields(context: context, maxBytes: config.maxBodyBytes))
+        try await agents.calls.db.transaction { [agents, textBacks, inbox] db in
+            let callIDs = try await agents.calls.erase(erasure, on: db)
+            try await textBacks.erase(erasure, on: db)
+            try await inbox.erase(mentioning: [erasure.leadID] + [erasure.phone].compactMap { $0 } + callIDs, on: db)
+        }
+        return .envelope(["id": .string(id), "erased": true], context: context)
     }
 
     // MARK: webhooks

@@ -55,5 +55,13 @@ enum VoiceAgentSchema {
                 "CREATE INDEX text_backs_due ON text_backs (status, due_at)",
                 "CREATE INDEX text_backs_recent ON text_backs (business_id, phone, created_at)",
             ]),
+        Migration(
+            5, "erased calls",
+            [
+                // Set when the caller was erased: a Retell analysis or a recording arriving later
+                // must not bring back what was erased (`CallStore.update`).
+                "ALTER TABLE calls ADD COLUMN erased_at BIGINT",
+                "CREATE INDEX calls_business_phone ON calls (business_id, phone)",
+            ]),
     ]
 }

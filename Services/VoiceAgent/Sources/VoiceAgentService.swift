@@ -45,7 +45,8 @@ public enum VoiceAgentService {
                 metrics: runtime.metrics, logger: logger))
         let inbox = WebhookInbox<VoiceEvent>(db: db, metrics: runtime.metrics, logger: logger) { VoiceEvent.read(id: $0, payload: $1) }
         VoiceAgentRoutes(
-            agents: agents, inbox: inbox, telnyxGate: telnyxGate, retellGate: retellGate, config: config, metrics: runtime.metrics
+            agents: agents, textBacks: textBacks, inbox: inbox, telnyxGate: telnyxGate, retellGate: retellGate, config: config,
+            metrics: runtime.metrics
         ).register(on: router)
         let sender = TextBackSender(
             store: textBacks, messaging: .live(runtime.clients, as: .voiceAgent), metrics: runtime.metrics, logger: logger)

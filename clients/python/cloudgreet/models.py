@@ -32,6 +32,8 @@ __all__ = [
     "SMS",
     "Email",
     "Deleted",
+    "Erasure",
+    "LeadErased",
     "Health",
     "HealthCheck",
     "AnalyticsOverview",
@@ -376,6 +378,24 @@ class Email(Model):
 class Deleted(Model):
     id: str = ""
     deleted: bool = False
+    raw: Dict[str, Any] = _raw()
+
+
+@dataclass
+class Erasure(Model):
+    """How far erasing a person got: ``status`` is ``pending`` while a service (listed in
+    ``pending``) has not erased its part yet; the server finishes it when that service is back."""
+    id: str = ""
+    status: Optional[str] = None
+    pending: List[str] = field(default_factory=list)
+    raw: Dict[str, Any] = _raw()
+
+
+@dataclass
+class LeadErased(Model):
+    id: str = ""
+    deleted: bool = False
+    erasure: Optional[Erasure] = None
     raw: Dict[str, Any] = _raw()
 
 

@@ -26,6 +26,7 @@ from .models import (
     Deleted,
     Email,
     Lead,
+    LeadErased,
     Model,
     Page,
     Pagination,
@@ -243,9 +244,10 @@ class Leads(_Resource):
         body = changes(dict(name=name, phone=phone, email=email, status=status, source=source, notes=notes))
         return self._one(Lead, "PUT", f"/leads/{path_segment(lead_id)}", body=body, request_id=request_id)
 
-    def delete(self, lead_id: str, *, request_id: Optional[str] = None) -> Deleted:
-        """Erases the lead and its personal data (admin only)."""
-        return self._one(Deleted, "DELETE", f"/leads/{path_segment(lead_id)}", request_id=request_id)
+    def delete(self, lead_id: str, *, request_id: Optional[str] = None) -> LeadErased:
+        """Erases the person everywhere (admin only): the lead, and their data on calls, texts and
+        emails; ``erasure.pending`` names the services that will finish their part later."""
+        return self._one(LeadErased, "DELETE", f"/leads/{path_segment(lead_id)}", request_id=request_id)
 
     def qualify(self, lead_id: str, criteria: Optional[Mapping[str, Any]] = None, *,
                 budget: Optional[str] = None, timeline: Optional[str] = None,

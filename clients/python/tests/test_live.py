@@ -156,6 +156,9 @@ class LeadsTest(LiveTestCase):
         self.assertEqual(sum(f.points for f in scored.qualification.breakdown), 75)
         deleted = a.key.leads.delete(lead.id)
         self.assertTrue(deleted.deleted)
+        assert deleted.erasure is not None
+        self.assertEqual((deleted.erasure.status, deleted.erasure.pending), ("complete", []))  # every service was up
+        self.assertTrue(deleted.erasure.id.startswith("erasure_"))
         with self.assertRaises(NotFoundError):
             a.key.leads.get(lead.id)
 

@@ -144,6 +144,15 @@ export interface Deleted {
   deleted: true;
 }
 
+/** A lead erased everywhere: `erasure.pending` names the services that finish their part later. */
+export interface LeadErased extends Deleted {
+  erasure: {
+    id: string;
+    status: "complete" | "pending";
+    pending: Array<"voice-agent" | "messaging">;
+  };
+}
+
 export type AppointmentStatus = "scheduled" | "confirmed" | "completed" | "cancelled" | "no_show";
 
 export interface Appointment {
@@ -220,7 +229,8 @@ export interface Call {
   business_id: string;
   agent_id: string | null;
   lead_id: string | null;
-  phone: string;
+  /** Null once the caller was erased (`leads.delete`), as are the recording, transcript and summary. */
+  phone: string | null;
   direction: CallDirection;
   /** Seconds. */
   duration: number | null;
@@ -252,8 +262,9 @@ export interface Sms {
   id: string;
   business_id: string;
   lead_id: string | null;
-  phone: string;
-  message: string;
+  /** Null, with `message`, once the other party was erased (`leads.delete`). */
+  phone: string | null;
+  message: string | null;
   direction: "inbound" | "outbound";
   status: SmsStatus;
   provider_message_id: string | null;
@@ -270,9 +281,10 @@ export interface Email {
   id: string;
   business_id: string;
   lead_id: string | null;
-  to: string;
-  subject: string;
-  content: string;
+  /** Null, with `subject` and `content`, once the addressee was erased (`leads.delete`). */
+  to: string | null;
+  subject: string | null;
+  content: string | null;
   status: EmailStatus;
   provider_message_id: string | null;
   error?: string | null;

@@ -117,6 +117,10 @@ test("update, qualify and delete a lead", async () => {
   );
 
   const deleted = await client.leads.delete(lead.id);
-  assert.deepEqual(deleted, { id: lead.id, deleted: true });
+  assert.equal(deleted.id, lead.id);
+  assert.equal(deleted.deleted, true);
+  assert.equal(deleted.erasure.status, "complete"); // every service was up
+  assert.deepEqual(deleted.erasure.pending, []);
+  assert.match(deleted.erasure.id, /^erasure_/);
   await assert.rejects(client.leads.get(lead.id), NotFoundError);
 });

@@ -1,4 +1,4 @@
-import type { Deleted, Lead, LeadSource, LeadStatus, Page, PageParams, QualificationCriteria, QualifiedLead } from "../models.js";
+import type { Lead, LeadErased, LeadSource, LeadStatus, Page, PageParams, QualificationCriteria, QualifiedLead } from "../models.js";
 import { Resource, segment, type RequestOptions } from "./shared.js";
 
 export interface LeadListParams extends PageParams {
@@ -60,8 +60,8 @@ export class Leads extends Resource {
     return this.http.request({ method: "PUT", path: `/leads/${segment(id)}`, body: params }, options);
   }
 
-  /** Erases the lead and its personal data (admin). */
-  delete(id: string, options?: RequestOptions): Promise<Deleted> {
+  /** Erases the person everywhere (admin): the lead, and their data on calls, texts and emails. */
+  delete(id: string, options?: RequestOptions): Promise<LeadErased> {
     return this.http.request({ method: "DELETE", path: `/leads/${segment(id)}` }, options);
   }
 

@@ -1,0 +1,46 @@
+import CloudGreetCore
+import Foundation
+import Logging
+import ServiceClients
+import ServiceKit
+
+/// Asks voice-agent and messaging to erase their part of each erasure until each confirms. Run
+/// right after an erasure is recorded (so a healthy stack answers the DELETE with everything
+/// erased) and by a poller (so a service that was down gets its part when it is back).
+struct ErasureWorker: Sendable {
+    let store: ErasureStore
+    let clients: [ServiceName: ErasureClient]
+    let logger: Logger
+    let metrics: ServiceMetrics
+
+    /// One pass: claims the due parts and sends each to its service. Returns how many were handled.
+    @discardableResult
+    func tick(now: Date = Date()) async -> Int {
+        let parts: [ErasureStore.Part]
+        do {
+            parts = try await store.claimDue(now: now)
+        } catch {
+            logger.error("could not claim erasure parts")
+            return 0
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for part in parts { group.addTask { await erase(part, now: now) } }
+        }
+        return parts.count
+    }
+
+    private func erase(_ part: ErasureStore.Part, now: Date) async {
+        do {
+            guard let client = clients[part.service] else { throw ServiceCallError.unavailable(part.service) }
+            try await client.erase(part.erasure, ResourceID.make(.request))
+            try await store.done(part)
+            await metrics.increment("queue_items_total", labels: ["queue": "erasures", "outcome": "done"])
+        } catch {
+            _ = try? await store.queue.fail(part.claim, error: String(describing: type(of: error)), now: now)
+            logger.warning(
+                "erasure part deferred",
+                metadata: ["erasure_id": .string(part.erasure.id), "service": .string(part.service.rawValue)])
+            await metrics.increment("queue_items_total", labels: ["queue": "erasures", "outcome": "retried"])
+        }
+    }
+}
