@@ -106,7 +106,7 @@ let package = Package(
             ])
         + service("CRM", folder: "CRM", executable: "cloudgreet-crm", dependencies: serviceBase)
         + service("VoiceAgent", folder: "VoiceAgent", executable: "cloudgreet-voice-agent", dependencies: serviceBase + ["Providers"])
-        + service("Messaging", folder: "Messaging", executable: "cloudgreet-messaging", dependencies: serviceBase + ["Providers"])
+        + service("Messaging", folder: "Messaging", executable: "cloudgreet-messaging", dependencies: serviceBase + ["Providers", "Curl"])
         + service("Analytics", folder: "Analytics", executable: "cloudgreet-analytics", dependencies: serviceBase)
         + [
             .executableTarget(
@@ -164,7 +164,11 @@ let package = Package(
                 ],
                 path: "Tests/CRMTests", swiftSettings: strict),
             .testTarget(
-                name: "MessagingTests", dependencies: ["Messaging", "Providers", .product(name: "Crypto", package: "swift-crypto")],
+                name: "MessagingTests",
+                dependencies: [
+                    "Messaging", "Providers", "Curl", "Persistence", "ServiceClients", "ServiceKit", "TestSupport",
+                    .product(name: "Crypto", package: "swift-crypto"),
+                ],
                 path: "Tests/MessagingTests", swiftSettings: strict),
             .testTarget(
                 name: "VoiceAgentTests", dependencies: ["VoiceAgent", "Providers", .product(name: "Crypto", package: "swift-crypto")],

@@ -5,7 +5,8 @@ import Synchronization
 /// so ids sort by creation time. Within one millisecond the random part is incremented, keeping order.
 public enum ResourceID {
     public enum Kind: String, Sendable, CaseIterable {
-        case user, business, agent, lead, appointment, call, sms, email, key, reset, reminder, erasure
+        case user, business, agent, lead, appointment, call, sms, email, key, reset, reminder, erasure, webhook, delivery
+        case event = "evt"
         case textBack = "textback"
         case request = "req"
     }

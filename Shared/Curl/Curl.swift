@@ -10,10 +10,13 @@ public struct CurlRequest: Sendable {
     public var body: [UInt8]?
     public var connectTimeout: Duration
     public var timeout: Duration
+    /// `host:port:address` entries (curl's `CURLOPT_RESOLVE`): connect to these addresses, checked
+    /// beforehand, instead of asking DNS again.
+    public var pinnedAddresses: [String]
 
     public init(
         method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-        connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(15)
+        connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(15), pinnedAddresses: [String] = []
     ) {
         self.method = method
         self.url = url
@@ -21,6 +24,7 @@ public struct CurlRequest: Sendable {
         self.body = body
         self.connectTimeout = connectTimeout
         self.timeout = timeout
+        self.pinnedAddresses = pinnedAddresses
     }
 }
 
@@ -125,6 +129,10 @@ public final class CurlClient: Sendable {
             // "Expect:" turns off curl's 100-continue wait for larger bodies.
             transfer.addHeaders(request.headers.map { "\($0.0): \($0.1)" } + ["Expect:"])
             try handle.set(CG_HTTPHEADER, slist: transfer.headerList)
+            if !request.pinnedAddresses.isEmpty {
+                transfer.addResolves(request.pinnedAddresses)
+                try handle.set(CG_RESOLVE, slist: transfer.resolveList)
+            }
         }
     }
 
@@ -216,6 +224,7 @@ final class Transfer: @unchecked Sendable {
     private var headers: [(String, String)] = []
     private(set) var headerList: UnsafeMutablePointer<curl_slist>?
     private(set) var recipientList: UnsafeMutablePointer<curl_slist>?
+    private(set) var resolveList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
     init(upload: [UInt8]) {
@@ -226,11 +235,13 @@ final class Transfer: @unchecked Sendable {
     deinit {
         curl_slist_free_all(headerList)
         curl_slist_free_all(recipientList)
+        curl_slist_free_all(resolveList)
         errorBuffer.deallocate()
     }
 
     func addHeaders(_ lines: [String]) { for line in lines { headerList = curl_slist_append(headerList, line) } }
     func addRecipients(_ lines: [String]) { for line in lines { recipientList = curl_slist_append(recipientList, line) } }
+    func addResolves(_ lines: [String]) { for line in lines { resolveList = curl_slist_append(resolveList, line) } }
 
     func prepare(_ handle: EasyHandle, connectTimeout: Duration, timeout: Duration) throws {
         let context = Unmanaged.passUnretained(self).toOpaque()

@@ -45,3 +45,32 @@ public struct TelnyxSignatureVerifier: WebhookVerifier {
         guard key.isValidSignature(signatureBytes, for: message) else { throw .mismatch }
     }
 }
+
+/// How CloudGreet signs the webhooks it sends: `CloudGreet-Signature: t=<unix seconds>,v1=<hex
+/// HMAC-SHA256(key: the endpoint's secret, message: "<t>.<raw body>")>`. The SDKs check it the same way.
+public enum CloudGreetSignature {
+    public static let header = "CloudGreet-Signature"
+
+    public static func sign(_ body: [UInt8], secret: String, at time: Date) -> String {
+        let stamp = String(Int(time.timeIntervalSince1970))
+        return "t=\(stamp),v1=" + mac(body, secret: secret, stamp: stamp).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// True when `header` signs `body` with `secret` and its time is within `tolerance` of now.
+    public static func isValid(_ header: String, body: [UInt8], secret: String, now: Date = Date(), tolerance: TimeInterval = 300) -> Bool {
+        var stamp: String?
+        var signatures: [String] = []
+        for part in header.split(separator: ",") {
+            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2 else { continue }
+            if pair[0] == "t" { stamp = pair[1] } else if pair[0] == "v1" { signatures.append(pair[1]) }
+        }
+        guard let stamp, let seconds = Double(stamp), abs(now.timeIntervalSince1970 - seconds) <= tolerance else { return false }
+        let expected = Array(mac(body, secret: secret, stamp: stamp).map { String(format: "%02x", $0) }.joined().utf8)
+        return signatures.contains { Secrets.constantTimeEquals(Array($0.utf8), expected) }
+    }
+
+    private static func mac(_ body: [UInt8], secret: String, stamp: String) -> HMAC<SHA256>.MAC {
+        HMAC<SHA256>.authenticationCode(for: Array("\(stamp).".utf8) + body, using: SymmetricKey(data: Array(secret.utf8)))
+    }
+}

@@ -6,17 +6,21 @@ public struct BusinessInfo: Sendable {
     public let id: String
     public let name: String
     public let settings: JSONValue
+    /// Where notices about the business's account go (`GET /internal/businesses/{id}` only).
+    public let adminEmails: [String]
 
-    public init(id: String, name: String, settings: JSONValue) {
+    public init(id: String, name: String, settings: JSONValue, adminEmails: [String] = []) {
         self.id = id
         self.name = name
         self.settings = settings
+        self.adminEmails = adminEmails
     }
 
     init(_ json: JSONValue) throws {
         guard let id = json["id"]?.stringValue, let name = json["name"]?.stringValue, let settings = json["settings"]?.objectValue
         else { throw ServiceCallError.malformed(.identity) }
-        self.init(id: id, name: name, settings: .object(settings))
+        self.init(
+            id: id, name: name, settings: .object(settings), adminEmails: json["admin_emails"]?.arrayValue?.compactMap(\.stringValue) ?? [])
     }
 
     public var timeZone: TimeZone {

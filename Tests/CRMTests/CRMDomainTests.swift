@@ -256,7 +256,8 @@ import Testing
             sendEmail: { email, _ in try await messaging.send(email.idempotencyKey) })
         let bookings = Bookings(
             leads: LeadStore(db: db), appointments: AppointmentStore(db: db), reminders: ReminderStore(db: db),
-            businesses: BusinessDirectory(identity: identity), messenger: Messenger(messaging: client))
+            businesses: BusinessDirectory(identity: identity), messenger: Messenger(messaging: client),
+            events: EventOutbox(db: db, logger: Logger(label: "test")))
         return ReminderWorker(
             bookings: bookings, metrics: ServiceMetrics(service: "crm"), logger: Logger(label: "test"))
     }
@@ -344,7 +345,7 @@ import Testing
             // Changes after: a status and a name changed, one lead gone.
             var changed = leads[0]
             (changed.status, changed.name, changed.updatedAt) = (.converted, "Anastasia", Date())
-            try await store.update(changed)
+            try await store.update(changed, on: db)
             #expect(try await store.delete(id: leads[2].id, businessID: "b1", on: db)?.id == leads[2].id)
 
             for business in ["b1", "b2"] {

@@ -15,7 +15,7 @@ import Testing
     }
 
     /// Every public route, with ids of the caller's own records so that handlers get past their lookups.
-    static func routes(business: String, lead: String, appointment: String, key: String, agent: String) -> [Route] {
+    static func routes(business: String, lead: String, appointment: String, key: String, agent: String, webhook: String) -> [Route] {
         [
             Route(method: .POST, path: "/auth/register", fields: ["email", "password", "business_name", "first_name", "last_name"]),
             Route(method: .POST, path: "/auth/login", fields: ["email", "password", "business_id"]),
@@ -66,6 +66,12 @@ import Testing
             Route(method: .DELETE, path: "/agents/\(agent)", fields: nil),
             Route(method: .GET, path: "/calls", fields: nil),
             Route(method: .GET, path: "/calls/call_01J00000000000000000000000", fields: nil),
+            Route(method: .GET, path: "/webhooks", fields: nil),
+            Route(method: .POST, path: "/webhooks", fields: ["url", "events", "business_id"]),
+            Route(method: .POST, path: "/webhooks/\(webhook)/test", fields: nil),
+            Route(method: .GET, path: "/webhooks/\(webhook)/deliveries", fields: nil),
+            Route(method: .POST, path: "/webhooks/\(webhook)/deliveries/evt_01J00000000000000000000000/redeliver", fields: nil),
+            Route(method: .DELETE, path: "/webhooks/webhook_01J00000000000000000000000", fields: nil),
             Route(method: .GET, path: "/analytics/overview", fields: nil),
             Route(method: .GET, path: "/analytics/leads/scored", fields: nil),
             Route(method: .GET, path: "/health", fields: nil),
@@ -134,10 +140,12 @@ import Testing
             .POST, "/businesses/\(owner.businessID)/api-keys", ["name": "k", "role": "user"],
             token: owner.token)
         let agent = try await stack.call(.POST, "/agents", ["name": "Riley"], token: owner.token)
+        let webhook = try await stack.call(
+            .POST, "/webhooks", ["url": "http://127.0.0.1:9/hooks", "events": ["lead.created"]], token: owner.token)
         let routes = Self.routes(
             business: owner.businessID, lead: lead.data["id"]?.stringValue ?? "",
             appointment: appointment.data["id"]?.stringValue ?? "", key: key.data["id"]?.stringValue ?? "",
-            agent: agent.data["id"]?.stringValue ?? "")
+            agent: agent.data["id"]?.stringValue ?? "", webhook: webhook.data["id"]?.stringValue ?? "")
 
         var failures: [String] = []
         func check(_ reply: TestResponse, _ what: String) {
@@ -151,7 +159,8 @@ import Testing
         for route in routes {
             let url = stack.api + route.path
             let isList =
-                route.method == .GET && ["/businesses", "/leads", "/appointments", "/sms", "/emails", "/agents", "/calls"].contains(route.path)
+                route.method == .GET
+                && ["/businesses", "/leads", "/appointments", "/sms", "/emails", "/agents", "/calls", "/webhooks"].contains(route.path)
             let isReport = route.path.hasPrefix("/analytics")
             for query in Self.repeatedQueries + (isList ? Self.listQueries(route.path) : []) + (isReport ? Self.reportQueries : []) {
                 check(
@@ -192,6 +201,25 @@ import Testing
                 .PUT, stack.url(service) + Erasure.path(valid.id), bytes: Array(valid.body.encoded()), headers: asCRM)
             #expect(accepted.status == 200, "\(service.rawValue): \(accepted.text)")
         }
+        // And messaging's event intake, as crm hands events over.
+        let asCRM = [(InternalCredential.header, credential.mint(for: .service(.crm), requestID: nil))]
+        let event = BusinessEvent(businessID: owner.businessID, type: "lead.created", resourceID: "lead_1", data: ["id": "lead_1"])
+        var eventBodies = Self.bodies(["events"])
+        for bad: JSONValue in [
+            ["events": [event.json.merging(["type": "lead.exploded"])]], ["events": [event.json.merging(["id": "evt_x"])]],
+            ["events": [event.json.merging(["data": "text"])]], ["events": [event.json.merging(["business_id": nil])]],
+            ["events": .array(Array(repeating: event.json, count: 1001))],
+        ] {
+            eventBodies.append(Array(bad.encoded()))
+        }
+        for (index, body) in eventBodies.enumerated() {
+            check(
+                try await TestHTTP.request(.POST, stack.url(.messaging) + "/internal/events", bytes: body, headers: asCRM),
+                "POST messaging /internal/events body #\(index)")
+        }
+        let intake = try await TestHTTP.request(
+            .POST, stack.url(.messaging) + "/internal/events", bytes: Array(JSONValue.object(["events": [event.json]]).encoded()), headers: asCRM)
+        #expect(intake.status == 200, "\(intake.text)")
 
         // The crash of issue 7: a text to no one, with a message.
         for phone: JSONValue in [nil, "", "   "] {

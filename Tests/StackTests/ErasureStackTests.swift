@@ -21,6 +21,15 @@ import Testing
         defer { world.stop() }
         let (stack, token) = (world.stack, world.owner.token)
 
+        // The business has a webhook endpoint, so events about the person are kept in messaging.
+        let receiver = WebhookReceiver()
+        await receiver.start()
+        defer { receiver.stop() }
+        let hook = try await stack.call(
+            .POST, "/webhooks", ["url": .string(receiver.url), "events": .array(WebhookStackTests.allTypes.map(JSONValue.string))],
+            token: token)
+        #expect(hook.status == 201, "\(hook.text)")
+
         // A person who called (the AI booked a visit), texted in, was texted and emailed.
         _ = try await world.startedAgent()
         let (callID, retellID) = try await VoiceStackTests().finishedAICall(world, "v3:erase-1", from: Self.phone)
@@ -105,12 +114,17 @@ import Testing
         let parts = try await crm.query("SELECT * FROM erasure_parts WHERE lead_id = $1", [.text(leadID)])
         #expect(parts.count == 2 && parts.allSatisfy { $0.string("status") == "done" && $0.string("phone") == nil && $0.string("email") == nil })
         await crm.close()
-        // No webhook payload about the person is left with them in it.
-        for service in [ServiceName.voiceAgent, .messaging] {
+        // No webhook payload or business event about the person is left with them in it.
+        #expect(receiver.accepted.contains { $0.type == "sms.received" })  // they were delivered before
+        for (service, query) in [
+            (ServiceName.voiceAgent, "SELECT payload AS kept FROM webhook_events"), (.voiceAgent, "SELECT data AS kept FROM event_outbox"),
+            (.messaging, "SELECT payload AS kept FROM webhook_events"), (.messaging, "SELECT data AS kept FROM outbound_events"),
+            (.crm, "SELECT data AS kept FROM event_outbox"),
+        ] {
             let db = try await Self.database(stack, service)
-            let payloads = try await db.query("SELECT payload FROM webhook_events").compactMap { $0.string("payload") }.joined()
+            let kept = try await db.query(query).compactMap { $0.string("kept") }.joined()
             await db.close()
-            for value in personal { #expect(!payloads.contains(value), "\(service.rawValue) keeps \(value)") }
+            for value in personal { #expect(!kept.contains(value), "\(service.rawValue) keeps \(value): \(query)") }
         }
 
         // Erasing again is a 404; the person calling again is a new lead.

@@ -45,7 +45,7 @@ import Testing
             ]
         }
 
-        func delivery(_ type: String, messageID: String, status: String) -> JSONValue {
+        static func delivery(_ type: String, messageID: String, status: String) -> JSONValue {
             [
                 "data": [
                     "event_type": .string(type), "id": .string(UUID().uuidString),
@@ -217,13 +217,13 @@ import Testing
         try await setup.eventually("the seed-format text") { try await setup.sms("direction=inbound").count == 5 }
 
         // Delivery events move outbound messages on.
-        _ = try await setup.deliver(setup.delivery("message.finalized", messageID: resumedID, status: "delivered"))
+        _ = try await setup.deliver(Setup.delivery("message.finalized", messageID: resumedID, status: "delivered"))
         try await setup.eventually("delivered") {
             try await setup.sms("status=delivered").first?["provider_message_id"] == .string(resumedID)
         }
         let failing = try await stack.call(.POST, "/sms", ["phone": "+15552017777", "message": "Will bounce"], token: token)
         let failingID = try #require(failing.data["provider_message_id"]?.stringValue)
-        _ = try await setup.deliver(setup.delivery("message.finalized", messageID: failingID, status: "delivery_failed"))
+        _ = try await setup.deliver(Setup.delivery("message.finalized", messageID: failingID, status: "delivery_failed"))
         try await setup.eventually("failed") { try await setup.sms("status=failed").count == 1 }
     }
 

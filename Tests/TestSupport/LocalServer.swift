@@ -9,11 +9,11 @@ final class LocalServer: Sendable {
 
     var port: Int { portBox.withLock { $0 } }
 
-    /// Starts serving `router`; returns once the port is known.
-    func start(_ router: Router<BasicRequestContext>) async {
+    /// Starts serving `router` (on `port`, or one the system picks); returns once the port is known.
+    func start(_ router: Router<BasicRequestContext>, port: Int = 0) async {
         let (ready, signal) = AsyncStream<Int>.makeStream()
         let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
             onServerRunning: { channel in
                 signal.yield(channel.localAddress?.port ?? 0)
                 signal.finish()

@@ -2,6 +2,7 @@ import CloudGreetCore
 import Foundation
 import Persistence
 import ServiceClients
+import ServiceKit
 
 /// crm's application layer for appointments: booking, rescheduling, cancelling and reminding. Each
 /// applies the domain rules (opening hours, no overlap, the reminder schedule) around the store in
@@ -12,6 +13,8 @@ struct Bookings: Sendable {
     let reminders: ReminderStore
     let businesses: BusinessDirectory
     let messenger: Messenger
+    /// `appointment.created`, `.updated` and `.cancelled`, recorded in the change's transaction.
+    let events: EventOutbox
 
     /// Books `appointment` for its lead: 404 for another business's lead, 422 outside opening hours,
     /// 409 naming the appointment it overlaps (also when two arrive at once). One with a `reference`
@@ -23,7 +26,7 @@ struct Bookings: Sendable {
         }
         let info = try await businesses.business(appointment.businessID, requestID: requestID)
         try Self.checkHours(appointment, info)
-        return try await appointments.db.transaction { [appointments, reminders] db in
+        return try await appointments.db.transaction { [appointments, reminders, events] db in
             try await appointments.lockBookings(businessID: appointment.businessID, on: db)
             if let reference = appointment.reference,
                 let booked = try await appointments.appointment(reference: reference, businessID: appointment.businessID, on: db)
@@ -33,6 +36,7 @@ struct Bookings: Sendable {
             try await Self.checkOverlap(appointment, in: appointments, on: db)
             try await appointments.insert(appointment, on: db)
             try await reminders.schedule(for: appointment, hoursBefore: info.reminderHours, on: db)
+            try await Self.record("appointment.created", appointment, events, on: db)
             return appointment
         }
     }
@@ -44,13 +48,15 @@ struct Bookings: Sendable {
         let recheck = updated.holdsSlot && (moved || !original.holdsSlot)
         let info = try await businesses.business(updated.businessID, requestID: requestID)
         if recheck { try Self.checkHours(updated, info) }
-        try await appointments.db.transaction { [appointments, reminders] db in
+        try await appointments.db.transaction { [appointments, reminders, events] db in
             try await appointments.lockBookings(businessID: updated.businessID, on: db)
             if recheck { try await Self.checkOverlap(updated, in: appointments, on: db) }
             try await appointments.update(updated, on: db)
             if moved || updated.status != original.status {
                 try await reminders.schedule(for: updated, hoursBefore: info.reminderHours, on: db)
             }
+            let cancelled = updated.status == .cancelled && original.status != .cancelled
+            try await Self.record(cancelled ? "appointment.cancelled" : "appointment.updated", updated, events, on: db)
         }
     }
 
@@ -60,9 +66,10 @@ struct Bookings: Sendable {
         var cancelled = appointment
         cancelled.status = .cancelled
         cancelled.updatedAt = Date()
-        try await appointments.db.transaction { [appointments, reminders, cancelled] db in
+        try await appointments.db.transaction { [appointments, reminders, events, cancelled] db in
             try await appointments.update(cancelled, on: db)
             try await reminders.cancelPending(appointmentID: cancelled.id, on: db)
+            try await Self.record("appointment.cancelled", cancelled, events, on: db)
         }
         return cancelled
     }
@@ -111,6 +118,10 @@ struct Bookings: Sendable {
                 throw failure
             }
         }
+    }
+
+    static func record(_ type: String, _ appointment: Appointment, _ events: EventOutbox, on db: any SQLExecutor) async throws {
+        try await events.record(type, businessID: appointment.businessID, resourceID: appointment.id, data: appointment.json, on: db)
     }
 
     static func checkHours(_ appointment: Appointment, _ info: BusinessInfo) throws {

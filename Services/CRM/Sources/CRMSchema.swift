@@ -1,6 +1,7 @@
 import CloudGreetCore
 import Foundation
 import Persistence
+import ServiceKit
 
 enum CRMSchema {
     static let migrations = [
@@ -167,6 +168,7 @@ enum CRMSchema {
                 "CREATE INDEX erasure_parts_due ON erasure_parts (status, due_at)",
                 "CREATE INDEX erasure_parts_erasure ON erasure_parts (erasure_id)",
             ]),
+        Migration(9, "webhook events", EventOutbox.schema),
     ]
 
     private static let leadCountsTable = """

@@ -16,11 +16,13 @@ public enum CRMService {
         let (leadStore, appointments, reminderStore) = (LeadStore(db: db), AppointmentStore(db: db), ReminderStore(db: db))
         let businesses = BusinessDirectory(identity: .live(runtime.clients, as: .crm))
         let messenger = Messenger(messaging: .live(runtime.clients, as: .crm))
+        let events = EventOutbox(db: db, logger: runtime.logger)
         let bookings = Bookings(
-            leads: leadStore, appointments: appointments, reminders: reminderStore, businesses: businesses, messenger: messenger)
+            leads: leadStore, appointments: appointments, reminders: reminderStore, businesses: businesses, messenger: messenger,
+            events: events)
         let erasureStore = ErasureStore(db: db)
         let leads = Leads(
-            leads: leadStore, appointments: appointments, reminders: reminderStore, erasures: erasureStore,
+            leads: leadStore, appointments: appointments, reminders: reminderStore, erasures: erasureStore, events: events,
             qualifyThreshold: settings.qualifyThreshold)
         let erasures = ErasureWorker(
             store: erasureStore,
@@ -34,6 +36,9 @@ public enum CRMService {
             services: [
                 PollingService(every: .seconds(settings.reminderPollSeconds)) { await reminders.tick() },
                 PollingService(every: .seconds(settings.erasurePollSeconds)) { await erasures.tick() },
+                PollingService(every: .milliseconds(250)) { [publish = EventsClient.live(runtime.clients, as: .crm)] in
+                    await events.relay(to: publish)
+                },
             ])
     }
 }

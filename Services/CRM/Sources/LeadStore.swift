@@ -26,7 +26,7 @@ struct LeadStore: Sendable {
             ])
     }
 
-    func update(_ lead: Lead) async throws {
+    func update(_ lead: Lead, on db: any SQLExecutor) async throws {
         try await db.query(
             """
             UPDATE leads SET name = $1, phone = $2, email = $3, source = $4, status = $5, notes = $6,

@@ -1,6 +1,7 @@
 import CloudGreetCore
 import Foundation
 import Persistence
+import ServiceKit
 
 /// crm's application layer for leads: one lead per phone and per email in a business (the unique
 /// indexes settle races), qualification, and erasure (`erase`) that reaches the lead's
@@ -10,6 +11,8 @@ struct Leads: Sendable {
     let appointments: AppointmentStore
     let reminders: ReminderStore
     let erasures: ErasureStore
+    /// `lead.created` and `lead.updated`, recorded in the change's transaction.
+    let events: EventOutbox
     let qualifyThreshold: Int
 
     /// Inserts the lead; the same phone or email in the business is a 409 naming the lead that has it.
@@ -18,7 +21,7 @@ struct Leads: Sendable {
             throw Self.duplicate(existing.id)
         }
         do {
-            try await leads.insert(lead, on: leads.db)
+            try await insert(lead)
         } catch DatabaseError.uniqueViolation {
             throw Self.duplicate(try await leads.lead(businessID: lead.businessID, phone: lead.phone, email: lead.email)?.id)
         }
@@ -34,7 +37,7 @@ struct Leads: Sendable {
             throw Self.duplicate(other.id)
         }
         do {
-            try await leads.update(lead)
+            try await save(lead)
         } catch DatabaseError.uniqueViolation {
             throw Self.duplicate(nil)
         }
@@ -48,20 +51,23 @@ struct Leads: Sendable {
         lead.qualification = .array(breakdown.map(\.json))
         lead.status = score >= qualifyThreshold ? .qualified : .unqualified
         lead.updatedAt = Date()
-        try await leads.update(lead)
+        try await save(lead)
         return (lead, score)
     }
 
     /// Erases the lead: the lead goes, its appointments lose their notes (their time, status and
-    /// value stay, so the figures do not change) and their pending reminders stop, and the erasure
-    /// is recorded with each other service's part still to do, all in one transaction. Nil when the
+    /// value stay, so the figures do not change) and their pending reminders stop, webhook events
+    /// about it not yet handed on are dropped, and the erasure is recorded with each other
+    /// service's part still to do, all in one transaction. Nil when the
     /// business has no such lead.
     func erase(id: String, businessID: String, erasedBy: String) async throws -> String? {
-        try await leads.db.transaction { [leads, appointments, reminders, erasures] db in
+        try await leads.db.transaction { [leads, appointments, reminders, erasures, events] db in
             guard let lead = try await leads.delete(id: id, businessID: businessID, on: db) else { return nil }
             for appointment in try await appointments.forget(leadID: id, businessID: businessID, on: db) {
                 try await reminders.cancelPending(appointmentID: appointment, on: db)
             }
+            // Events about them not yet handed to messaging never leave.
+            try await events.erase(businessID: businessID, mentioning: [id], on: db)
             return try await erasures.record(lead, erasedBy: erasedBy, on: db)
         }
     }
@@ -73,12 +79,26 @@ struct Leads: Sendable {
             return (existing, false)
         }
         do {
-            try await leads.insert(candidate, on: leads.db)
+            try await insert(candidate)
             return (candidate, true)
         } catch DatabaseError.uniqueViolation {
             guard let winner = try await leads.lead(businessID: candidate.businessID, phone: candidate.phone, email: candidate.email)
             else { throw APIError.internal }
             return (winner, false)
+        }
+    }
+
+    private func insert(_ lead: Lead) async throws {
+        try await leads.db.transaction { [leads, events] db in
+            try await leads.insert(lead, on: db)
+            try await events.record("lead.created", businessID: lead.businessID, resourceID: lead.id, data: lead.json, on: db)
+        }
+    }
+
+    private func save(_ lead: Lead) async throws {
+        try await leads.db.transaction { [leads, events] db in
+            try await leads.update(lead, on: db)
+            try await events.record("lead.updated", businessID: lead.businessID, resourceID: lead.id, data: lead.json, on: db)
         }
     }
 

@@ -84,6 +84,12 @@ enum Routing {
         PublicRoute(.get, "/emails", .messaging),
         PublicRoute(.post, "/emails", .messaging),
         PublicRoute(.post, "/sms/webhook", .messaging, .webhook),
+        PublicRoute(.get, "/webhooks", .messaging),
+        PublicRoute(.post, "/webhooks", .messaging),
+        PublicRoute(.delete, "/webhooks/{id}", .messaging),
+        PublicRoute(.post, "/webhooks/{id}/test", .messaging),
+        PublicRoute(.get, "/webhooks/{id}/deliveries", .messaging),
+        PublicRoute(.post, "/webhooks/{id}/deliveries/{event_id}/redeliver", .messaging),
 
         PublicRoute(.get, "/analytics/overview", .analytics),
         PublicRoute(.get, "/analytics/leads/scored", .analytics),

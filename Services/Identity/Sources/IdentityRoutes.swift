@@ -362,7 +362,8 @@ struct IdentityRoutes: Sendable {
     @Sendable func internalBusiness(_ request: Request, context: AppContext) async throws -> Response {
         let id = try context.parameters.require("id", context: context)
         guard let business = try await store.business(id: id) else { throw APIError.notFound(.businessNotFound, "Business") }
-        return .envelope(business.json, context: context)
+        let admins = try await store.adminEmails(businessID: id)
+        return .envelope(business.json.merging(["admin_emails": .array(admins.map(JSONValue.string))]), context: context)
     }
 }
 

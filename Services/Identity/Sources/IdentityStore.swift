@@ -181,6 +181,16 @@ struct IdentityStore: Sendable {
         try await db.first("SELECT * FROM businesses WHERE id = $1", [.text(id)]).map(Business.init(row:))
     }
 
+    /// The email addresses of the business's admins, for notices about the business's account.
+    func adminEmails(businessID: String) async throws -> [String] {
+        try await db.query(
+            """
+            SELECT users.email FROM memberships JOIN users ON users.id = memberships.user_id
+            WHERE memberships.business_id = $1 AND memberships.role = 'admin' ORDER BY memberships.created_at
+            """, [.text(businessID)]
+        ).compactMap { $0.string("email") }
+    }
+
     func business(phoneNumber: String) async throws -> Business? {
         try await db.first("SELECT * FROM businesses WHERE phone_number = $1", [.text(phoneNumber)]).map(Business.init(row:))
     }

@@ -12,6 +12,7 @@ struct MessagingRoutes: Sendable {
     let emails: EmailOutbox
     let texts: SMSOutbox
     let inbox: WebhookInbox<TelnyxEvent>
+    let webhooks: WebhookStore
     let gate: WebhookGate
     let crm: CRMClient
     let config: ServiceConfig
@@ -182,15 +183,18 @@ struct MessagingRoutes: Sendable {
     }
 
     /// For analytics: texts by direction and emails, created in the period (`MessageStats`).
-    /// crm's request to erase a person (`Erasure`): their texts, emails and the webhook events
-    /// about them, in one transaction. Erasing again changes nothing more.
+    /// crm's request to erase a person (`Erasure`): their texts, emails, and the provider and
+    /// business webhook events about them, in one transaction. Erasing again changes nothing more.
     @Sendable func erase(_ request: Request, context: AppContext) async throws -> Response {
         let id = try context.parameters.require("id", context: context)
         let erasure = try Erasure(id: id, fields: try await request.fields(context: context, maxBytes: config.maxBodyBytes))
-        try await texts.store.db.transaction { [texts, emails, inbox] db in
+        try await texts.store.db.transaction { [texts, emails, inbox, webhooks] db in
             try await texts.store.erase(erasure, on: db)
             try await emails.store.erase(erasure, on: db)
-            try await inbox.erase(mentioning: [erasure.leadID] + [erasure.phone, erasure.email].compactMap { $0 }, on: db)
+            let mentions = [erasure.leadID] + [erasure.phone, erasure.email].compactMap { $0 }
+            try await inbox.erase(mentioning: mentions, on: db)
+            try await texts.store.events.erase(businessID: erasure.businessID, mentioning: mentions, on: db)
+            try await webhooks.erase(businessID: erasure.businessID, mentioning: mentions, on: db)
         }
         return .envelope(["id": .string(id), "erased": true], context: context)
     }

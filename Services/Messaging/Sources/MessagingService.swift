@@ -1,4 +1,5 @@
 import CloudGreetCore
+import Curl
 import Hummingbird
 import Persistence
 import Providers
@@ -32,7 +33,8 @@ public enum MessagingService {
         }
         let businesses = BusinessDirectory(identity: .live(runtime.clients, as: .messaging))
         let crm = CRMClient.live(runtime.clients, as: .messaging)
-        let sms = SMSStore(db: db)
+        let outbox = EventOutbox(db: db, logger: runtime.logger)
+        let sms = SMSStore(db: db, events: outbox)
         let texts = SMSOutbox(
             store: sms, telnyx: telnyx, businesses: businesses, sandboxAllowed: config.isDevelopment,
             metrics: runtime.metrics)
@@ -51,24 +53,45 @@ public enum MessagingService {
             event?.id = id
             return event
         }
-        MessagingRoutes(emails: emails, texts: texts, inbox: inbox, gate: gate, crm: crm, config: config).register(on: router)
         let events = TelnyxEvents(sms: sms, outbox: texts, businesses: businesses, crm: crm, logger: runtime.logger)
-        let poller = PollingService(every: .milliseconds(250)) { await inbox.drain { try await events.handle($0) } }
-        return runtime.makeApplication(router: router, services: [poller])
+        let webhooks = Webhooks(
+            store: WebhookStore(db: db), settings: settings.webhooks, curl: CurlClient(threads: 4), emails: emails,
+            businesses: businesses, logger: runtime.logger, metrics: runtime.metrics)
+        MessagingRoutes(emails: emails, texts: texts, inbox: inbox, webhooks: webhooks.store, gate: gate, crm: crm, config: config)
+            .register(on: router)
+        WebhookRoutes(webhooks: webhooks, config: config).register(on: router)
+        // messaging's own events go straight to its webhook tables, in the order they were recorded.
+        let intake = EventsClient { batch, _ in try await webhooks.store.intake(batch, retryFor: settings.webhooks.retryFor) }
+        return runtime.makeApplication(
+            router: router,
+            services: [
+                PollingService(every: .milliseconds(250)) {
+                    await inbox.drain { try await events.handle($0) }
+                    await outbox.relay(to: intake)
+                },
+                PollingService(every: .seconds(settings.webhooks.pollSeconds)) { await webhooks.tick() },
+                PollingService(every: .seconds(3600)) {
+                    do { try await webhooks.store.prune() } catch { runtime.logger.warning("could not prune webhook history") }
+                },
+            ])
     }
 }
 
-/// Messaging's settings: how texts and emails leave, and the key webhooks are checked with.
+/// Messaging's settings: how texts and emails leave, the key Telnyx's webhooks are checked with,
+/// and how the businesses' own webhooks are delivered.
 struct MessagingSettings: ServiceSettings {
     let smtp: SMTPSettings?
     let telnyx: TelnyxClient.Settings?
     let signatures: TelnyxSignatureVerifier?
+    let webhooks: WebhookSettings
 
-    static let variables = SMTPSettings.variables + TelnyxClient.Settings.variables + ["TELNYX_PUBLIC_KEY"]
+    static let variables =
+        SMTPSettings.variables + TelnyxClient.Settings.variables + ["TELNYX_PUBLIC_KEY"] + WebhookSettings.variables
 
     init(_ config: ServiceConfig) throws {
         smtp = try SMTPSettings.fromConfig(config)
         telnyx = try TelnyxClient.Settings.fromConfig(config)
         signatures = try TelnyxSignatureVerifier.fromConfig(config)
+        webhooks = try WebhookSettings(config)
     }
 }

@@ -49,6 +49,7 @@ enum MessagingSchema {
                 "CREATE INDEX sms_business_phone ON sms (business_id, phone)",
                 "CREATE INDEX emails_business_to ON emails (business_id, to_address)",
             ]),
+        Migration(5, "outbound webhooks", WebhookStore.schema + EventOutbox.schema),
     ]
 }
 
@@ -61,6 +62,8 @@ struct MessageFilter {
 
 struct SMSStore: Sendable {
     let db: any Database
+    /// `sms.received` and `sms.status` for the businesses' webhooks, recorded with the change.
+    let events: EventOutbox
 
     func insert(_ sms: SMSRecord) async throws {
         try await db.query(
@@ -109,32 +112,48 @@ struct SMSStore: Sendable {
         return counts
     }
 
-    /// Stores an inbound text once, however often its event is worked.
+    /// Stores an inbound text once, however often its event is worked, with its `sms.received`.
     func insertInbound(
         businessID: String, leadID: String?, phone: String, text: String, providerMessageID: String?,
         key: String, now: Date = Date()
     ) async throws {
-        try await db.query(
-            """
-            INSERT INTO sms (id, business_id, lead_id, phone, message, direction, status, provider_message_id, sandbox,
-                             idempotency_key, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, 'inbound', 'received', $6, 0, $7, $8, $8)
-            ON CONFLICT (idempotency_key) DO NOTHING
-            """,
-            [
-                .text(ResourceID.make(.sms)), .text(businessID), SQLValue(leadID), .text(phone), .text(text),
-                SQLValue(providerMessageID), .text(key), SQLValue(now),
-            ])
+        try await db.transaction { [events] db in
+            let inserted = try await db.first(
+                """
+                INSERT INTO sms (id, business_id, lead_id, phone, message, direction, status, provider_message_id, sandbox,
+                                 idempotency_key, created_at, updated_at)
+                VALUES ($1, $2, $3, $4, $5, 'inbound', 'received', $6, 0, $7, $8, $8)
+                ON CONFLICT (idempotency_key) DO NOTHING RETURNING *
+                """,
+                [
+                    .text(ResourceID.make(.sms)), .text(businessID), SQLValue(leadID), .text(phone), .text(text),
+                    SQLValue(providerMessageID), .text(key), SQLValue(now),
+                ])
+            if let sms = try inserted.map(SMSRecord.init(row:)) {
+                try await events.record("sms.received", businessID: businessID, resourceID: sms.id, data: sms.json, on: db)
+            }
+        }
     }
 
-    /// Moves an outbound message to a delivery status; false when no message has that Telnyx id.
+    /// Moves an outbound message to a delivery status (`delivered` is final), with its `sms.status`
+    /// when the status changed; false when no message has that Telnyx id.
     func updateStatus(providerMessageID: String, to status: SMSRecord.Status) async throws -> Bool {
-        let rows = try await db.query(
-            """
-            UPDATE sms SET status = CASE WHEN status = 'delivered' THEN status ELSE $1 END, updated_at = $2
-            WHERE provider_message_id = $3 AND direction = 'outbound' RETURNING id
-            """, [.text(status.rawValue), SQLValue(Date()), .text(providerMessageID)])
-        return !rows.isEmpty
+        try await db.transaction { [events] db in
+            guard
+                let current = try await db.first(
+                    "SELECT status FROM sms WHERE provider_message_id = $1 AND direction = 'outbound'", [.text(providerMessageID)])
+            else { return false }
+            guard current.string("status") != status.rawValue, current.string("status") != SMSRecord.Status.delivered.rawValue else {
+                return true
+            }
+            let rows = try await db.query(
+                "UPDATE sms SET status = $1, updated_at = $2 WHERE provider_message_id = $3 AND direction = 'outbound' RETURNING *",
+                [.text(status.rawValue), SQLValue(Date()), .text(providerMessageID)])
+            for sms in try rows.map(SMSRecord.init(row:)) {
+                try await events.record("sms.status", businessID: sms.businessID, resourceID: sms.id, data: sms.json, on: db)
+            }
+            return true
+        }
     }
 
     /// Erases a person from the business's texts (those linked to the lead, and those to or from

@@ -12,6 +12,8 @@ struct CallFlow: Sendable {
     let calls: CallStore
     let agents: AgentStore
     let textBacks: TextBackStore
+    /// `call.completed` and `call.missed`, recorded with the hang-up.
+    let events: EventOutbox
     let businesses: BusinessDirectory
     let crm: CRMClient
     let telnyx: TelnyxClient?
@@ -227,9 +229,21 @@ actor CallSession {
             call.hangupCause = event.hangupCause
             if call.status != .failed { call.status = call.answeredBy == nil ? .missed : .completed }
             call.stage = .ended
-            try await write(
-                call, .set("ended_at", SQLValue(end)), .set("duration", SQLValue(call.duration)), .set("hangup_cause", SQLValue(call.hangupCause)),
-                .set("status", .text(call.status.rawValue)), .set("stage", .text(CallStage.ended.rawValue)))
+            let ended = call
+            try await flow.calls.db.transaction { [flow] db in
+                try await flow.calls.update(
+                    ended.id,
+                    [
+                        .set("ended_at", SQLValue(end)), .set("duration", SQLValue(ended.duration)),
+                        .set("hangup_cause", SQLValue(ended.hangupCause)), .set("status", .text(ended.status.rawValue)),
+                        .set("stage", .text(CallStage.ended.rawValue)),
+                    ], on: db)
+                if ended.status != .failed {
+                    try await flow.events.record(
+                        ended.status == .missed ? "call.missed" : "call.completed", businessID: ended.businessID, resourceID: ended.id,
+                        data: ended.json, on: db)
+                }
+            }
             await flow.metrics.increment("calls_total", labels: ["outcome": call.status.rawValue])
         }
         // After the end is saved, so that identity or crm being down never keeps a call open; both

@@ -50,7 +50,7 @@ struct CallStore: Sendable {
     /// Writes only the columns a step owns, so that steps working on one call at the same time (a
     /// Retell analysis and a Telnyx recording, or two replicas) never undo each other's writes. An
     /// erased call's personal columns stay empty whatever arrives later.
-    func update(_ id: String, _ writes: [Write], now: Date = Date()) async throws {
+    func update(_ id: String, _ writes: [Write], now: Date = Date(), on db: (any SQLExecutor)? = nil) async throws {
         var assignments: [String] = []
         var binds: [SQLValue] = []
         for write in writes + [.set("updated_at", SQLValue(now))] {
@@ -65,7 +65,7 @@ struct CallStore: Sendable {
             assignments.append("\(column) = \(written)")
         }
         binds.append(.text(id))
-        try await db.query("UPDATE calls SET \(assignments.joined(separator: ", ")) WHERE id = $\(binds.count)", binds)
+        try await (db ?? self.db).query("UPDATE calls SET \(assignments.joined(separator: ", ")) WHERE id = $\(binds.count)", binds)
     }
 
     /// Erases a person from the business's calls (those linked to the lead, and those from its

@@ -10,6 +10,7 @@ struct VoiceAgentRoutes: Sendable {
     let agents: Agents
     let textBacks: TextBackStore
     let inbox: WebhookInbox<VoiceEvent>
+    let events: EventOutbox
     let telnyxGate: WebhookGate
     let retellGate: WebhookGate
     let config: ServiceConfig
@@ -153,15 +154,17 @@ struct VoiceAgentRoutes: Sendable {
         return .envelope(try JSONValueEncoder.encode(stats), context: context)
     }
 
-    /// crm's request to erase a person (`Erasure`): their calls, text-backs and the webhook events
-    /// about them, in one transaction. Erasing again changes nothing more.
+    /// crm's request to erase a person (`Erasure`): their calls, text-backs, and the provider and
+    /// business webhook events about them, in one transaction. Erasing again changes nothing more.
     @Sendable func erase(_ request: Request, context: AppContext) async throws -> Response {
         let id = try context.parameters.require("id", context: context)
         let erasure = try Erasure(id: id, fields: try await request.fields(context: context, maxBytes: config.maxBodyBytes))
-        try await agents.calls.db.transaction { [agents, textBacks, inbox] db in
+        try await agents.calls.db.transaction { [agents, textBacks, inbox, events] db in
             let callIDs = try await agents.calls.erase(erasure, on: db)
             try await textBacks.erase(erasure, on: db)
-            try await inbox.erase(mentioning: [erasure.leadID] + [erasure.phone].compactMap { $0 } + callIDs, on: db)
+            let mentions = [erasure.leadID] + [erasure.phone].compactMap { $0 } + callIDs
+            try await inbox.erase(mentioning: mentions, on: db)
+            try await events.erase(businessID: erasure.businessID, mentioning: mentions, on: db)
         }
         return .envelope(["id": .string(id), "erased": true], context: context)
     }

@@ -63,5 +63,6 @@ enum VoiceAgentSchema {
                 "ALTER TABLE calls ADD COLUMN erased_at BIGINT",
                 "CREATE INDEX calls_business_phone ON calls (business_id, phone)",
             ]),
+        Migration(6, "webhook events", EventOutbox.schema),
     ]
 }

@@ -38,20 +38,23 @@ public enum VoiceAgentService {
         let calls = CallStore(db: db)
         let agents = Agents(store: AgentStore(db: db), calls: calls, businesses: businesses, retell: retell)
         let textBacks = TextBackStore(db: db)
+        let outbox = EventOutbox(db: db, logger: logger)
         let sessions = CallSessions(
             flow: CallFlow(
-                calls: calls, agents: agents.store, textBacks: textBacks, businesses: businesses,
+                calls: calls, agents: agents.store, textBacks: textBacks, events: outbox, businesses: businesses,
                 crm: .live(runtime.clients, as: .voiceAgent), telnyx: telnyx, retell: retell, sandbox: config.isDevelopment,
                 metrics: runtime.metrics, logger: logger))
         let inbox = WebhookInbox<VoiceEvent>(db: db, metrics: runtime.metrics, logger: logger) { VoiceEvent.read(id: $0, payload: $1) }
         VoiceAgentRoutes(
-            agents: agents, textBacks: textBacks, inbox: inbox, telnyxGate: telnyxGate, retellGate: retellGate, config: config,
+            agents: agents, textBacks: textBacks, inbox: inbox, events: outbox, telnyxGate: telnyxGate, retellGate: retellGate, config: config,
             metrics: runtime.metrics
         ).register(on: router)
         let sender = TextBackSender(
             store: textBacks, messaging: .live(runtime.clients, as: .voiceAgent), metrics: runtime.metrics, logger: logger)
+        let publish = EventsClient.live(runtime.clients, as: .voiceAgent)
         let events = PollingService(every: .milliseconds(250)) {
             await inbox.drain(partition: \.callKey) { try await sessions.handle($0) }
+            await outbox.relay(to: publish)
         }
         let texts = PollingService(every: .seconds(settings.textBackPollSeconds)) { await sender.tick() }
         return runtime.makeApplication(router: router, services: [events, texts])

@@ -49,6 +49,10 @@ from .models import (
     Reminder,
     ScoredLeads,
     User,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookEventQueued,
 )
 
 __all__ = [
@@ -90,6 +94,10 @@ __all__ = [
     "SMS",
     "Email",
     "Deleted",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEventQueued",
+    "WebhookEvent",
     "Erasure",
     "LeadErased",
     "Health",

@@ -14,6 +14,7 @@ from .resources import (
     Emails,
     Leads,
     SMSMessages,
+    Webhooks,
 )
 
 __all__ = ["CloudGreetClient", "DEFAULT_BASE_URL"]
@@ -89,6 +90,7 @@ class CloudGreetClient:
         self.sms = SMSMessages(core)
         self.emails = Emails(core)
         self.analytics = Analytics(core)
+        self.webhooks = Webhooks(core)
 
     @property
     def base_url(self) -> str:

@@ -32,6 +32,10 @@ __all__ = [
     "SMS",
     "Email",
     "Deleted",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEventQueued",
+    "WebhookEvent",
     "Erasure",
     "LeadErased",
     "Health",
@@ -378,6 +382,74 @@ class Email(Model):
 class Deleted(Model):
     id: str = ""
     deleted: bool = False
+    raw: Dict[str, Any] = _raw()
+
+
+@dataclass
+class Webhook(Model):
+    """A webhook endpoint of the business. ``secret`` (``whsec_...``, it signs every delivery:
+    :func:`cloudgreet.webhooks.verify_cloudgreet`) is only set on the answer to ``webhooks.create``."""
+
+    id: str = ""
+    business_id: Optional[str] = None
+    url: Optional[str] = None
+    #: Event types: lead.created, lead.updated, appointment.created, appointment.updated,
+    #: appointment.cancelled, call.completed, call.missed, sms.received, sms.status.
+    events: List[str] = field(default_factory=list)
+    #: ``active``, or ``disabled`` after every delivery failed for 3 days (register it again to resume).
+    status: Optional[str] = None
+    #: Since when every delivery has failed; ``None`` after any success.
+    failing_since: Optional[_dt.datetime] = None
+    secret: Optional[str] = field(default=None, repr=False)
+    created_at: Optional[_dt.datetime] = None
+    raw: Dict[str, Any] = _raw()
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass
+class WebhookDelivery(Model):
+    """One attempt to deliver an event to an endpoint (``webhooks.deliveries``)."""
+
+    id: str = ""
+    event_id: Optional[str] = None
+    event_type: Optional[str] = None
+    attempt: int = 0
+    #: The endpoint's answer; ``None`` when there was none (refused, timed out, address not allowed).
+    status_code: Optional[int] = None
+    duration_ms: Optional[int] = None
+    error: Optional[str] = None
+    created_at: Optional[_dt.datetime] = None
+    raw: Dict[str, Any] = _raw()
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the endpoint answered 2xx."""
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+@dataclass
+class WebhookEventQueued(Model):
+    """What ``webhooks.test`` and ``webhooks.redeliver`` answer (202): the event queued for delivery."""
+
+    event_id: str = ""
+    queued: bool = False
+    raw: Dict[str, Any] = _raw()
+
+
+@dataclass
+class WebhookEvent(Model):
+    """The body of a delivery CloudGreet sends to an endpoint (``WebhookEvent.from_dict(json.loads(body))``
+    once :func:`cloudgreet.webhooks.verify_cloudgreet` accepted it). A retry or redelivery carries
+    the same ``id``: drop ids already seen. ``data`` is the resource after the change, as the API
+    shows it; ``type`` is one of the event types, or ``webhook.test``."""
+
+    id: str = ""
+    type: Optional[str] = None
+    created_at: Optional[_dt.datetime] = None
+    data: Dict[str, Any] = field(default_factory=dict)
     raw: Dict[str, Any] = _raw()
 
 

@@ -10,7 +10,7 @@ field where the API allows it). Every method takes ``request_id=`` (sent as ``X-
 """
 
 import datetime as _dt
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Type, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Type, TypeVar, Union
 
 from ._http import NOT_GIVEN, HTTPCore, changes, compact, path_segment
 from .models import (
@@ -33,6 +33,9 @@ from .models import (
     Reminder,
     ScoredLeads,
     User,
+    Webhook,
+    WebhookDelivery,
+    WebhookEventQueued,
 )
 
 M = TypeVar("M", bound=Model)
@@ -50,6 +53,7 @@ __all__ = [
     "SMSMessages",
     "Emails",
     "Analytics",
+    "Webhooks",
 ]
 
 
@@ -480,4 +484,61 @@ class Analytics(_Resource):
                      end_date: Optional[DateLike] = None, request_id: Optional[str] = None) -> ScoredLeads:
         return self._one(ScoredLeads, "GET", "/analytics/leads/scored",
                          query=dict(business_id=business_id, start_date=start_date, end_date=end_date),
+                         request_id=request_id)
+
+
+class Webhooks(_Resource):
+    """``/webhooks``: the business's endpoints for CloudGreet's own events (admin only; a user or
+    agent gets :class:`PermissionDeniedError`). Each event of a subscribed type is POSTed to the
+    endpoint's ``url`` signed with its secret: check it with
+    :func:`cloudgreet.webhooks.verify_cloudgreet`. Event types: lead.created, lead.updated,
+    appointment.created, appointment.updated, appointment.cancelled, call.completed, call.missed,
+    sms.received, sms.status. Another business's endpoint is a :class:`NotFoundError`."""
+
+    def list(self, *, page: Optional[int] = None, limit: Optional[int] = None,
+             request_id: Optional[str] = None) -> Page[Webhook]:
+        """Newest first; never the secrets."""
+        return self._page(Webhook, "webhooks", "/webhooks", dict(page=page, limit=limit), request_id)
+
+    def iterate(self, *, limit: int = 100, request_id: Optional[str] = None) -> Iterator[Webhook]:
+        return _every(lambda p: self.list(page=p, limit=limit, request_id=request_id))
+
+    def list_all(self, *, limit: int = 100, request_id: Optional[str] = None) -> List[Webhook]:
+        return list(self.iterate(limit=limit, request_id=request_id))
+
+    def create(self, *, url: str, events: Iterable[str], request_id: Optional[str] = None) -> Webhook:
+        """Registers an endpoint for ``events`` (a non-empty list of event types). The answer's
+        ``secret`` (``whsec_...``) signs every delivery and is shown only this once. Outside
+        development ``url`` must be https and must not resolve to a private or loopback address
+        (else :class:`ValidationError` on ``url``)."""
+        if isinstance(events, str):
+            raise TypeError("events must be a list of event types, not a string")
+        return self._one(Webhook, "POST", "/webhooks", body={"url": url, "events": list(events)},
+                         request_id=request_id)
+
+    def delete(self, webhook_id: str, *, request_id: Optional[str] = None) -> Deleted:
+        """Drops the endpoint, its deliveries not made yet and its delivery log."""
+        return self._one(Deleted, "DELETE", f"/webhooks/{path_segment(webhook_id)}", request_id=request_id)
+
+    def test(self, webhook_id: str, *, request_id: Optional[str] = None) -> WebhookEventQueued:
+        """Queues a ``webhook.test`` event for this endpoint alone (delivered like any other)."""
+        return self._one(WebhookEventQueued, "POST", f"/webhooks/{path_segment(webhook_id)}/test",
+                         request_id=request_id)
+
+    def deliveries(self, webhook_id: str, *, page: Optional[int] = None, limit: Optional[int] = None,
+                   request_id: Optional[str] = None) -> Page[WebhookDelivery]:
+        """The endpoint's delivery log: every attempt, newest first, with the answer's
+        ``status_code`` (``None`` when there was no answer) and ``duration_ms``."""
+        return self._page(WebhookDelivery, "deliveries", f"/webhooks/{path_segment(webhook_id)}/deliveries",
+                          dict(page=page, limit=limit), request_id)
+
+    def iterate_deliveries(self, webhook_id: str, *, limit: int = 100,
+                           request_id: Optional[str] = None) -> Iterator[WebhookDelivery]:
+        return _every(lambda p: self.deliveries(webhook_id, page=p, limit=limit, request_id=request_id))
+
+    def redeliver(self, webhook_id: str, event_id: str, *, request_id: Optional[str] = None) -> WebhookEventQueued:
+        """Sends one event (``evt_...``, as the delivery log names it) to this endpoint again,
+        under the same event id, whatever became of it before."""
+        return self._one(WebhookEventQueued, "POST",
+                         f"/webhooks/{path_segment(webhook_id)}/deliveries/{path_segment(event_id)}/redeliver",
                          request_id=request_id)

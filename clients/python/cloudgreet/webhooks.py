@@ -1,4 +1,11 @@
-"""Verifying the signatures of CloudGreet's provider webhooks, exactly as the server does.
+"""Verifying webhook signatures exactly as the server does: the webhooks CloudGreet sends to the
+business's own endpoints (``client.webhooks``), and the provider webhooks the server receives.
+
+* CloudGreet: ``CloudGreet-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(key=the endpoint's
+  secret, msg="<t>." + raw body)>`` (several ``v1=`` values may be sent: one matching is enough);
+  a ``t`` more than ``tolerance`` (300) seconds away from now is refused; compared in constant
+  time. Standard library only. ``CloudGreet-Event-Id`` names the event: a retry or a redelivery
+  carries the same id, so drop ids already handled.
 
 * Telnyx: ``telnyx-signature-ed25519`` is the base64 Ed25519 signature of
   ``"<telnyx-timestamp>|<raw body>"``, checked with the account's public key (base64 of the raw
@@ -18,9 +25,15 @@ import hashlib
 import hmac
 import re
 import time
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 __all__ = [
+    "verify_cloudgreet",
+    "verify_cloudgreet_headers",
+    "sign_cloudgreet",
+    "CLOUDGREET_SIGNATURE_HEADER",
+    "CLOUDGREET_EVENT_ID_HEADER",
+    "CLOUDGREET_EVENT_TYPE_HEADER",
     "verify_telnyx",
     "verify_retell",
     "verify_telnyx_headers",
@@ -32,6 +45,9 @@ __all__ = [
     "RETELL_SIGNATURE_HEADER",
 ]
 
+CLOUDGREET_SIGNATURE_HEADER = "CloudGreet-Signature"
+CLOUDGREET_EVENT_ID_HEADER = "CloudGreet-Event-Id"
+CLOUDGREET_EVENT_TYPE_HEADER = "CloudGreet-Event-Type"
 TELNYX_SIGNATURE_HEADER = "telnyx-signature-ed25519"
 TELNYX_TIMESTAMP_HEADER = "telnyx-timestamp"
 RETELL_SIGNATURE_HEADER = "x-retell-signature"
@@ -136,8 +152,9 @@ def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
     getter = getattr(headers, "get", None)
     value = getter(name) if getter else None  # case-insensitive mappings (email.message, requests)
     if value is None:
+        wanted = name.lower()
         for key, candidate in headers.items():
-            if key.lower() == name:
+            if key.lower() == wanted:
                 return candidate
     return value
 
@@ -216,3 +233,89 @@ def sign_telnyx(raw_body: Body, private_key: str, timestamp: Optional[int] = Non
     stamp = str(int(time.time()) if timestamp is None else int(timestamp))
     signature = ed25519.Ed25519PrivateKey.from_private_bytes(seed).sign(stamp.encode("utf-8") + b"|" + _bytes(raw_body))
     return {TELNYX_SIGNATURE_HEADER: base64.b64encode(signature).decode("ascii"), TELNYX_TIMESTAMP_HEADER: stamp}
+
+
+# Swift's `CharacterSet.whitespaces`: tab and the Unicode space separators (what the server trims).
+_SWIFT_WHITESPACE = "\t \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+
+
+def _swift_split(text: str, separator: str, max_splits: int = -1) -> List[str]:
+    """Swift's ``split(separator:maxSplits:)``: empty pieces are left out (and do not count)."""
+    pieces: List[str] = []
+    start = 0
+    index = 0
+    while index < len(text):
+        if text[index] == separator and (max_splits < 0 or len(pieces) < max_splits):
+            if index > start:
+                pieces.append(text[start:index])
+            start = index + 1
+        index += 1
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces
+
+
+def _cloudgreet_parts(signature: str) -> Tuple[Optional[str], List[str]]:
+    """``t`` (the last one wins) and every ``v1`` value, read as the server reads them."""
+    timestamp: Optional[str] = None
+    digests: List[str] = []
+    for part in _swift_split(signature, ","):
+        pair = [piece.strip(_SWIFT_WHITESPACE) for piece in _swift_split(part, "=", 1)]
+        if len(pair) != 2:
+            continue
+        if pair[0] == "t":
+            timestamp = pair[1]
+        elif pair[0] == "v1":
+            digests.append(pair[1])
+    return timestamp, digests
+
+
+def _cloudgreet_digest(raw_body: Body, secret: str, timestamp: str) -> str:
+    message = timestamp.encode("utf-8") + b"." + _bytes(raw_body)
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def verify_cloudgreet(
+    raw_body: Body,
+    signature: Optional[str],
+    secret: str,
+    *,
+    tolerance: float = 300,
+    now: Optional[float] = None,
+) -> bool:
+    """Whether a webhook CloudGreet sent to your endpoint is authentic: ``signature`` is the
+    ``CloudGreet-Signature`` header, ``t=<unix seconds>,v1=<hex HMAC-SHA256>`` keyed with the
+    endpoint's ``secret`` (``whsec_...``, from ``client.webhooks.create``) over ``"<t>."`` followed
+    by the raw body; ``t`` must be within ``tolerance`` seconds of ``now`` (default: the current
+    time). Any one of several ``v1`` values may match; each is compared in constant time.
+    ``False`` for anything missing, malformed, stale or not matching (and for an empty secret)."""
+    if not isinstance(signature, str) or not isinstance(secret, str) or not secret:
+        return False
+    timestamp, digests = _cloudgreet_parts(signature)
+    if timestamp is None or not digests:
+        return False
+    seconds = _number(timestamp)
+    if seconds is None:
+        return False
+    current = time.time() if now is None else float(now)
+    if not abs(current - seconds) <= tolerance:
+        return False
+    expected = _cloudgreet_digest(raw_body, secret, timestamp).encode("ascii")
+    matched = False
+    for digest in digests:  # every value is compared, so the time taken does not say which matched
+        matched |= hmac.compare_digest(expected, digest.encode("utf-8"))
+    return matched
+
+
+def verify_cloudgreet_headers(raw_body: Body, headers: Mapping[str, str], secret: str, *, tolerance: float = 300,
+                              now: Optional[float] = None) -> bool:
+    """:func:`verify_cloudgreet` reading ``CloudGreet-Signature`` from ``headers`` (any case)."""
+    return verify_cloudgreet(raw_body, _header(headers, CLOUDGREET_SIGNATURE_HEADER), secret,
+                             tolerance=tolerance, now=now)
+
+
+def sign_cloudgreet(raw_body: Body, secret: str, timestamp: Optional[int] = None) -> str:
+    """The ``CloudGreet-Signature`` value CloudGreet sends with ``raw_body`` for an endpoint with
+    this ``secret``, at ``timestamp`` (Unix seconds, default now; for tests)."""
+    stamp = str(int(time.time()) if timestamp is None else int(timestamp))
+    return f"t={stamp},v1={_cloudgreet_digest(raw_body, secret, stamp)}"

@@ -1,6 +1,7 @@
 """The SDK against a live stack (CLOUDGREET_BASE_URL; see run-tests.sh)."""
 
 import datetime as dt
+import json
 import os
 import threading
 import time
@@ -20,9 +21,13 @@ from cloudgreet import (
     Page,
     PermissionDeniedError,
     ValidationError,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
 )
+from cloudgreet.webhooks import CLOUDGREET_SIGNATURE_HEADER, verify_cloudgreet, verify_cloudgreet_headers
 
-from .support import PASSWORD, Account, base_url, unique
+from .support import PASSWORD, Account, Receiver, base_url, eventually, unique
 
 MISSING_LEAD = "lead_01ARZ3NDEKTSV4RRFFQ69G5FAV"
 
@@ -331,6 +336,112 @@ class AgentsCallsMessagesTest(LiveTestCase):
         self.assertIsInstance(email, Email)
         self.assertEqual((email.to, email.subject), (lead.email, "Hello"))
         self.assertEqual([m.id for m in client.emails.iterate(lead_id=lead.id)], [email.id])
+
+
+class WebhooksTest(LiveTestCase):
+    """The business's own webhooks, delivered by the stack to an endpoint on this machine (the
+    development stack allows http and local addresses)."""
+
+    def test_deliveries_are_signed_logged_tested_and_redelivered(self) -> None:
+        client = self.account.key
+        receiver = Receiver()
+        self.addCleanup(receiver.close)
+        hook = client.webhooks.create(url=receiver.url, events=["lead.created"])
+        self.assertIsInstance(hook, Webhook)
+        self.assertTrue(hook.id.startswith("webhook_"))
+        self.assertTrue(hook.secret and hook.secret.startswith("whsec_"))
+        self.assertEqual((hook.url, hook.events, hook.status, hook.failing_since, hook.business_id),
+                         (receiver.url, ["lead.created"], "active", None, self.account.business_id))
+        listed = [w for w in client.webhooks.iterate() if w.id == hook.id]
+        self.assertEqual(len(listed), 1)
+        self.assertIsNone(listed[0].secret, "listing must not show the secret")
+
+        # A new lead is POSTed to the endpoint, signed with the secret.
+        lead = client.leads.create(name="Hook Lead", email=f"{unique('hook-')}@example.com")
+        arrived = receiver.wait_for(lambda r: r.event_type == "lead.created")
+        self.assertTrue(arrived, "no lead.created delivery within 20 s")
+        first = arrived[0]
+        self.assertEqual(first.path, "/cloudgreet/webhooks")
+        self.assertEqual(first.headers.get("content-type"), "application/json")
+        signature = first.headers.get(CLOUDGREET_SIGNATURE_HEADER.lower())
+        self.assertRegex(signature or "", r"^t=\d+,v1=[0-9a-f]{64}$")
+        self.assertTrue(verify_cloudgreet(first.body, signature, hook.secret))
+        self.assertTrue(verify_cloudgreet_headers(first.body, first.headers, hook.secret))
+        self.assertFalse(verify_cloudgreet(first.body.replace(b"Hook Lead", b"Hook Leak"), signature, hook.secret))
+        self.assertFalse(verify_cloudgreet(first.body, signature, "whsec_" + "0" * 43))
+        event = WebhookEvent.from_dict(first.json())
+        self.assertTrue(event.id.startswith("evt_"))
+        self.assertEqual((event.type, event.data["id"], event.data["email"]), ("lead.created", lead.id, lead.email))
+        self.assertEqual(first.event_id, event.id)
+        self.assertIsNotNone(event.created_at)
+
+        # The delivery log shows the attempt and the endpoint's 2xx.
+        def delivered() -> list:
+            return [d for d in client.webhooks.deliveries(hook.id).items if d.event_id == event.id and d.succeeded]
+        attempts = eventually(delivered)
+        self.assertTrue(attempts, "the delivery log shows no successful attempt")
+        attempt = attempts[0]
+        self.assertIsInstance(attempt, WebhookDelivery)
+        self.assertEqual((attempt.event_type, attempt.attempt, attempt.status_code, attempt.error),
+                         ("lead.created", 1, 200, None))
+        self.assertGreaterEqual(attempt.duration_ms, 0)
+        self.assertIsNotNone(attempt.created_at)
+
+        # A test event, for this endpoint alone.
+        queued = client.webhooks.test(hook.id)
+        self.assertTrue(queued.queued)
+        self.assertTrue(queued.event_id.startswith("evt_"))
+        tests = receiver.wait_for(lambda r: r.event_id == queued.event_id)
+        self.assertTrue(tests, "the test event did not arrive within 20 s")
+        self.assertTrue(verify_cloudgreet_headers(tests[0].body, tests[0].headers, hook.secret))
+        body = tests[0].json()
+        self.assertEqual((body["type"], tests[0].event_type, body["data"]["webhook_id"]),
+                         ("webhook.test", "webhook.test", hook.id))
+
+        # A redelivery carries the same event id and data, signed again.
+        again = client.webhooks.redeliver(hook.id, event.id)
+        self.assertEqual((again.event_id, again.queued), (event.id, True))
+        copies = receiver.wait_for(lambda r: r.event_id == event.id, count=2)
+        self.assertEqual(len(copies), 2, "the redelivery did not arrive within 20 s")
+        self.assertTrue(verify_cloudgreet_headers(copies[1].body, copies[1].headers, hook.secret))
+        self.assertEqual(copies[1].json(), first.json())
+        with self.assertRaises(NotFoundError):
+            client.webhooks.redeliver(hook.id, "evt_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        self.assertEqual([r.event_type for r in receiver.received].count("lead.created"), 2)
+
+        # Deleting drops the endpoint and its log.
+        deleted = client.webhooks.delete(hook.id)
+        self.assertEqual((deleted.id, deleted.deleted), (hook.id, True))
+        self.assertNotIn(hook.id, [w.id for w in client.webhooks.list_all()])
+        with self.assertRaises(NotFoundError) as caught:
+            client.webhooks.deliveries(hook.id)
+        self.assertEqual(caught.exception.code, "RESOURCE_NOT_FOUND")
+        with self.assertRaises(NotFoundError):
+            client.webhooks.delete(hook.id)
+
+    def test_admins_only_and_validation(self) -> None:
+        a = self.account
+        user_key = a.admin.businesses.api_keys.create(a.business_id, name="webhooks user", role="user")
+        user = a.admin.with_api_key(user_key.key)
+        with self.assertRaises(PermissionDeniedError) as caught:
+            user.webhooks.list()
+        self.assertEqual((caught.exception.status, caught.exception.code), (403, "AUTH_INSUFFICIENT_PERMISSIONS"))
+        with self.assertRaises(PermissionDeniedError):
+            user.webhooks.create(url="http://127.0.0.1:9/hooks", events=["lead.created"])
+        with self.assertRaises(ValidationError) as caught:
+            a.key.webhooks.create(url="http://127.0.0.1:9/hooks", events=["lead.created", "lead.exploded"])
+        self.assertEqual((caught.exception.status, caught.exception.code), (422, "VALIDATION_ERROR"))
+        self.assertIn("events", caught.exception.details)
+        with self.assertRaises(ValidationError) as caught:
+            a.key.webhooks.create(url="http://127.0.0.1:9/hooks", events=[])
+        self.assertIn("events", caught.exception.details)
+        with self.assertRaises(NotFoundError):
+            a.key.webhooks.test("webhook_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        other = Account("hooks-other")
+        theirs = other.key.webhooks.create(url="http://127.0.0.1:9/hooks", events=["sms.received"])
+        with self.assertRaises(NotFoundError):  # another business's endpoint
+            a.key.webhooks.deliveries(theirs.id)
+        self.assertTrue(other.key.webhooks.delete(theirs.id).deleted)
 
 
 class AnalyticsHealthTest(LiveTestCase):

@@ -26,6 +26,10 @@ from cloudgreet import (
     RawResponse,
     ServiceUnavailableError,
     ValidationError,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookEventQueued,
 )
 from cloudgreet._http import parse_retry_after
 from cloudgreet.models import parse_datetime
@@ -236,6 +240,62 @@ class EncodingTest(unittest.TestCase):
         self.assertEqual(client._core.credential, "cg_test")
         with self.assertRaises(ValueError):
             CloudGreetClient(api_key="cg_x", token="jwt")
+
+
+WEBHOOK = {"id": "webhook_1", "business_id": "business_1", "url": "https://hooks.example.com/cg",
+           "events": ["lead.created"], "status": "active", "failing_since": None,
+           "created_at": "2024-01-15T10:30:00Z"}
+
+
+class WebhooksResourceTest(unittest.TestCase):
+    def test_requests_and_models(self):
+        delivery = {"id": "whd_1", "event_id": "evt_1", "event_type": "lead.created", "attempt": 1,
+                    "status_code": 204, "duration_ms": 12, "error": None, "created_at": "2024-01-15T10:30:01Z"}
+        queued = {"event_id": "evt_1", "queued": True}
+        client, transport, *_ = client_with(
+            envelope({**WEBHOOK, "secret": "whsec_abc"}, status=201),
+            envelope({"webhooks": [WEBHOOK], "pagination": {"page": 1, "limit": 100, "total": 1, "pages": 1}}),
+            envelope({"deliveries": [delivery], "pagination": {"page": 2, "limit": 5, "total": 6, "pages": 2}}),
+            envelope(queued, status=202), envelope(queued, status=202),
+            envelope({"id": "webhook_1", "deleted": True}),
+        )
+        created = client.webhooks.create(url="https://hooks.example.com/cg", events=("lead.created", "sms.received"))
+        self.assertIsInstance(created, Webhook)
+        self.assertEqual((created.id, created.secret, created.events, created.active),
+                         ("webhook_1", "whsec_abc", ["lead.created"], True))
+        self.assertNotIn("whsec_abc", repr(created))
+        self.assertEqual([w.id for w in client.webhooks.iterate()], ["webhook_1"])
+        page = client.webhooks.deliveries("webhook_1", page=2, limit=5)
+        self.assertIsInstance(page.items[0], WebhookDelivery)
+        self.assertEqual((page.items[0].status_code, page.items[0].succeeded, page.has_more), (204, True, False))
+        test = client.webhooks.test("webhook_1")
+        self.assertIsInstance(test, WebhookEventQueued)
+        self.assertEqual((test.event_id, test.queued), ("evt_1", True))
+        self.assertEqual(client.webhooks.redeliver("webhook_1", "evt_1").event_id, "evt_1")
+        self.assertTrue(client.webhooks.delete("webhook_1").deleted)
+        sent = [(r["method"], urllib.parse.urlsplit(r["url"]).path, urllib.parse.urlsplit(r["url"]).query)
+                for r in transport.requests]
+        self.assertEqual(sent, [
+            ("POST", "/api/webhooks", ""),
+            ("GET", "/api/webhooks", "page=1&limit=100"),
+            ("GET", "/api/webhooks/webhook_1/deliveries", "page=2&limit=5"),
+            ("POST", "/api/webhooks/webhook_1/test", ""),
+            ("POST", "/api/webhooks/webhook_1/deliveries/evt_1/redeliver", ""),
+            ("DELETE", "/api/webhooks/webhook_1", ""),
+        ])
+        self.assertEqual(transport.requests[0]["body"],
+                         {"url": "https://hooks.example.com/cg", "events": ["lead.created", "sms.received"]})
+        keys = [r["headers"].get("Idempotency-Key") for r in transport.requests]
+        self.assertTrue(all(keys[i] for i in (0, 3, 4)) and len({keys[0], keys[3], keys[4]}) == 3, keys)
+        self.assertIsNone(keys[1])
+        with self.assertRaises(TypeError):
+            client.webhooks.create(url="https://hooks.example.com/cg", events="lead.created")
+
+    def test_event_body(self):
+        event = WebhookEvent.from_dict({"id": "evt_1", "type": "lead.created", "created_at": "2024-01-15T10:30:00Z",
+                                        "data": {"id": "lead_1"}})
+        self.assertEqual((event.id, event.type, event.data), ("evt_1", "lead.created", {"id": "lead_1"}))
+        self.assertEqual(event.created_at, dt.datetime(2024, 1, 15, 10, 30, tzinfo=dt.timezone.utc))
 
 
 class ModelTest(unittest.TestCase):

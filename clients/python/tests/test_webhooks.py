@@ -136,6 +136,97 @@ class RetellVerifierTest(unittest.TestCase):
         self.assertFalse(webhooks.verify_retell(body, f"v={now},d={digest}", self.key))  # stale today
 
 
+class CloudGreetVerifierTest(unittest.TestCase):
+    """The signatures of the webhooks CloudGreet sends to a business's endpoints."""
+
+    secret = "whsec_test_0123456789abcdef"
+    body = b'{"id":"evt_01","type":"lead.created","created_at":"2024-01-15T10:30:00Z","data":{"id":"lead_1"}}'
+    now = 1_700_000_000
+
+    def digest(self, stamp: str, body: bytes = body, secret: str = secret) -> str:
+        return hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+    def verify(self, header, body: bytes = body, **options) -> bool:
+        options.setdefault("now", self.now)
+        return webhooks.verify_cloudgreet(body, header, self.secret, **options)
+
+    def test_round_trip(self) -> None:
+        header = webhooks.sign_cloudgreet(self.body, self.secret, timestamp=self.now)
+        self.assertEqual(header, f"t={self.now},v1={self.digest(str(self.now))}")
+        self.assertTrue(self.verify(header))
+        self.assertTrue(webhooks.verify_cloudgreet(self.body.decode(), header, self.secret, now=self.now))  # str body
+        self.assertTrue(webhooks.verify_cloudgreet(bytearray(self.body), header, self.secret, now=self.now))
+        fresh = webhooks.sign_cloudgreet(self.body, self.secret)  # now
+        self.assertTrue(webhooks.verify_cloudgreet(self.body, fresh, self.secret))
+        self.assertEqual(webhooks.CLOUDGREET_SIGNATURE_HEADER, "CloudGreet-Signature")
+        for name in ("CloudGreet-Signature", "cloudgreet-signature", "CLOUDGREET-SIGNATURE"):
+            self.assertTrue(webhooks.verify_cloudgreet_headers(self.body, {name: fresh}, self.secret), name)
+        self.assertTrue(webhooks.verify_cloudgreet_headers(self.body, {"cloudgreet-signature": header}, self.secret,
+                                                           now=self.now + 300))
+        self.assertFalse(webhooks.verify_cloudgreet_headers(self.body, {"cloudgreet-signature": header}, self.secret,
+                                                            tolerance=10, now=self.now + 11))
+        self.assertFalse(webhooks.verify_cloudgreet_headers(self.body, {}, self.secret))
+
+    def test_tampered_body_and_wrong_secret(self) -> None:
+        header = webhooks.sign_cloudgreet(self.body, self.secret, timestamp=self.now)
+        self.assertFalse(self.verify(header, self.body.replace(b"lead_1", b"lead_2")))
+        self.assertFalse(self.verify(header, self.body + b" "))
+        self.assertFalse(self.verify(header, json.dumps(json.loads(self.body)).encode()))  # re-serialised
+        self.assertFalse(webhooks.verify_cloudgreet(self.body, header, "whsec_another", now=self.now))
+        self.assertFalse(webhooks.verify_cloudgreet(self.body, header, "", now=self.now))
+        self.assertFalse(webhooks.verify_cloudgreet(self.body, header, None, now=self.now))  # type: ignore[arg-type]
+        # The timestamp is signed: another t with the same v1 does not verify.
+        self.assertFalse(self.verify(f"t={self.now + 1},v1={self.digest(str(self.now))}", now=self.now + 1))
+
+    def test_stale_and_future_timestamps(self) -> None:
+        header = webhooks.sign_cloudgreet(self.body, self.secret, timestamp=self.now)
+        self.assertTrue(self.verify(header, now=self.now + 300))
+        self.assertTrue(self.verify(header, now=self.now - 300))
+        self.assertFalse(self.verify(header, now=self.now + 301))  # stale
+        self.assertFalse(self.verify(header, now=self.now - 301))  # from the future
+        self.assertFalse(webhooks.verify_cloudgreet(self.body, header, self.secret))  # long ago: stale today
+        self.assertTrue(self.verify(header, now=self.now + 3600, tolerance=3600))
+        self.assertFalse(self.verify(header, now=self.now + 61, tolerance=60))
+        future = webhooks.sign_cloudgreet(self.body, self.secret, timestamp=int(time.time()) + 400)
+        self.assertFalse(webhooks.verify_cloudgreet(self.body, future, self.secret))
+
+    def test_several_v1_values(self) -> None:
+        good = self.digest(str(self.now))
+        wrong = self.digest(str(self.now), secret="whsec_old")
+        for header in (f"t={self.now},v1={wrong},v1={good}", f"t={self.now},v1={good},v1={wrong}",
+                       f"v1={wrong},t={self.now},v1={good}", f"t={self.now},v1=zz,v1={good}"):
+            self.assertTrue(self.verify(header), header)
+        self.assertFalse(self.verify(f"t={self.now},v1={wrong},v1={wrong[::-1]}"))
+
+    def test_header_details_match_the_server(self) -> None:
+        good = self.digest(str(self.now))
+        accepted = (
+            f"t={self.now}, v1={good}",  # spaces around parts and values are trimmed
+            f" t = {self.now} ,\tv1={good} ",
+            f",,t={self.now},,v1={good},",  # empty parts are skipped
+            f"t=1,t={self.now},v1={good}",  # the last t wins
+            f"t={self.now},v0=abc,x=1,v1={good}",  # unknown parts are ignored
+        )
+        for header in accepted:
+            self.assertTrue(self.verify(header), header)
+        decimal = f"{self.now}.0"  # the timestamp text as sent is what was signed
+        self.assertTrue(self.verify(f"t={decimal},v1={self.digest(decimal)}"))
+        self.assertFalse(self.verify(f"t={decimal},v1={good}"))
+
+    def test_malformed_headers(self) -> None:
+        good = self.digest(str(self.now))
+        refused = (
+            None, "", "garbage", ",", "t=,v1=", f"v1={good}", f"t={self.now}", f"t={self.now},v1=",
+            f"t={self.now};v1={good}", f"t=soon,v1={good}", f"t={self.now}s,v1={good}", f"t=,v1={good}",
+            f"t={self.now},v1={good.upper()}",  # lower-case hex, as signed
+            f"t={self.now},v1={good[:-1]}", f"t={self.now},v1={good}0", f"t={self.now},V1={good}",
+            f"T={self.now},v1={good}", f"t={self.now},v1=\u00e9{good[1:]}", f"t=nan,v1={good}", f"t=inf,v1={good}",
+        )
+        for header in refused:
+            self.assertFalse(self.verify(header), header)
+        self.assertFalse(webhooks.verify_cloudgreet(self.body, 12345, self.secret))  # type: ignore[arg-type]
+
+
 class LiveWebhookTest(unittest.TestCase):
     """Posts signed and tampered webhooks to the stack started by run-tests.sh with these keys."""
 

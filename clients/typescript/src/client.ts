@@ -8,6 +8,7 @@ import { Businesses } from "./resources/businesses.js";
 import { Calls } from "./resources/calls.js";
 import { Leads } from "./resources/leads.js";
 import { Emails, SmsMessages } from "./resources/messaging.js";
+import { Webhooks } from "./resources/webhooks.js";
 
 /**
  * The CloudGreet API client.
@@ -30,6 +31,7 @@ export class CloudGreetClient {
   readonly sms: SmsMessages;
   readonly emails: Emails;
   readonly analytics: Analytics;
+  readonly webhooks: Webhooks;
   private readonly http: HttpClient;
 
   constructor(options: ClientOptions = {}) {
@@ -43,6 +45,7 @@ export class CloudGreetClient {
     this.sms = new SmsMessages(this.http);
     this.emails = new Emails(this.http);
     this.analytics = new Analytics(this.http);
+    this.webhooks = new Webhooks(this.http);
   }
 
   /** The base URL requests go to (without a trailing slash). */

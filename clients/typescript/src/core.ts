@@ -23,6 +23,7 @@ export type { AgentListParams, AgentCreateParams, AgentUpdateParams } from "./re
 export type { CallListParams } from "./resources/calls.js";
 export type { SmsListParams, SmsSendParams, EmailListParams, EmailSendParams } from "./resources/messaging.js";
 export type { AnalyticsParams } from "./resources/analytics.js";
+export type { WebhookCreateParams } from "./resources/webhooks.js";
 export type { Auth } from "./resources/auth.js";
 export type { Businesses, Members, ApiKeys } from "./resources/businesses.js";
 export type { Leads } from "./resources/leads.js";
@@ -31,3 +32,4 @@ export type { Agents } from "./resources/agents.js";
 export type { Calls } from "./resources/calls.js";
 export type { SmsMessages, Emails } from "./resources/messaging.js";
 export type { Analytics } from "./resources/analytics.js";
+export type { Webhooks } from "./resources/webhooks.js";

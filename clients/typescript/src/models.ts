@@ -293,6 +293,73 @@ export interface Email {
   updated_at?: Timestamp;
 }
 
+// MARK: webhooks (messaging)
+
+/** What an endpoint may subscribe to. */
+export type WebhookEventType =
+  | "lead.created"
+  | "lead.updated"
+  | "appointment.created"
+  | "appointment.updated"
+  | "appointment.cancelled"
+  | "call.completed"
+  | "call.missed"
+  | "sms.received"
+  | "sms.status";
+
+/** `disabled` after every delivery failed for 3 days; register the endpoint again to resume. */
+export type WebhookStatus = "active" | "disabled";
+
+/** A webhook endpoint of the business (`webhooks.list`); never with its secret. */
+export interface Webhook {
+  id: string;
+  business_id: string;
+  url: string;
+  events: WebhookEventType[];
+  status: WebhookStatus;
+  /** Since when every delivery has failed; null after any success. */
+  failing_since: Timestamp | null;
+  created_at: Timestamp;
+}
+
+/** A newly registered endpoint: `secret` (`whsec_...`) signs every delivery and is shown only this once. */
+export interface WebhookWithSecret extends Webhook {
+  secret: string;
+}
+
+/** One attempt to deliver an event (`webhooks.deliveries`). */
+export interface WebhookDelivery {
+  id: string;
+  event_id: string;
+  /** A `WebhookEventType`, or `webhook.test`. */
+  event_type: string;
+  /** 1 for the first try. */
+  attempt: number;
+  /** The endpoint's answer; null when there was none (refused, timed out, address not allowed). */
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  created_at: Timestamp;
+}
+
+/** What `webhooks.test` and `webhooks.redeliver` answer (202): the event queued for delivery. */
+export interface WebhookEventQueued {
+  event_id: string;
+  queued: true;
+}
+
+/**
+ * The JSON body of a delivery CloudGreet sends to an endpoint (parse it only after
+ * `verifyCloudGreetSignature` accepted the raw body). `data` is the resource after the change, as
+ * the API shows it. A retry or a redelivery carries the same `id`: drop ids already handled.
+ */
+export interface WebhookEvent<T = JSONObject> {
+  id: string;
+  type: WebhookEventType | "webhook.test";
+  created_at: Timestamp;
+  data: T;
+}
+
 // MARK: analytics
 
 export interface AnalyticsPeriod {

@@ -1,6 +1,7 @@
 /**
- * Signature checks for the webhooks Telnyx and Retell send, the same checks the CloudGreet
- * services make (`Shared/Providers/WebhookSignatures.swift`, `Shared/Providers/Retell.swift`).
+ * Signature checks for the webhooks CloudGreet sends to a business's endpoints (`client.webhooks`),
+ * and for the webhooks Telnyx and Retell send, the same checks the CloudGreet services make
+ * (`Shared/Providers/WebhookSignatures.swift`, `Shared/Providers/Retell.swift`).
  * They need Node's `crypto` (Node >= 18).
  *
  * Pass the body exactly as received (the raw bytes, or the string they decode to as UTF-8): a
@@ -15,6 +16,34 @@ export type WebhookCheck = { valid: true } | { valid: false; reason: WebhookFail
 
 /** A header as frameworks hand it over (Node's `req.headers[name]` may be a list: its first value counts). */
 export type HeaderValue = string | readonly string[] | null | undefined;
+
+/** The header names of a CloudGreet delivery, lower-case as Node's `req.headers` has them (`Headers.get` ignores case). */
+export const CLOUDGREET_SIGNATURE_HEADER = "cloudgreet-signature";
+export const CLOUDGREET_EVENT_ID_HEADER = "cloudgreet-event-id";
+export const CLOUDGREET_EVENT_TYPE_HEADER = "cloudgreet-event-type";
+
+export interface CloudGreetSignatureParams {
+  /** The request body, unparsed. */
+  rawBody: string | Uint8Array;
+  /**
+   * The `CloudGreet-Signature` header: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + raw body)>`;
+   * it may carry several `v1` values, one matching is enough.
+   */
+  signature: HeaderValue;
+  /** The endpoint's secret (`whsec_...`), as `webhooks.create` answered it; the HMAC key. */
+  secret: string;
+  /** How far `t` may be from now, in seconds (default 300). */
+  toleranceSeconds?: number;
+  /** Now, as a Date or Unix seconds (default: the clock). */
+  now?: Date | number;
+}
+
+export interface CloudGreetSignParams {
+  rawBody: string | Uint8Array;
+  secret: string;
+  /** When it was signed, as a Date or Unix seconds (default: now). */
+  timestamp?: Date | number;
+}
 
 export interface TelnyxSignatureParams {
   /** The request body, unparsed. */
@@ -44,6 +73,14 @@ export interface RetellSignatureParams {
   nowMs?: number;
 }
 
+/**
+ * Whether a webhook CloudGreet sent to your endpoint is genuine; `checkCloudGreetSignature` says why
+ * not. Throws (TypeError) only when `secret` is not a non-empty string.
+ */
+export function verifyCloudGreetSignature(params: CloudGreetSignatureParams): boolean {
+  return checkCloudGreetSignature(params).valid;
+}
+
 /** Whether a Telnyx webhook is genuine; `checkTelnyxSignature` says why not. Throws only for a bad `publicKey`. */
 export function verifyTelnyxSignature(params: TelnyxSignatureParams): boolean {
   return checkTelnyxSignature(params).valid;
@@ -52,6 +89,54 @@ export function verifyTelnyxSignature(params: TelnyxSignatureParams): boolean {
 /** Whether a Retell webhook is genuine; `checkRetellSignature` says why not. */
 export function verifyRetellSignature(params: RetellSignatureParams): boolean {
   return checkRetellSignature(params).valid;
+}
+
+export function checkCloudGreetSignature(params: CloudGreetSignatureParams): WebhookCheck {
+  const secret = cloudGreetSecret(params.secret, "verifyCloudGreetSignature");
+  const signature = single(params.signature);
+  if (signature === undefined) return refused("missing");
+  let timestamp: string | undefined;
+  const digests: string[] = [];
+  // As the server reads it: comma-separated `name=value` parts, names and values trimmed, the last
+  // `t` wins, every `v1` counts.
+  for (const part of swiftSplit(signature, ",")) {
+    const pair = swiftSplit(part, "=", 1).map((piece) => piece.replace(HORIZONTAL_SPACE, ""));
+    if (pair.length !== 2) continue;
+    if (pair[0] === "t") timestamp = pair[1];
+    else if (pair[0] === "v1") digests.push(pair[1]);
+  }
+  if (timestamp === undefined || digests.length === 0) return refused("malformed");
+  const seconds = parseSwiftDouble(timestamp);
+  if (seconds === undefined) return refused("malformed");
+  const now = params.now === undefined ? Date.now() / 1000 : params.now instanceof Date ? params.now.getTime() / 1000 : params.now;
+  if (!(Math.abs(now - seconds) <= (params.toleranceSeconds ?? 300))) return refused("stale");
+  const expected = utf8(cloudGreetDigest(params.rawBody, secret, timestamp));
+  let matched = false;
+  for (const digest of digests) {
+    // Lower-case hex as signed; every value is compared, in constant time.
+    const candidate = utf8(digest);
+    matched = (candidate.length === expected.length && timingSafeEqual(candidate, expected)) || matched;
+  }
+  return matched ? { valid: true } : refused("mismatch");
+}
+
+/** The `CloudGreet-Signature` value CloudGreet sends with `rawBody` for an endpoint with this secret (for tests). */
+export function signCloudGreet(params: CloudGreetSignParams): string {
+  const secret = cloudGreetSecret(params.secret, "signCloudGreet");
+  const when = params.timestamp ?? Date.now() / 1000;
+  const stamp = String(Math.floor(when instanceof Date ? when.getTime() / 1000 : when));
+  return `t=${stamp},v1=${cloudGreetDigest(params.rawBody, secret, stamp)}`;
+}
+
+function cloudGreetSecret(secret: unknown, caller: string): string {
+  if (typeof secret !== "string" || secret === "") {
+    throw new TypeError(`${caller}: secret must be the endpoint's secret (whsec_...), as webhooks.create answered it`);
+  }
+  return secret;
+}
+
+function cloudGreetDigest(rawBody: string | Uint8Array, secret: string, stamp: string): string {
+  return encodeHex(createHmac("sha256", utf8(secret)).update(concat(utf8(`${stamp}.`), bytes(rawBody))).digest());
 }
 
 export function checkTelnyxSignature(params: TelnyxSignatureParams): WebhookCheck {
@@ -213,6 +298,12 @@ function encodeBase64Url(data: Uint8Array): string {
   let binary = "";
   for (const byte of data) binary += String.fromCharCode(byte);
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function encodeHex(data: Uint8Array): string {
+  let hex = "";
+  for (const byte of data) hex += byte.toString(16).padStart(2, "0");
+  return hex;
 }
 
 function decodeHex(hex: string): Uint8Array {

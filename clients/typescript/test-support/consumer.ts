@@ -3,11 +3,17 @@ import {
   CloudGreetClient,
   NotFoundError,
   ValidationError,
+  CLOUDGREET_SIGNATURE_HEADER,
+  verifyCloudGreetSignature,
   verifyRetellSignature,
   verifyTelnyxSignature,
   type Lead,
   type Page,
   type RetryInfo,
+  type Webhook,
+  type WebhookDelivery,
+  type WebhookEvent,
+  type WebhookWithSecret,
 } from "@cloudgreet/api-client";
 
 export async function example(apiKey: string, raw: Uint8Array, headers: Record<string, string | string[] | undefined>) {
@@ -42,9 +48,23 @@ export async function example(apiKey: string, raw: Uint8Array, headers: Record<s
     publicKey: "base64",
   });
   const retell: boolean = verifyRetellSignature({ rawBody: "{}", signature: headers["x-retell-signature"], apiKey: "k" });
+  const hook: WebhookWithSecret = await client.webhooks.create({ url: "https://example.com/hooks", events: ["lead.created"] });
+  const hooks: Page<Webhook> = await client.webhooks.list({ limit: 10 });
+  for await (const each of client.webhooks.iterate()) each.status === "disabled";
+  const log: Page<WebhookDelivery> = await client.webhooks.deliveries(hook.id, { page: 1 });
+  const code: number | null = log.items[0].status_code;
+  const queued: true = (await client.webhooks.test(hook.id)).queued;
+  await client.webhooks.redeliver(hook.id, log.items[0].event_id);
+  const gone: true = (await client.webhooks.delete(hook.id)).deleted;
+  const genuine: boolean = verifyCloudGreetSignature({ rawBody: raw, signature: headers[CLOUDGREET_SIGNATURE_HEADER], secret: hook.secret });
+  const event = JSON.parse(new TextDecoder().decode(raw)) as WebhookEvent<Lead>;
+  const leadId: string = event.data.id;
+  // @ts-expect-error: an unknown event type
+  await client.webhooks.create({ url: "https://example.com/hooks", events: ["lead.exploded"] });
   // @ts-expect-error: ids are strings
   await client.leads.get(42);
   // @ts-expect-error: an unknown lead status
   await client.leads.list({ status: "hot" });
-  return { first, total, score, status, key: key.key, growth, sms: sms.id, overall: health.overall, telnyx, retell, retries };
+  return { first, total, score, status, key: key.key, growth, sms: sms.id, overall: health.overall, telnyx, retell, retries,
+    hooks: hooks.items.length, code, queued, gone, genuine, leadId };
 }

@@ -1,6 +1,7 @@
 // Shared by the test files (kept outside test/ so that `node --test test/` does not run it as a test).
 // The suite runs against a live stack: run-tests.sh starts one and sets CLOUDGREET_BASE_URL.
 import { randomBytes, randomUUID } from "node:crypto";
+import { createServer } from "node:http";
 import { CloudGreetClient } from "../dist/index.js";
 
 export const baseUrl = process.env.CLOUDGREET_BASE_URL;
@@ -79,4 +80,50 @@ export function future(days, hourUTC = 15, minute = 0) {
   const date = new Date(Date.now() + days * 86_400_000);
   date.setUTCHours(hourUTC, minute, 0, 0);
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/**
+ * A webhook endpoint on 127.0.0.1 (a free port) for the stack's own webhooks: records every POST
+ * (`{ path, headers, body }`, the body as a Buffer, header names lower-case) and answers `status`.
+ */
+export async function startReceiver(status = 200) {
+  const received = [];
+  const waiters = new Set();
+  const server = createServer((request, response) => {
+    const chunks = [];
+    request.on("data", (chunk) => chunks.push(chunk));
+    request.on("end", () => {
+      received.push({ path: request.url, headers: request.headers, body: Buffer.concat(chunks) });
+      for (const wake of waiters) wake();
+      response.writeHead(status, { "content-length": "0", connection: "close" });
+      response.end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}/cloudgreet/webhooks`,
+    received,
+    /** The requests `matches` accepts, once there are `count` of them (fewer after `timeoutMs`). */
+    async waitFor(matches, { count = 1, timeoutMs = 20_000 } = {}) {
+      const found = () => received.filter(matches);
+      const deadline = Date.now() + timeoutMs;
+      while (found().length < count && Date.now() < deadline) {
+        await new Promise((resolve) => {
+          const wake = () => {
+            waiters.delete(wake);
+            clearTimeout(timer);
+            resolve();
+          };
+          const timer = setTimeout(wake, Math.max(0, deadline - Date.now()));
+          waiters.add(wake);
+        });
+      }
+      return found();
+    },
+    close() {
+      server.closeAllConnections?.();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }
