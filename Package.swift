@@ -117,7 +117,7 @@ let package = Package(
                 ], path: "Services/Stack", swiftSettings: strict),
             .testTarget(
                 name: "ServiceKitTests",
-                dependencies: ["ServiceKit", "Persistence", "TestSupport", .product(name: "Logging", package: "swift-log")],
+                dependencies: ["ServiceKit", "Persistence", "ServiceClients", "TestSupport", .product(name: "Logging", package: "swift-log")],
                 path: "Tests/ServiceKitTests", swiftSettings: strict),
             .testTarget(
                 name: "CloudGreetCoreTests", dependencies: ["CloudGreetCore"],
