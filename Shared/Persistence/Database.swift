@@ -157,6 +157,17 @@ public struct SQLFilter: Sendable {
         add("\(column) < ?", SQLValue(range.upperBound))
     }
 
+    /// `column` contains any of `values` as a substring (`LIKE`, with `%` and `_` taken literally);
+    /// no condition when there are no values.
+    public mutating func add(_ column: String, containingAnyOf values: [String]) {
+        guard !values.isEmpty else { return }
+        let matches = values.map { value in
+            binds.append(.text("%\(value.likeEscaped)%"))
+            return "\(column) LIKE $\(binds.count) ESCAPE '\\'"
+        }
+        conditions.append("(" + matches.joined(separator: " OR ") + ")")
+    }
+
     public var sql: String { conditions.joined(separator: " AND ") }
 }
 

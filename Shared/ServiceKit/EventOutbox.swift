@@ -48,12 +48,9 @@ public final class EventOutbox: Sendable {
     /// part of erasing a person, so that nothing about them leaves afterwards.
     public func erase(businessID: String, mentioning values: [String], on db: any SQLExecutor) async throws {
         guard !values.isEmpty else { return }
-        var binds: [SQLValue] = [.text(businessID)]
-        let matches = values.map { value in
-            binds.append(.text("%\(value.likeEscaped)%"))
-            return "data LIKE $\(binds.count) ESCAPE '\\'"
-        }
-        try await db.query("DELETE FROM event_outbox WHERE business_id = $1 AND (\(matches.joined(separator: " OR ")))", binds)
+        var filter = SQLFilter("business_id = ?", .text(businessID))
+        filter.add("data", containingAnyOf: values)
+        try await db.query("DELETE FROM event_outbox WHERE \(filter.sql)", filter.binds)
     }
 
     /// One pass: publishes up to `limit` of the oldest events and deletes them. Returns how many
@@ -64,13 +61,7 @@ public final class EventOutbox: Sendable {
         do {
             let rows = try await db.query("SELECT * FROM event_outbox ORDER BY created_at, id LIMIT \(limit)")
             guard !rows.isEmpty else { return 0 }
-            let batch = rows.compactMap { row -> BusinessEvent? in
-                guard let id = row.string("id"), let business = row.string("business_id"), let type = row.string("type"),
-                    let resource = row.string("resource_id"), let created = row.date("created_at"),
-                    let data = row.string("data").flatMap({ try? JSONValue.decode(Array($0.utf8)) })
-                else { return nil }
-                return BusinessEvent(id: id, businessID: business, type: type, resourceID: resource, createdAt: created, data: data)
-            }
+            let batch = rows.compactMap(BusinessEvent.init(row:))
             try await events.publish(batch, ResourceID.make(.request))
             let ids = rows.compactMap { $0.string("id") }
             let placeholders = ids.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
@@ -87,5 +78,16 @@ public final class EventOutbox: Sendable {
             logger.warning("outbox events wait for messaging", metadata: ["failed_passes": .stringConvertible(attempt)])
             return 0
         }
+    }
+}
+
+extension BusinessEvent {
+    /// An event as `event_outbox` and messaging's `outbound_events` keep it (the same columns).
+    public init?(row: SQLRow) {
+        guard let id = row.string("id"), let business = row.string("business_id"), let type = row.string("type"),
+            let resource = row.string("resource_id"), let created = row.date("created_at"),
+            let data = row.string("data").flatMap({ try? JSONValue.decode(Array($0.utf8)) })
+        else { return nil }
+        self.init(id: id, businessID: business, type: type, resourceID: resource, createdAt: created, data: data)
     }
 }

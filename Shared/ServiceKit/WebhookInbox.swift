@@ -59,17 +59,14 @@ public struct WebhookInbox<Event: Sendable>: Sendable {
     /// part of erasing a person. An event not yet worked is not worked any more (`erased`).
     public func erase(mentioning values: [String], on db: any SQLExecutor) async throws {
         guard !values.isEmpty else { return }
-        var binds: [SQLValue] = [Self.emptyPayload]
-        let matches = values.map { value in
-            binds.append(.text("%\(value.likeEscaped)%"))
-            return "payload LIKE $\(binds.count) ESCAPE '\\'"
-        }
+        var filter = SQLFilter("payload <> ?", Self.emptyPayload)
+        filter.add("payload", containingAnyOf: values)
         try await db.query(
             """
             UPDATE webhook_events SET payload = $1, status = CASE WHEN status = 'done' THEN status ELSE 'erased' END,
                 claimed_until = NULL
-            WHERE payload <> $1 AND (\(matches.joined(separator: " OR ")))
-            """, binds)
+            WHERE \(filter.sql)
+            """, filter.binds)
     }
 
     private static var emptyPayload: SQLValue { .text("{}") }

@@ -65,10 +65,6 @@ struct ErasureStore: Sendable {
             lease: 60, retry: RetryPolicy(attempts: .max, baseDelay: .seconds(2), maxDelay: .seconds(300)))
     }
 
-    func claimDue(now: Date = Date(), limit: Int = 20) async throws -> [Part] {
-        try await queue.claim(now: now, limit: limit).map(Part.init)
-    }
-
     /// The part is done: the phone and email it carried are no longer needed, and go.
     func done(_ part: Part, now: Date = Date()) async throws {
         try await queue.finish(

@@ -1,6 +1,7 @@
 import CloudGreetCore
 import Foundation
 import Logging
+import Persistence
 import ServiceClients
 import ServiceKit
 
@@ -16,20 +17,14 @@ struct ErasureWorker: Sendable {
     /// One pass: claims the due parts and sends each to its service. Returns how many were handled.
     @discardableResult
     func tick(now: Date = Date()) async -> Int {
-        let parts: [ErasureStore.Part]
-        do {
-            parts = try await store.claimDue(now: now)
-        } catch {
-            logger.error("could not claim erasure parts")
-            return 0
+        await store.queue.work("erasure parts", now: now, concurrently: true, logger: logger) { claim in
+            await erase(claim, now: now)
         }
-        await withTaskGroup(of: Void.self) { group in
-            for part in parts { group.addTask { await erase(part, now: now) } }
-        }
-        return parts.count
     }
 
-    private func erase(_ part: ErasureStore.Part, now: Date) async {
+    private func erase(_ claim: LeasedQueue.Claim, now: Date) async {
+        // A row that does not read as a part is claimed again when its lease ends: none is given up.
+        guard let part = try? ErasureStore.Part(claim) else { return }
         do {
             guard let client = clients[part.service] else { throw ServiceCallError.unavailable(part.service) }
             try await client.erase(part.erasure, ResourceID.make(.request))

@@ -29,15 +29,11 @@ actor ReminderWorker {
     /// One pass: claim what is due and send it. Returns how many reminders were handled.
     @discardableResult
     func tick(now: Date = Date()) async -> Int {
-        let due: [ReminderStore.DueReminder]
-        do {
-            due = try await reminders.claimDue(now: now)
-        } catch {
-            logger.error("could not claim reminders")
-            return 0
+        await reminders.reminderQueue.work("reminders", now: now, logger: logger) { claim in
+            // A row that does not read as a reminder is never sent: it is claimed again when its lease ends.
+            guard let reminder = try? ReminderStore.DueReminder(claim) else { return }
+            await self.send(reminder, now: now)
         }
-        for reminder in due { await send(reminder, now: now) }
-        return due.count
     }
 
     struct StillQueued: Error {}

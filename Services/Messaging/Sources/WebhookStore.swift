@@ -2,6 +2,7 @@ import CloudGreetCore
 import Foundation
 import Persistence
 import ServiceClients
+import ServiceKit
 
 /// A business's webhook endpoint. The secret signs every delivery; clients see it once, when the
 /// endpoint is made (it has to be kept readable to sign with, unlike an API key's hash).
@@ -153,16 +154,7 @@ struct WebhookStore: Sendable {
         try await db.transaction { db in
             var endpoints: [String: [WebhookEndpoint]] = [:]
             for event in events {
-                let fresh = try await db.query(
-                    """
-                    INSERT INTO outbound_events (id, business_id, type, resource_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-                    ON CONFLICT (id) DO NOTHING RETURNING id
-                    """,
-                    [
-                        .text(event.id), .text(event.businessID), .text(event.type), .text(event.resourceID), SQLValue(event.data),
-                        SQLValue(event.createdAt),
-                    ])
-                guard !fresh.isEmpty else { continue }  // kept before: its deliveries exist
+                guard try await Self.keep(event, on: db) else { continue }  // kept before: its deliveries exist
                 if endpoints[event.businessID] == nil {
                     endpoints[event.businessID] = try await db.query(
                         "SELECT * FROM webhook_endpoints WHERE business_id = $1 AND status = 'active'", [.text(event.businessID)]
@@ -173,6 +165,20 @@ struct WebhookStore: Sendable {
                 }
             }
         }
+    }
+
+    /// Keeps the event unless one with its id is kept already; true when it is new.
+    static func keep(_ event: BusinessEvent, on db: any SQLExecutor) async throws -> Bool {
+        try await !db.query(
+            """
+            INSERT INTO outbound_events (id, business_id, type, resource_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (id) DO NOTHING RETURNING id
+            """,
+            [
+                .text(event.id), .text(event.businessID), .text(event.type), .text(event.resourceID), SQLValue(event.data),
+                SQLValue(event.createdAt),
+            ]
+        ).isEmpty
     }
 
     /// Queues `event` (kept in `outbound_events`) for one endpoint; sent again if it was sent before.
@@ -192,15 +198,7 @@ struct WebhookStore: Sendable {
 
     func event(id: String, businessID: String) async throws -> BusinessEvent? {
         try await db.first("SELECT * FROM outbound_events WHERE id = $1 AND business_id = $2", [.text(id), .text(businessID)])
-            .flatMap(Self.event(row:))
-    }
-
-    static func event(row: SQLRow) -> BusinessEvent? {
-        guard let id = row.string("id"), let business = row.string("business_id"), let type = row.string("type"),
-            let resource = row.string("resource_id"), let created = row.date("created_at"),
-            let data = row.string("data").flatMap({ try? JSONValue.decode(Array($0.utf8)) })
-        else { return nil }
-        return BusinessEvent(id: id, businessID: business, type: type, resourceID: resource, createdAt: created, data: data)
+            .flatMap(BusinessEvent.init(row:))
     }
 
     /// Deliveries are worked as a leased queue: `pending` until due, `sending` while claimed or
@@ -224,13 +222,9 @@ struct WebhookStore: Sendable {
     /// deliveries not made yet. The log keeps only ids, types and statuses.
     func erase(businessID: String, mentioning values: [String], on db: any SQLExecutor) async throws {
         guard !values.isEmpty else { return }
-        var binds: [SQLValue] = [.text(businessID)]
-        let matches = values.map { value in
-            binds.append(.text("%\(value.likeEscaped)%"))
-            return "data LIKE $\(binds.count) ESCAPE '\\'"
-        }
-        let erased = try await db.query(
-            "DELETE FROM outbound_events WHERE business_id = $1 AND (\(matches.joined(separator: " OR "))) RETURNING id", binds)
+        var filter = SQLFilter("business_id = ?", .text(businessID))
+        filter.add("data", containingAnyOf: values)
+        let erased = try await db.query("DELETE FROM outbound_events WHERE \(filter.sql) RETURNING id", filter.binds)
         for row in erased {
             if let id = row.string("id") { try await db.query("DELETE FROM webhook_deliveries WHERE event_id = $1", [.text(id)]) }
         }

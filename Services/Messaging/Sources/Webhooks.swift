@@ -69,12 +69,7 @@ struct Webhooks: Sendable {
             businessID: endpoint.businessID, type: BusinessEvent.test, resourceID: endpoint.id,
             data: ["webhook_id": .string(endpoint.id), "message": "A test event from CloudGreet"])
         try await store.db.transaction { [settings] db in
-            try await db.query(
-                "INSERT INTO outbound_events (id, business_id, type, resource_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                [
-                    .text(event.id), .text(event.businessID), .text(event.type), .text(event.resourceID), SQLValue(event.data),
-                    SQLValue(event.createdAt),
-                ])
+            _ = try await WebhookStore.keep(event, on: db)
             try await WebhookStore.queue(event, to: endpoint.id, retryFor: settings.retryFor, now: event.createdAt, on: db)
         }
         return event
@@ -92,17 +87,9 @@ struct Webhooks: Sendable {
     /// One pass: claims due deliveries and makes them, each endpoint's at the same time.
     @discardableResult
     func tick(now: Date = Date()) async -> Int {
-        let claims: [LeasedQueue.Claim]
-        do {
-            claims = try await queue.claim(now: now, limit: 50)
-        } catch {
-            logger.error("could not claim webhook deliveries")
-            return 0
+        await queue.work("webhook deliveries", now: now, limit: 50, concurrently: true, logger: logger) { claim in
+            await deliver(claim, now: now)
         }
-        await withTaskGroup(of: Void.self) { group in
-            for claim in claims { group.addTask { await deliver(claim, now: now) } }
-        }
-        return claims.count
     }
 
     /// Makes one delivery; `now` (the pass's start) decides the backoff, giving up and disabling.

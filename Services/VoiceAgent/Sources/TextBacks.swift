@@ -65,15 +65,7 @@ struct TextBackSender: Sendable {
 
     @discardableResult
     func tick(now: Date = Date()) async -> Int {
-        let claims: [LeasedQueue.Claim]
-        do {
-            claims = try await store.queue.claim(now: now)
-        } catch {
-            logger.error("could not claim text-backs")
-            return 0
-        }
-        for claim in claims { await send(claim, now: now) }
-        return claims.count
+        await store.queue.work("text-backs", now: now, logger: logger) { claim in await send(claim, now: now) }
     }
 
     private func send(_ claim: LeasedQueue.Claim, now: Date) async {
