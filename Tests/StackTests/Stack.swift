@@ -48,7 +48,20 @@ final class Stack: @unchecked Sendable {
         for service in services {
             try start(service, databaseURL: databases[service])
         }
-        for service in services { try await TestHTTP.waitUntilUp(url(service) + "/health") }
+        for service in services { try await waitUntilUp(service) }
+    }
+
+    /// Waits for the service to answer; if it never does, the failure says whether it exited and
+    /// ends with its last log lines (a port taken, a migration failing).
+    private func waitUntilUp(_ service: ServiceName) async throws {
+        do {
+            try await TestHTTP.waitUntilUp(url(service) + "/health")
+        } catch {
+            let process = processes[service]
+            let state = process.map { $0.isRunning ? "still running" : "exited with \($0.exitStatus.map(String.init) ?? "?")" } ?? "not started"
+            let tail = (process?.log ?? "").split(separator: "\n").suffix(15).joined(separator: "\n")
+            throw TestFailure("\(service.rawValue) on port \(ports[service] ?? 0) did not answer (\(state)):\n\(tail)")
+        }
     }
 
     func start(
@@ -72,7 +85,7 @@ final class Stack: @unchecked Sendable {
     func restart(_ service: ServiceName) async throws {
         processes[service]?.stop()
         try start(service, databaseURL: databases[service])
-        try await TestHTTP.waitUntilUp(url(service) + "/health")
+        try await waitUntilUp(service)
     }
 
     /// Another process of the service on its own port, sharing the service's database.
