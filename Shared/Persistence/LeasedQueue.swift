@@ -65,16 +65,18 @@ public struct LeasedQueue: Sendable {
     }
 
     /// Leases up to `limit` due items to the caller; no other worker gets them until the lease ends.
-    public func claim(now: Date = Date(), limit: Int = 20) async throws -> [Claim] {
+    /// `matching` narrows the claim to the items whose column has that value (one erasure's parts).
+    public func claim(now: Date = Date(), limit: Int = 20, matching: (column: String, value: String)? = nil) async throws -> [Claim] {
         let table = layout.table
         let condition = claimable
         let leased = layout.leased
         let until = SQLValue(now.addingTimeInterval(lease))
         return try await db.transaction { db in
             let skipLocked = db.engine == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+            let narrowed = matching.map { " AND \($0.column) = $2" } ?? ""
             let rows = try await db.query(
-                "SELECT id FROM \(table) WHERE \(condition) ORDER BY \(layout.dueColumn), id LIMIT \(limit) \(skipLocked)",
-                [SQLValue(now)])
+                "SELECT id FROM \(table) WHERE \(condition)\(narrowed) ORDER BY \(layout.dueColumn), id LIMIT \(limit) \(skipLocked)",
+                [SQLValue(now)] + (matching.map { [SQLValue.text($0.value)] } ?? []))
             var claims: [Claim] = []
             for row in rows {
                 guard let id = row.string("id"),

@@ -9,12 +9,12 @@ extension LeasedQueue {
     /// nothing; the next pass tries again. Returns how many items were claimed.
     @discardableResult
     public func work(
-        _ what: String, now: Date = Date(), limit: Int = 20, concurrently: Bool = false, logger: Logger,
-        _ body: @escaping @Sendable (Claim) async -> Void
+        _ what: String, now: Date = Date(), limit: Int = 20, matching: (column: String, value: String)? = nil,
+        concurrently: Bool = false, logger: Logger, _ body: @escaping @Sendable (Claim) async -> Void
     ) async -> Int {
         let claims: [Claim]
         do {
-            claims = try await claim(now: now, limit: limit)
+            claims = try await claim(now: now, limit: limit, matching: matching)
         } catch {
             logger.error("could not claim \(what)")
             return 0

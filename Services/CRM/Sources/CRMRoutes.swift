@@ -110,7 +110,7 @@ struct CRMRoutes: Sendable {
         let id = try context.parameters.require("id", context: context)
         guard let erasureID = try await leads.erase(id: id, businessID: businessID, erasedBy: context.caller?.subject ?? "unknown")
         else { throw APIError.notFound(.leadNotFound, "Lead") }
-        await erasures.tick()
+        await erasures.tick(erasureID: erasureID)
         // The lead is gone whatever this read says: if it fails, every part is reported pending.
         let pending = (try? await erasures.store.pending(erasureID: erasureID)) ?? ErasureStore.services.map(\.rawValue)
         let erasure: JSONValue = [

@@ -10,6 +10,9 @@ struct ErasureStore: Sendable {
 
     /// The services that keep something of a lead besides crm.
     static let services: [ServiceName] = [.voiceAgent, .messaging]
+    /// The request that erases tries the parts itself first (`ErasureWorker.tick(erasureID:)`); the
+    /// poller takes them only after this, so it does not race that first try.
+    static let firstTry: TimeInterval = 30
 
     /// Records the erasure of `lead` and the parts still to do, in the caller's transaction (the one
     /// that deletes the lead), so that a crash can never leave a lead deleted with its calls and
@@ -23,11 +26,11 @@ struct ErasureStore: Sendable {
             try await db.query(
                 """
                 INSERT INTO erasure_parts (id, erasure_id, business_id, lead_id, service, phone, email, status, due_at, created_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9)
                 """,
                 [
                     .text(ResourceID.make(.erasure)), .text(id), .text(lead.businessID), .text(lead.id), .text(service.rawValue),
-                    SQLValue(lead.phone), SQLValue(lead.email), SQLValue(now),
+                    SQLValue(lead.phone), SQLValue(lead.email), SQLValue(now.addingTimeInterval(Self.firstTry)), SQLValue(now),
                 ])
         }
         return id

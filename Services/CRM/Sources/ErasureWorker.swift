@@ -22,6 +22,14 @@ struct ErasureWorker: Sendable {
         }
     }
 
+    /// The first try of one erasure's parts, made by the request that recorded them.
+    func tick(erasureID: String, now: Date = Date()) async {
+        await store.queue.work(
+            "erasure parts", now: now.addingTimeInterval(ErasureStore.firstTry), matching: ("erasure_id", erasureID), concurrently: true,
+            logger: logger
+        ) { claim in await erase(claim, now: now) }
+    }
+
     private func erase(_ claim: LeasedQueue.Claim, now: Date) async {
         // A row that does not read as a part is claimed again when its lease ends: none is given up.
         guard let part = try? ErasureStore.Part(claim) else { return }
