@@ -31,12 +31,17 @@ private final class Node {
         return leaf
     }
 
-    func store(_ value: some Encodable, codingPath: [any CodingKey]) throws {
-        switch value {
-        case let date as Date: leaf = .string(Timestamp.format(date))
-        case let json as JSONValue: leaf = json
-        case let url as URL: leaf = .string(url.absoluteString)
-        default: try value.encode(to: NodeEncoder(node: self, codingPath: codingPath))
+    func store<Value: Encodable>(_ value: Value, codingPath: [any CodingKey]) throws {
+        // Compared by type, not cast: a dynamic cast per value cost more than the rest of a list's
+        // encoding. The bit casts are between a type and itself.
+        if Value.self == Date.self {
+            leaf = .string(Timestamp.format(unsafeBitCast(value, to: Date.self)))
+        } else if Value.self == JSONValue.self {
+            leaf = unsafeBitCast(value, to: JSONValue.self)
+        } else if Value.self == URL.self {
+            leaf = .string(unsafeBitCast(value, to: URL.self).absoluteString)
+        } else {
+            try value.encode(to: NodeEncoder(node: self, codingPath: codingPath))
         }
     }
 
@@ -78,19 +83,32 @@ private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     let codingPath: [any CodingKey]
 
     mutating func encodeNil(forKey key: Key) throws { node.child(key.stringValue).leaf = .null }
+    // The common leaves directly, without the generic path's encoder and container for each one.
+    // The coding path is not extended per field: nothing here throws, so nothing would read it.
+    mutating func encode(_ value: String, forKey key: Key) throws { node.child(key.stringValue).leaf = .string(value) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { node.child(key.stringValue).leaf = .bool(value) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { node.child(key.stringValue).leaf = .number(Double(value)) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { node.child(key.stringValue).leaf = .number(Double(value)) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { node.child(key.stringValue).leaf = .number(value) }
     mutating func encode(_ value: some Encodable, forKey key: Key) throws {
-        try node.child(key.stringValue).store(value, codingPath: codingPath + [key])
+        try node.child(key.stringValue).store(value, codingPath: codingPath)
     }
 
     // Synthesized conformances skip nil optionals through these; the contract wants them as null.
     mutating func encodeIfPresent(_ value: (some Encodable)?, forKey key: Key) throws {
         if let value { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
     }
-    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { node.child(key.stringValue).leaf = value.map(JSONValue.bool) ?? .null }
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws {
+        node.child(key.stringValue).leaf = value.map(JSONValue.string) ?? .null
+    }
+    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws {
+        node.child(key.stringValue).leaf = value.map(JSONValue.number) ?? .null
+    }
     mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws {
+        node.child(key.stringValue).leaf = value.map { .number(Double($0)) } ?? .null
+    }
     mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { try encodeOptional(value, key) }
     mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { try encodeOptional(value, key) }
     mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { try encodeOptional(value, key) }

@@ -2,8 +2,59 @@ import Foundation
 
 /// ISO 8601 times as the contract wants them: any offset accepted on input, UTC `Z` on output.
 public enum Timestamp {
+    /// `YYYY-MM-DDTHH:MM:SSZ`, fractions of a second dropped. Written by hand from the Unix time
+    /// (every response's envelope and every resource carries times, and Foundation's ISO 8601
+    /// style cost more than the rest of a lead's JSON); the same text as
+    /// `Date.ISO8601FormatStyle` for the years 1583 to 9999, which it falls back to outside them
+    /// (before the Gregorian reform Foundation writes Julian dates).
     public static func format(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        guard seconds.isFinite, abs(seconds) < 1e15 else { return foundationFormat(date) }
+        let total = Int64(seconds)
+        let (days, secondOfDay) = floorDivision(total, 86_400)
+        let (year, month, day) = civil(fromDays: days)
+        guard (1583...9999).contains(year) else { return foundationFormat(date) }
+        var text = [UInt8](repeating: 0, count: 20)
+        func put(_ value: Int64, _ digits: Int, at offset: Int) {
+            var rest = value
+            for index in stride(from: offset + digits - 1, through: offset, by: -1) {
+                text[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+        }
+        put(year, 4, at: 0)
+        put(month, 2, at: 5)
+        put(day, 2, at: 8)
+        put(secondOfDay / 3600, 2, at: 11)
+        put(secondOfDay / 60 % 60, 2, at: 14)
+        put(secondOfDay % 60, 2, at: 17)
+        for (offset, byte) in [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "Z")] as [(Int, Unicode.Scalar)] {
+            text[offset] = UInt8(ascii: byte)
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    static func foundationFormat(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: false, timeZone: .gmt))
+    }
+
+    private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+        let remainder = value % divisor
+        return remainder < 0 ? (value / divisor - 1, remainder + divisor) : (value / divisor, remainder)
+    }
+
+    /// The proleptic Gregorian date of a day count from 1970-01-01 (Howard Hinnant's
+    /// `civil_from_days`).
+    private static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let shifted = days + 719_468
+        let era = floorDivision(shifted, 146_097).quotient
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// Parses `YYYY-MM-DDTHH:MM[:SS[.fff]](Z|±HH:MM|±HHMM)`; a bare date `YYYY-MM-DD` is midnight UTC.

@@ -174,22 +174,28 @@ public struct SQLFilter: Sendable {
 extension SQLExecutor {
     /// One page of the rows of `table` that match `filter`, in `order`, with how many match in all:
     /// what every list endpoint answers. `table` has an `id` key, and `order` ends with it.
-    /// `total` when the caller knows it (a kept count); otherwise the matching rows are counted.
+    /// `counting` is a query for the total over the same binds (a kept count, say); by default the
+    /// matching rows are counted.
     public func page(
-        _ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page, total known: Int? = nil
+        _ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page, countedBy counting: String? = nil
     ) async throws -> Paged<SQLRow> {
-        let total: Int
-        if let known { total = known } else { total = try await count("SELECT COUNT(*) AS n FROM \(table) WHERE \(filter.sql)", filter.binds) }
-        // The page's ids first, so that the rows skipped by OFFSET are stepped over in the ordering
-        // index alone (it ends with `id`) and only the page's own rows are read: the last page of
-        // 100,000 leads takes 8 ms in SQLite this way, 19 ms reading every skipped row.
+        let counting = counting ?? "SELECT COUNT(*) FROM \(table) WHERE \(filter.sql)"
+        // One round trip: the total comes with every row, as an uncorrelated subquery that both
+        // engines run once. The page's ids come first, so that the rows skipped by OFFSET are
+        // stepped over in the ordering index alone (it ends with `id`) and only the page's own rows
+        // are read: the last page of 100,000 leads takes 8 ms in SQLite this way, 19 ms reading
+        // every skipped row.
         let rows = try await query(
             """
-            SELECT * FROM \(table) WHERE id IN (
+            SELECT *, (\(counting)) AS page_total FROM \(table) WHERE id IN (
                 SELECT id FROM \(table) WHERE \(filter.sql) ORDER BY \(order) LIMIT \(page.limit) OFFSET \(page.offset))
             ORDER BY \(order)
             """,
             filter.binds)
-        return Paged(rows, total: total, page: page)
+        guard let first = rows.first else {
+            return Paged([], total: try await count(counting, filter.binds), page: page)  // past the last page
+        }
+        guard case .int(let total)? = first.values["page_total"] else { throw DatabaseError.notAnInteger(counting) }
+        return Paged(rows, total: Int(total), page: page)
     }
 }

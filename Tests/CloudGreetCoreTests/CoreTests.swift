@@ -1,6 +1,7 @@
-import CloudGreetCore
 import Foundation
 import Testing
+
+@testable import CloudGreetCore
 
 @Suite struct TimestampTests {
     @Test func parsesOffsetsAndFormatsUTC() throws {
@@ -9,6 +10,18 @@ import Testing
         #expect(Timestamp.parse("2024-01-20T14:00:00Z") == date)
         #expect(Timestamp.parse("2024-01-20T19:30:00+0530") == date)
         #expect(Timestamp.parse("2024-01-20T14:00:00.250Z")!.timeIntervalSince(date) == 0.25)
+    }
+
+    /// The hand-written formatter against Foundation's ISO 8601 style, over leap days, century
+    /// years, times before 1970 and fractions of a second (dropped, never rounded up).
+    @Test func formatsAsFoundationDoes() {
+        var generator = SystemRandomNumberGenerator()
+        var dates = [
+            0, -1, -0.5, 0.999, 951_782_400, 951_868_799.9, 4_107_542_400, -2_208_988_800, -62_135_596_800, 253_402_300_799,
+            1_709_164_800, 1_709_251_199,
+        ].map(Date.init(timeIntervalSince1970:))
+        for _ in 0..<5000 { dates.append(Date(timeIntervalSince1970: Double.random(in: -62_000_000_000...253_000_000_000, using: &generator))) }
+        for date in dates { #expect(Timestamp.format(date) == Timestamp.foundationFormat(date), "\(date.timeIntervalSince1970)") }
     }
 
     @Test(arguments: [

@@ -63,7 +63,7 @@ struct LeadStore: Sendable {
         var sql = SQLFilter(narrowed ? "+business_id = ?" : "business_id = ?", .text(businessID))
         sql.add("status = ?", filter.status.map { .text($0.rawValue) })
         sql.add("source = ?", filter.source.map { .text($0.rawValue) })
-        var total: Int?
+        var counting: String?
         if let search = filter.search {
             if narrowed {
                 sql.add("rowid IN (SELECT rowid FROM leads_search WHERE leads_search MATCH ?)", .text(Self.phrase(search)))
@@ -73,9 +73,10 @@ struct LeadStore: Sendable {
                 .text("%\(search.lowercased().likeEscaped)%"))
         } else {
             // Without a search the filter is one `lead_counts` also has, and its rows hold the count.
-            total = try await db.count("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM lead_counts WHERE \(sql.sql)", sql.binds)
+            counting = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM lead_counts WHERE \(sql.sql)"
         }
-        return try await db.page("leads", where: sql, orderBy: "created_at DESC, id DESC", page, total: total).map(Lead.init(row:))
+        return try await db.page("leads", where: sql, orderBy: "created_at DESC, id DESC", page, countedBy: counting)
+            .map(Lead.init(row:))
     }
 
     /// The search as one FTS5 phrase: every character literal, so a trigram match is a substring match.
