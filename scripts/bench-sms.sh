@@ -77,6 +77,7 @@ lag=$!
 echo "== POST /api/sms, 32 connections, ${duration}s: gateway, messaging, libcurl to a local Telnyx"
 wrk_run -t2 -c32 -d"${duration}s" -s "$dir/post.lua" -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/sms"
 wrk_line "POST /api/sms"
+read -r fast_rps fast_p50 fast_p99 <<<"$rps $p50 $p99"  # the slow phase's wrk_line sets them again
 wait $lag
 read -r samples lag50 lag99 lagmax <"$dir/lag.txt"
 echo "messaging /livez during the load: $samples samples, p50 $lag50 ms, p99 $lag99 ms, max $lagmax ms"
@@ -114,9 +115,9 @@ read -r slow_lag99 ticks < <(lag_p99 "$dir/lag-before" "$dir/lag-after")
 echo "messaging's event loops during the slow phase: $ticks ticks, 99 % of them late by at most $slow_lag99 ms"
 
 section="Outbound texts: POST /api/sms, 32 connections, to a local Telnyx"
-bench_result "$section" "texts sent end to end" "$rps" texts/s "" "" "" ">= 500 texts/s"
-bench_result "$section" "POST /api/sms, p50" "$p50" ms
-bench_result "$section" "POST /api/sms, p99" "$p99" ms
+bench_result "$section" "texts sent end to end" "$fast_rps" texts/s "" "" "" ">= 500 texts/s"
+bench_result "$section" "POST /api/sms, p50" "$fast_p50" ms
+bench_result "$section" "POST /api/sms, p99" "$fast_p99" ms
 bench_result "$section" "messaging /livez during the load, p50" "$lag50" ms
 bench_result "$section" "messaging /livez during the load, p99" "$lag99" ms
 bench_result "$section" "messaging /livez during the load, max" "$lagmax" ms
