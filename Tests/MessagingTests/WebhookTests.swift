@@ -25,6 +25,17 @@ import Testing
         #expect(try await WebhookAddress.check(url.replacingOccurrences(of: "https", with: "http"), strict: false).pinned.isEmpty)
     }
 
+    /// Production's rules are on everywhere but development, as messaging reads its settings.
+    @Test func addressRulesFollowTheEnvironment() throws {
+        let secret = String(repeating: "s", count: 40)
+        for (environment, strict) in [("production", true), ("staging", true), ("development", false)] {
+            let config = try ServiceConfig(
+                service: .messaging,
+                environment: ["CLOUDGREET_ENV": environment, "JWT_SECRET": secret + "j", "INTERNAL_SECRET": secret + "i"])
+            #expect(try WebhookSettings(config).strictAddresses == strict, "\(environment)")
+        }
+    }
+
     @Test func schemesAndShapes() async throws {
         await #expect(throws: WebhookAddress.Refusal.notHTTPS) { try await WebhookAddress.check("http://93.184.216.34/x", strict: true) }
         for url in ["ftp://example.com/x", "not a url", "https://", "https://user:pw@93.184.216.34/", "/relative"] {
