@@ -175,10 +175,24 @@ extension SQLExecutor {
     /// One page of the rows of `table` that match `filter`, in `order`, with how many match in all:
     /// what every list endpoint answers. `table` has an `id` key, and `order` ends with it.
     /// `counting` is a query for the total over the same binds (a kept count, say); by default the
-    /// matching rows are counted.
+    /// matching rows are counted. `few` says the filter matches few rows through an index that is
+    /// costly to search (a trigram search): they are then found once, for the page and the total.
     public func page(
-        _ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page, countedBy counting: String? = nil
+        _ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page, countedBy counting: String? = nil,
+        few: Bool = false
     ) async throws -> Paged<SQLRow> {
+        if few {
+            // The columns `order` names ("created_at DESC, id DESC"), which the matches keep.
+            let columns = Set(order.split(separator: ",").compactMap { $0.split(separator: " ").first.map(String.init) })
+            let rows = try await query(
+                """
+                WITH matched AS MATERIALIZED (SELECT \(columns.sorted().joined(separator: ", ")) FROM \(table) WHERE \(filter.sql))
+                SELECT *, (SELECT COUNT(*) FROM matched) AS page_total FROM \(table) WHERE id IN (
+                    SELECT id FROM matched ORDER BY \(order) LIMIT \(page.limit) OFFSET \(page.offset))
+                ORDER BY \(order)
+                """, filter.binds)
+            return try await paged(rows, page, counting: "SELECT COUNT(*) FROM \(table) WHERE \(filter.sql)", filter.binds)
+        }
         let counting = counting ?? "SELECT COUNT(*) FROM \(table) WHERE \(filter.sql)"
         // One round trip: the total comes with every row, as an uncorrelated subquery that both
         // engines run once. The page's ids come first, so that the rows skipped by OFFSET are
@@ -192,9 +206,12 @@ extension SQLExecutor {
             ORDER BY \(order)
             """,
             filter.binds)
-        guard let first = rows.first else {
-            return Paged([], total: try await count(counting, filter.binds), page: page)  // past the last page
-        }
+        return try await paged(rows, page, counting: counting, filter.binds)
+    }
+
+    /// The rows with the total they carry; past the last page there is no row to carry it.
+    private func paged(_ rows: [SQLRow], _ page: Page, counting: String, _ binds: [SQLValue]) async throws -> Paged<SQLRow> {
+        guard let first = rows.first else { return Paged([], total: try await count(counting, binds), page: page) }
         guard case .int(let total)? = first.values["page_total"] else { throw DatabaseError.notAnInteger(counting) }
         return Paged(rows, total: Int(total), page: page)
     }

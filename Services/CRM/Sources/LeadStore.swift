@@ -75,8 +75,10 @@ struct LeadStore: Sendable {
             // Without a search the filter is one `lead_counts` also has, and its rows hold the count.
             counting = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM lead_counts WHERE \(sql.sql)"
         }
-        return try await db.page("leads", where: sql, orderBy: "created_at DESC, id DESC", page, countedBy: counting)
-            .map(Lead.init(row:))
+        return try await db.page(
+            "leads", where: sql, orderBy: "created_at DESC, id DESC", page, countedBy: counting,
+            few: (filter.search?.count ?? 0) >= 3
+        ).map(Lead.init(row:))
     }
 
     /// The search as one FTS5 phrase: every character literal, so a trigram match is a substring match.
