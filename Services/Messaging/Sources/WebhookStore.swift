@@ -224,10 +224,9 @@ struct WebhookStore: Sendable {
         guard !values.isEmpty else { return }
         var filter = SQLFilter("business_id = ?", .text(businessID))
         filter.add("data", containingAnyOf: values)
-        let erased = try await db.query("DELETE FROM outbound_events WHERE \(filter.sql) RETURNING id", filter.binds)
-        for row in erased {
-            if let id = row.string("id") { try await db.query("DELETE FROM webhook_deliveries WHERE event_id = $1", [.text(id)]) }
-        }
+        try await db.query(
+            "DELETE FROM webhook_deliveries WHERE event_id IN (SELECT id FROM outbound_events WHERE \(filter.sql))", filter.binds)
+        try await db.query("DELETE FROM outbound_events WHERE \(filter.sql)", filter.binds)
     }
 
     /// How long events, finished deliveries and the log are kept (and so may be redelivered).
