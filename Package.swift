@@ -136,7 +136,8 @@ let package = Package(
                 name: "GatewayTests",
                 dependencies: [
                     .product(name: "HTTPTypes", package: "swift-http-types"), "Persistence", "Gateway", "ServiceClients", "TestSupport",
-                    .product(name: "HummingbirdTesting", package: "hummingbird"),
+                    .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                    .product(name: "NIOPosix", package: "swift-nio"),
                 ],
                 path: "Tests/GatewayTests", swiftSettings: strict),
             .testTarget(

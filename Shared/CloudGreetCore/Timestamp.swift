@@ -34,6 +34,19 @@ public enum Timestamp {
         return String(decoding: text, as: UTF8.self)
     }
 
+    /// An HTTP `Date` header's text (IMF-fixdate, RFC 9110): `Sun, 06 Nov 1994 08:49:37 GMT`.
+    public static func httpDate(_ date: Date) -> String {
+        let (days, secondOfDay) = floorDivision(Int64(date.timeIntervalSince1970.rounded(.down)), 86_400)
+        let (year, month, day) = civil(fromDays: days)
+        let weekday = Int(floorDivision(days + 4, 7).remainder)  // 1970-01-01 was a Thursday
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(weekdays[weekday]), \(two(day)) \(months[Int(month) - 1]) \(year) "
+            + "\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) GMT"
+    }
+
+    private static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
     static func foundationFormat(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: false, timeZone: .gmt))
     }

@@ -54,16 +54,16 @@ public struct BusinessDirectory: Sendable {
     }
 
     public func business(_ id: String, requestID: String) async throws -> BusinessInfo {
-        if let info = await cache.value(id) { return info }
+        if let info = cache.value(id) { return info }
         let info = try await identity.business(id, requestID)
-        await cache.store(info.id, info)
+        cache.store(info.id, info)
         return info
     }
 
     /// The business that owns `phoneNumber` (E.164), or nil when none does.
     public func business(phoneNumber: String, requestID: String) async throws -> BusinessInfo? {
         guard let info = try await identity.businessByPhone(phoneNumber, requestID) else { return nil }
-        await cache.store(info.id, info)
+        cache.store(info.id, info)
         return info
     }
 }

@@ -73,18 +73,18 @@ public final class InternalClient: Sendable {
         -> InternalResponse
     {
         let breaker = breakers[service]
-        guard let permit = await breaker.allowRequest() else { throw APIError.unavailable("\(service.rawValue) is unavailable") }
+        guard let permit = breaker.allowRequest() else { throw APIError.unavailable("\(service.rawValue) is unavailable") }
         do {
             let (response, upstreamFault) = try await send(
                 service, method, path, body: body, as: caller, requestID: requestID,
                 timeout: timeout, idempotencyKey: idempotencyKey)
-            await upstreamFault ? breaker.recordFailure(permit) : breaker.recordSuccess(permit)
+            upstreamFault ? breaker.recordFailure(permit) : breaker.recordSuccess(permit)
             return response
         } catch let error where error is CancellationError || Task.isCancelled {
-            await breaker.release(permit)  // the caller went away: says nothing about the upstream
+            breaker.release(permit)  // the caller went away: says nothing about the upstream
             throw error
         } catch {
-            await breaker.recordFailure(permit)
+            breaker.recordFailure(permit)
             throw APIError.unavailable("\(service.rawValue) is unavailable")
         }
     }

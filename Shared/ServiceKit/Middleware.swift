@@ -111,11 +111,11 @@ public struct InternalAuthMiddleware: RouterMiddleware {
         self.openPaths = openPaths
     }
 
-    private func caller(_ token: String) async -> Caller? {
+    private func caller(_ token: String) -> Caller? {
         let now = Date()
-        if let known = await checked.value(token, now: now) { return known.expires > now ? known.caller : nil }
+        if let known = checked.value(token, now: now) { return known.expires > now ? known.caller : nil }
         guard token.utf8.count <= 4096, let (caller, expires) = credential.check(token, now: now) else { return nil }
-        await checked.store(token, CheckedCredential(caller: caller, expires: expires), now: now)
+        checked.store(token, CheckedCredential(caller: caller, expires: expires), now: now)
         return caller
     }
 
@@ -125,7 +125,7 @@ public struct InternalAuthMiddleware: RouterMiddleware {
     ) async throws -> Response {
         if openPaths.contains(request.uri.path) { return try await next(request, context) }
         guard let token = request.header(InternalCredential.header) else { throw APIError.authRequired }
-        guard let caller = await caller(token) else { throw APIError.invalidToken }
+        guard let caller = caller(token) else { throw APIError.invalidToken }
         // A `business_id` in the query may be omitted, but when present it must be the caller's own.
         if caller.kind == .user || caller.kind == .apiKey, let asked = request.query["business_id"],
             asked != caller.businessID
@@ -150,14 +150,20 @@ public struct QueryCheckMiddleware: RouterMiddleware {
         _ request: Request, context: AppContext,
         next: (Request, AppContext) async throws -> Response
     ) async throws -> Response {
-        let query = FormQuery.parse(request.uri.query)
+        let errors = Self.errors(in: request.uri.query)
+        guard errors.isEmpty else { throw APIError.validation(errors) }
+        return try await next(request, context)
+    }
+
+    /// What is wrong with a query string, by parameter; empty when nothing is.
+    public static func errors(in query: String?) -> [String: [String]] {
+        let query = FormQuery.parse(query)
         var errors: [String: [String]] = [:]
         for name in query.repeated { errors[name, default: []].append("must be given only once") }
         for (name, value) in query.values where value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             errors[name, default: []].append("must not contain control characters")
         }
-        guard errors.isEmpty else { throw APIError.validation(errors) }
-        return try await next(request, context)
+        return errors
     }
 }
 
@@ -199,7 +205,7 @@ public struct MetricsMiddleware: RouterMiddleware {
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        await metrics.recordRequest(
+        metrics.recordRequest(
             method: request.method.rawValue, route: context.endpointPath ?? "unmatched",
             status: response.status.code, seconds: seconds)
         return response

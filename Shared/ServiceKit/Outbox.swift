@@ -47,10 +47,10 @@ public struct Outbox<Record: Sendable>: Sendable {
         }
         switch await deliver(queued) {
         case .sent(let record):
-            await metrics.increment("provider_requests_total", labels: ["provider": provider, "outcome": "sent"])
+            metrics.increment("provider_requests_total", labels: ["provider": provider, "outcome": "sent"])
             return try await update(record)
         case .failed(let record):
-            await metrics.increment("provider_requests_total", labels: ["provider": provider, "outcome": "failed"])
+            metrics.increment("provider_requests_total", labels: ["provider": provider, "outcome": "failed"])
             return try await update(record)
         case .sandbox(let record):
             return try await update(record)

@@ -126,24 +126,32 @@ public struct ServiceRuntime: Sendable {
             if let metricsAccess, !metricsAccess.allows(request) { throw APIError.authRequired }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(string: await runtime.metrics.render())))
+                body: .init(byteBuffer: ByteBuffer(string: runtime.metrics.render())))
         }
         return router
     }
 
     /// The service's application; `services` (background workers) start and stop with it. A public
     /// server (the gateway) passes a `connectionCap`.
+    /// `lane` (the gateway's fast lane) makes a handler for each connection that may answer requests
+    /// itself before the router sees them (`LaneChannel`).
     public func makeApplication(
         router: Router<AppContext>, services: [any Service] = [],
-        connectionCap: ConnectionCap? = nil
+        connectionCap: ConnectionCap? = nil, lane: (@Sendable () -> any ChannelHandler)? = nil
     ) -> some ApplicationProtocol {
         // A connection that sends no complete request part (half a header, say) for `IDLE_TIMEOUT_SECONDS`
         // is closed, so slow clients cannot hold connections open forever.
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: connectionCap.map { [$0.handler()] } ?? [],
             idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000)))
+        let server: HTTPServerBuilder =
+            if let lane {
+                HTTPServerBuilder { responder in LaneChannel(http1: HTTP1Channel(responder: responder, configuration: http1), lane: lane) }
+            } else {
+                .http1(configuration: http1)
+            }
         return Application(
-            router: router, server: .http1(configuration: http1),
+            router: router, server: server,
             configuration: .init(
                 address: .hostname(config.host, port: config.port),
                 serverName: "cloudgreet-\(service.rawValue)"),

@@ -47,6 +47,6 @@ public struct WebhookGate: Sendable {
     }
 
     private func refused() async {
-        await metrics.increment("webhook_verification_failures_total", labels: ["provider": provider])
+        metrics.increment("webhook_verification_failures_total", labels: ["provider": provider])
     }
 }

@@ -130,6 +130,6 @@ public struct WebhookInbox<Event: Sendable>: Sendable {
     }
 
     private func count(_ outcome: String) async {
-        await metrics.increment("queue_items_total", labels: ["queue": "webhook_events", "outcome": outcome])
+        metrics.increment("queue_items_total", labels: ["queue": "webhook_events", "outcome": outcome])
     }
 }

@@ -24,6 +24,19 @@ import Testing
         for date in dates { #expect(Timestamp.format(date) == Timestamp.foundationFormat(date), "\(date.timeIntervalSince1970)") }
     }
 
+    /// The `Date` header the gateway's fast lane writes, against Foundation's formatter.
+    @Test func writesHTTPDatesAsFoundationDoes() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        var generator = SystemRandomNumberGenerator()
+        var dates = [0, -1, 784_111_777, 951_782_400, 1_796_043_600].map(Date.init(timeIntervalSince1970:))
+        for _ in 0..<2000 { dates.append(Date(timeIntervalSince1970: Double.random(in: 0...4_000_000_000, using: &generator))) }
+        for date in dates { #expect(Timestamp.httpDate(date) == formatter.string(from: date), "\(date.timeIntervalSince1970)") }
+        #expect(Timestamp.httpDate(Date(timeIntervalSince1970: 784_111_777)) == "Sun, 06 Nov 1994 08:49:37 GMT")
+    }
+
     @Test(arguments: [
         "", "2024-13-01T00:00:00Z", "2024-02-31T00:00:00Z", "2024-01-20T25:00:00Z", "yesterday",
         "2024-01-20T14:00:00+25:00", "2024-01-20T14:00:00Zjunk",

@@ -202,24 +202,24 @@ actor Counter {
     @Test func entriesExpireAfterTheirTTL() async {
         let cache = TTLCache<String, Int>(ttl: 30)
         let now = Date()
-        await cache.store("a", 1, now: now)
-        #expect(await cache.value("a", now: now.addingTimeInterval(29)) == 1)
-        #expect(await cache.value("a", now: now.addingTimeInterval(31)) == nil)
-        #expect(await cache.value("other", now: now) == nil)
+        cache.store("a", 1, now: now)
+        #expect(cache.value("a", now: now.addingTimeInterval(29)) == 1)
+        #expect(cache.value("a", now: now.addingTimeInterval(31)) == nil)
+        #expect(cache.value("other", now: now) == nil)
     }
 
     @Test func theOldestEntryGoesAtTheBound() async {
         let cache = TTLCache<String, Int>(ttl: 60, capacity: 100)
         let now = Date()
-        for index in 0..<1000 { await cache.store("key\(index)", index, now: now) }
-        #expect(await cache.count == 100)
-        #expect(await cache.value("key0", now: now) == nil)
-        #expect(await cache.value("key999", now: now) == 999)
+        for index in 0..<1000 { cache.store("key\(index)", index, now: now) }
+        #expect(cache.count == 100)
+        #expect(cache.value("key0", now: now) == nil)
+        #expect(cache.value("key999", now: now) == 999)
         // Storing a key again makes it the newest.
-        await cache.store("key900", -1, now: now)
-        for index in 1000..<1099 { await cache.store("key\(index)", index, now: now) }
-        #expect(await cache.value("key900", now: now) == -1)
-        #expect(await cache.value("key901", now: now) == nil)
+        cache.store("key900", -1, now: now)
+        for index in 1000..<1099 { cache.store("key\(index)", index, now: now) }
+        #expect(cache.value("key900", now: now) == -1)
+        #expect(cache.value("key901", now: now) == nil)
     }
 }
 
@@ -655,20 +655,20 @@ actor Counter {
 @Suite struct InternalHTTPTests {
     @Test func onlyTheTrialsHolderFreesIt() async throws {
         let breaker = CircuitBreaker(threshold: 1, cooldown: 0.05)
-        await breaker.recordFailure(.normal)
-        #expect(await breaker.allowRequest() == nil)
+        breaker.recordFailure(.normal)
+        #expect(breaker.allowRequest() == nil)
         try await Task.sleep(for: .milliseconds(80))
-        #expect(await breaker.allowRequest() == .trial)
-        #expect(await breaker.allowRequest() == nil)
-        await breaker.release(.normal)  // a request from before the breaker opened ends: the trial stays taken
-        await breaker.recordFailure(.normal)
-        #expect(await breaker.allowRequest() == nil)
+        #expect(breaker.allowRequest() == .trial)
+        #expect(breaker.allowRequest() == nil)
+        breaker.release(.normal)  // a request from before the breaker opened ends: the trial stays taken
+        breaker.recordFailure(.normal)
+        #expect(breaker.allowRequest() == nil)
         try await Task.sleep(for: .milliseconds(80))
-        #expect(await breaker.allowRequest() == nil)  // still the first trial's
-        await breaker.release(.trial)  // that request was cancelled: nothing counted, the next may try
-        #expect(await breaker.allowRequest() == .trial)
-        await breaker.recordSuccess(.trial)
-        #expect(await breaker.allowRequest() == .normal)
+        #expect(breaker.allowRequest() == nil)  // still the first trial's
+        breaker.release(.trial)  // that request was cancelled: nothing counted, the next may try
+        #expect(breaker.allowRequest() == .trial)
+        breaker.recordSuccess(.trial)
+        #expect(breaker.allowRequest() == .normal)
     }
 
     @Test func aCancelledCallFreesTheTrialAndCountsNothing() async throws {

@@ -60,8 +60,8 @@ import Testing
         } deliver: {
             .sandbox($0)
         }
-        #expect(await metrics.value("provider_requests_total", labels: ["provider": "test", "outcome": "failed"]) == 1)
-        #expect(await metrics.value("provider_requests_total", labels: ["provider": "test", "outcome": "sent"]) == 0)
+        #expect(metrics.value("provider_requests_total", labels: ["provider": "test", "outcome": "failed"]) == 1)
+        #expect(metrics.value("provider_requests_total", labels: ["provider": "test", "outcome": "sent"]) == 0)
 
         await kept.race()  // another request stores the same key first
         let raced = try await outbox.send(idempotencyKey: "k2") {

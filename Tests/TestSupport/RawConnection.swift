@@ -41,13 +41,14 @@ public final class RawConnection: @unchecked Sendable {
         _ = bytes.withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// What the server sends until it closes the connection or `seconds` pass; `closed` tells which.
-    /// Polls without blocking the thread: servers under test may need this task's thread to answer.
-    public func receive(seconds: Double) async -> (text: String, closed: Bool) {
+    /// What the server sends until it closes the connection, `seconds` pass, or what came holds
+    /// for `done`; `closed` tells whether it closed. Polls without blocking the thread: servers
+    /// under test may need this task's thread to answer.
+    public func receive(seconds: Double, until done: (String) -> Bool = { _ in false }) async -> (text: String, closed: Bool) {
         var received: [UInt8] = []
         let deadline = Date().addingTimeInterval(seconds)
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while Date() < deadline {
+        while Date() < deadline, !done(String(decoding: received, as: UTF8.self)) {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&poller, 1, 0) > 0 else {
                 try? await Task.sleep(for: .milliseconds(10))

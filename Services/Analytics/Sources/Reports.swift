@@ -62,9 +62,9 @@ struct Reports: Sendable {
     ) async
         -> T?
     {
-        if let hit = await cache?.value(query) { return hit }
+        if let hit = cache?.value(query) { return hit }
         guard let value = try? await load() else { return nil }
-        await cache?.store(query, value)
+        cache?.store(query, value)
         return value
     }
 

@@ -37,13 +37,13 @@ struct ErasureWorker: Sendable {
             guard let client = clients[part.service] else { throw ServiceCallError.unavailable(part.service) }
             try await client.erase(part.erasure, ResourceID.make(.request))
             try await store.done(part)
-            await metrics.increment("queue_items_total", labels: ["queue": "erasures", "outcome": "done"])
+            metrics.increment("queue_items_total", labels: ["queue": "erasures", "outcome": "done"])
         } catch {
             _ = try? await store.queue.fail(part.claim, error: String(describing: type(of: error)), now: now)
             logger.warning(
                 "erasure part deferred",
                 metadata: ["erasure_id": .string(part.erasure.id), "service": .string(part.service.rawValue)])
-            await metrics.increment("queue_items_total", labels: ["queue": "erasures", "outcome": "retried"])
+            metrics.increment("queue_items_total", labels: ["queue": "erasures", "outcome": "retried"])
         }
     }
 }

@@ -92,7 +92,7 @@ actor ReminderWorker {
                     "reminder_id": .string(reminder.id),
                     "final": .stringConvertible(outcome == .dead),
                 ])
-            await metrics.increment("queue_items_total", labels: ["queue": "reminders", "outcome": outcome == .dead ? "dead" : "retried"])
+            metrics.increment("queue_items_total", labels: ["queue": "reminders", "outcome": outcome == .dead ? "dead" : "retried"])
             return
         }
     }

@@ -86,55 +86,86 @@ struct Authenticator: Sendable {
         try await authenticate(Self.credential(authorization: authorization, apiKey: apiKey), requestID: requestID)
     }
 
-    private func userCaller(_ token: String, requestID: String) async throws -> Outcome {
-        guard let claims = await verifiedClaims(token),
+    /// The outcome from what is known here, without asking identity; nil when identity must be
+    /// asked. The gateway's fast lane takes only requests this answers, on the event loop.
+    func knownOutcome(_ credential: Credential, now: Date = Date()) -> Outcome? {
+        switch credential {
+        case .none: return Outcome.none
+        case .malformed: return .invalid
+        case .jwt(let token):
+            switch userClaims(token, now: now) {
+            case .invalid: return .invalid
+            case .claims(let claims):
+                return sessions.value(claims.subject, now: now).map { claims.outcome(given: $0) }
+            }
+        case .apiKey(let key):
+            guard key.utf8.count <= 200 else { return .invalid }
+            switch keys.value(Secrets.sha256Hex(key), now: now) {
+            case .owner(let caller)?: return .valid(caller)
+            case .refused?: return .invalid
+            case nil: return nil
+            }
+        }
+    }
+
+    /// A user token's claims that matter here, once its signature, expiry, issuer and audience hold.
+    struct UserClaims {
+        let subject: String
+        let caller: Caller
+        let version: Int
+
+        /// Valid unless a password reset or logout since it was issued says otherwise.
+        func outcome(given state: IdentityClient.TokenState) -> Outcome {
+            guard version >= state.version, !(caller.tokenID.map(state.revoked.contains) ?? false) else { return .invalid }
+            return .valid(caller)
+        }
+    }
+
+    enum CheckedToken {
+        case invalid
+        case claims(UserClaims)
+    }
+
+    private func userClaims(_ token: String, now: Date) -> CheckedToken {
+        guard let claims = verifiedClaims(token, now: now),
             claims["iss"]?.stringValue == UserToken.issuer, claims["aud"]?.stringValue == UserToken.audience,
             let subject = claims["sub"]?.stringValue, let business = claims["business_id"]?.stringValue,
             let role = claims["role"]?.stringValue.flatMap(Role.init(rawValue:))
         else { return .invalid }
-        let tokenID = claims["jti"]?.stringValue
-        let state: IdentityClient.TokenState
-        if let cached = await sessions.value(subject) {
-            state = cached
-        } else {
-            guard let fetched = try await identity.tokenState(subject, requestID) else { return .invalid }
-            await sessions.store(subject, fetched)
-            state = fetched
-        }
-        guard (claims["ver"]?.intValue ?? 0) >= state.version, !(tokenID.map(state.revoked.contains) ?? false) else {
-            return .invalid
-        }
-        return .valid(
-            Caller(
-                kind: .user, subject: subject, businessID: business, role: role, tokenID: tokenID,
-                tokenExpires: claims["exp"]?.intValue))
+        let caller = Caller(
+            kind: .user, subject: subject, businessID: business, role: role, tokenID: claims["jti"]?.stringValue,
+            tokenExpires: claims["exp"]?.intValue)
+        return .claims(UserClaims(subject: subject, caller: caller, version: claims["ver"]?.intValue ?? 0))
     }
 
-    private func verifiedClaims(_ token: String) async -> [String: JSONValue]? {
+    private func userCaller(_ token: String, requestID: String) async throws -> Outcome {
         let now = Date()
-        if let claims = await verified.value(token, now: now) {
+        guard case .claims(let claims) = userClaims(token, now: now) else { return .invalid }
+        if let state = sessions.value(claims.subject, now: now) { return claims.outcome(given: state) }
+        guard let fetched = try await identity.tokenState(claims.subject, requestID) else { return .invalid }
+        sessions.store(claims.subject, fetched)
+        return claims.outcome(given: fetched)
+    }
+
+    private func verifiedClaims(_ token: String, now: Date) -> [String: JSONValue]? {
+        if let claims = verified.value(token, now: now) {
             return (claims["exp"]?.doubleValue ?? 0) > now.timeIntervalSince1970 ? claims : nil
         }
         guard token.utf8.count <= 4096, let claims = try? tokens.verify(token, now: now) else { return nil }
-        await verified.store(token, claims, now: now)
+        verified.store(token, claims, now: now)
         return claims
     }
 
     private func keyCaller(_ key: String, requestID: String, budget: LookupBudget) async throws -> Outcome {
-        guard key.utf8.count <= 200 else { return .invalid }
-        let hash = Secrets.sha256Hex(key)
-        switch await keys.value(hash) {
-        case .owner(let caller)?: return .valid(caller)
-        case .refused?: return .invalid
-        case nil: break
-        }
+        if let known = knownOutcome(.apiKey(key)) { return known }
         guard await budget.hasRoom() else { return .invalid }
+        let hash = Secrets.sha256Hex(key)
         guard let caller = try await identity.verifyAPIKey(key, requestID) else {
-            await keys.store(hash, .refused)
+            keys.store(hash, .refused)
             await budget.spend()
             return .invalid
         }
-        await keys.store(hash, .owner(caller))
+        keys.store(hash, .owner(caller))
         return .valid(caller)
     }
 }

@@ -28,16 +28,16 @@ public enum GatewayService {
         let router = runtime.makeRouter(
             internalAuth: false, metricsAccess: MetricsAccess(token: settings.metricsToken, credential: config.internalCredential))
         router.middlewares.add(CORSMiddleware(allowed: settings.corsOrigins))
-        router.middlewares.add(
-            FrontDoor(
-                authenticator: Authenticator(
-                    tokens: config.userTokens,
-                    identity: .live(runtime.clients, as: .gateway),
-                    cacheSeconds: settings.credentialCacheSeconds),
-                limiter: limiter,
-                limits: settings.limits,
-                clientAddress: clientAddress,
-                metrics: runtime.metrics))
+        let frontDoor = FrontDoor(
+            authenticator: Authenticator(
+                tokens: config.userTokens,
+                identity: .live(runtime.clients, as: .gateway),
+                cacheSeconds: settings.credentialCacheSeconds),
+            limiter: limiter,
+            limits: settings.limits,
+            clientAddress: clientAddress,
+            metrics: runtime.metrics)
+        router.middlewares.add(frontDoor)
         // After the front door, so that this 422 carries the rate-limit headers like every answer.
         router.middlewares.add(QueryCheckMiddleware())
 
@@ -77,6 +77,10 @@ public enum GatewayService {
         let cap = ConnectionCap(
             perClient: settings.connectionsPerClient,
             clientKey: ClientAddress.limitKey, isExempt: { clientAddress.isTrusted($0) })
-        return runtime.makeApplication(router: router, services: [pruning], connectionCap: cap)
+        let lane = FastLane(
+            frontDoor: frontDoor, connections: UpstreamConnections(config: config), credentials: proxy.credentials,
+            breakers: runtime.clients.breakers, metrics: runtime.metrics, logger: runtime.logger, timeout: config.upstreamTimeout,
+            serverName: "cloudgreet-gateway")
+        return runtime.makeApplication(router: router, services: [pruning], connectionCap: cap, lane: lane.handler)
     }
 }

@@ -31,9 +31,9 @@ struct HealthAggregator: Sendable {
     }
 
     func report(useCache: Bool) async -> Report {
-        if useCache, let cached = await cache.value("report") { return cached }
+        if useCache, let cached = cache.value("report") { return cached }
         let fresh = await collect()
-        await cache.store("report", fresh)
+        cache.store("report", fresh)
         return fresh
     }
 
@@ -60,7 +60,7 @@ struct HealthAggregator: Sendable {
             for service in services {
                 group.addTask { [config, http, breakers] in
                     let probe = await ServiceProbe.run(url: config.url(of: service) + "/health", http: http)
-                    await probe.reachable ? breakers[service].recordSuccess(.normal) : breakers[service].recordFailure(.normal)
+                    probe.reachable ? breakers[service].recordSuccess(.normal) : breakers[service].recordFailure(.normal)
                     return (service, probe)
                 }
             }

@@ -24,13 +24,38 @@ struct Proxy: Sendable {
     /// Keys of retried POSTs; nil where there is no database for them (tests of the proxy alone).
     let idempotency: Idempotency?
 
-    static let forwardedHeaders: [String] = [
+    static let forwardedHeaders: [HTTPField.Name] = [
         "content-type", "accept", "accept-language", "user-agent",
         "telnyx-signature-ed25519", "telnyx-timestamp", "x-retell-signature",
-    ]
-    static let droppedResponseHeaders: Set<String> = [
-        "connection", "keep-alive", "transfer-encoding", "content-length", "x-request-id", "server", "date",
-    ]
+    ].compactMap { HTTPField.Name($0) }
+    static let droppedResponseHeaders: Set<HTTPField.Name> = Set(
+        ["connection", "keep-alive", "transfer-encoding", "content-length", "x-request-id", "server", "date"]
+            .compactMap { HTTPField.Name($0) })
+
+    /// The headers a request takes upstream: the client's listed ones, and what the gateway vouches for.
+    static func upstreamHeaders(from client: HTTPFields, requestID: String, clientIP: String, credential: String) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(forwardedHeaders.count + 4)
+        for name in forwardedHeaders {
+            if let value = client[name] { headers.add(name: name.rawName, value: value) }
+        }
+        headers.add(name: "X-Request-Id", value: requestID)
+        headers.add(name: "X-Forwarded-For", value: clientIP)
+        headers.add(name: InternalCredential.header, value: credential)
+        return headers
+    }
+
+    /// The upstream answer's headers that go on to the client: not the per-connection ones, nor
+    /// those the gateway sets itself.
+    static func passedHeaders(_ upstream: HTTPHeaders) -> HTTPFields {
+        var headers = HTTPFields()
+        for header in upstream {
+            if let name = HTTPField.Name(header.name), !droppedResponseHeaders.contains(name) {
+                headers.append(HTTPField(name: name, value: header.value))
+            }
+        }
+        return headers
+    }
 
     init(
         config: ServiceConfig, http: HTTPClient, breakers: CircuitBreakers, metrics: ServiceMetrics, bodyTimeout: Double,
@@ -56,7 +81,7 @@ struct Proxy: Sendable {
         // at once is bounded, so buffering cannot exhaust the gateway's memory.
         let reservation = bodyReservation(request)
         guard buffers.reserve(reservation) else {
-            await metrics.increment("upstream_failures_total", labels: ["upstream": service.rawValue, "reason": "buffers_full"])
+            metrics.increment("upstream_failures_total", labels: ["upstream": service.rawValue, "reason": "buffers_full"])
             throw APIError(503, .serviceUnavailable, "The gateway is busy; try again shortly", headers: [("Retry-After", "1")])
         }
         defer { buffers.release(reservation) }
@@ -160,17 +185,14 @@ struct Proxy: Sendable {
         let query = request.uri.query.map { "?" + $0 } ?? ""
         var upstreamRequest = HTTPClientRequest(url: config.url(of: service) + outbound.path + query)
         upstreamRequest.method = HTTPMethod(rawValue: request.method.rawValue)
-        for name in Self.forwardedHeaders {
-            if let value = request.header(name) { upstreamRequest.headers.add(name: name, value: value) }
-        }
-        upstreamRequest.headers.add(name: "X-Request-Id", value: context.requestID)
-        upstreamRequest.headers.add(name: "X-Forwarded-For", value: outbound.clientIP)
-        upstreamRequest.headers.add(name: InternalCredential.header, value: await credentials.token(for: outbound.caller))
+        upstreamRequest.headers = Self.upstreamHeaders(
+            from: request.headers, requestID: context.requestID, clientIP: outbound.clientIP,
+            credential: credentials.token(for: outbound.caller))
         if let body = outbound.body { upstreamRequest.body = .bytes(body) }
 
         let breaker = breakers[service]
-        guard let permit = await breaker.allowRequest() else {
-            await metrics.increment("upstream_failures_total", labels: ["upstream": service.rawValue, "reason": "circuit_open"])
+        guard let permit = breaker.allowRequest() else {
+            metrics.increment("upstream_failures_total", labels: ["upstream": service.rawValue, "reason": "circuit_open"])
             throw NotSent(error: APIError.unavailable("\(service.rawValue) is unavailable"))
         }
         let upstream: HTTPClientResponse
@@ -178,25 +200,22 @@ struct Proxy: Sendable {
             upstream = try await http.execute(upstreamRequest, timeout: .milliseconds(Int64(config.upstreamTimeout * 1000)))
         } catch {
             if error is CancellationError || Task.isCancelled {
-                await breaker.release(permit)  // the client went away: says nothing about the upstream
+                breaker.release(permit)  // the client went away: says nothing about the upstream
                 throw error
             }
-            await breaker.recordFailure(permit)
-            await metrics.increment("upstream_failures_total", labels: ["upstream": service.rawValue, "reason": "unreachable"])
+            breaker.recordFailure(permit)
+            metrics.increment("upstream_failures_total", labels: ["upstream": service.rawValue, "reason": "unreachable"])
             context.logger.warning("upstream unavailable", metadata: ["upstream": .string(service.rawValue)])
             throw APIError.unavailable("\(service.rawValue) is unavailable")
         }
-        await breaker.recordSuccess(permit)
-        await metrics.increment(
+        breaker.recordSuccess(permit)
+        metrics.increment(
             "upstream_responses_total",
             labels: [
                 "upstream": service.rawValue,
                 "status": String(upstream.status.code),
             ])
-        var headers = HTTPFields()
-        for header in upstream.headers where !Self.droppedResponseHeaders.contains(header.name.lowercased()) {
-            if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
-        }
+        var headers = Self.passedHeaders(upstream.headers)
         let status = HTTPResponse.Status(code: Int(upstream.status.code))
         let length = upstream.headers.first(name: "content-length").flatMap(Int.init)
         if whole || (length.map { $0 <= Self.bufferedResponseBytes } ?? false) {
@@ -257,10 +276,10 @@ struct MintedCredentials: Sendable {
 
     init(_ credential: InternalCredential) { self.credential = credential }
 
-    func token(for caller: Caller) async -> String {
-        if let token = await minted.value(caller) { return token }
+    func token(for caller: Caller) -> String {
+        if let token = minted.value(caller) { return token }
         let token = credential.mint(for: caller, requestID: nil)
-        await minted.store(caller, token)
+        minted.store(caller, token)
         return token
     }
 }

@@ -1,6 +1,8 @@
 import CloudGreetCore
 import Foundation
+import HTTPTypes
 import Persistence
+import Synchronization
 
 /// The outcome of counting one request against a fixed window.
 struct RateLimitDecision: Sendable, Equatable {
@@ -17,9 +19,13 @@ struct RateLimitDecision: Sendable, Equatable {
         allowed = count <= limit
     }
 
-    var headers: [(String, String)] {
-        [("X-RateLimit-Limit", String(limit)), ("X-RateLimit-Remaining", String(remaining)), ("X-RateLimit-Reset", String(reset))]
+    var headers: [(HTTPField.Name, String)] {
+        [(Self.limitHeader, String(limit)), (Self.remainingHeader, String(remaining)), (Self.resetHeader, String(reset))]
     }
+
+    static let limitHeader = HTTPField.Name("X-RateLimit-Limit") ?? .via
+    static let remainingHeader = HTTPField.Name("X-RateLimit-Remaining") ?? .via
+    static let resetHeader = HTTPField.Name("X-RateLimit-Reset") ?? .via
 }
 
 protocol RateLimitStore: Sendable {
@@ -34,10 +40,27 @@ protocol RateLimitStore: Sendable {
 struct RateLimiter: Sendable {
     let store: any RateLimitStore
     let window: Int
+    /// The store when its counters are in this process, for `checkAllowed`.
+    private let memory: MemoryRateLimitStore?
+
+    init(store: any RateLimitStore, window: Int) {
+        self.store = store
+        self.window = window
+        memory = store as? MemoryRateLimitStore
+    }
 
     func check(_ bucket: String, limit: Int, now: Date = Date()) async throws -> RateLimitDecision {
         let windowStart = windowStart(now)
         let count = try await store.hit(bucket, windowStart: windowStart)
+        return RateLimitDecision(limit: limit, count: count, windowStart: windowStart, window: window)
+    }
+
+    /// The decision for an allowed request, counted, when the counters are in this process; nil
+    /// (nothing counted) when they are in the database or the limit is reached, for `check` to decide.
+    func checkAllowed(_ bucket: String, limit: Int, now: Date = Date()) -> RateLimitDecision? {
+        let windowStart = windowStart(now)
+        guard let memory, let count = memory.hit(bucket, windowStart: windowStart, below: limit)
+        else { return nil }
         return RateLimitDecision(limit: limit, count: count, windowStart: windowStart, window: window)
     }
 
@@ -57,30 +80,46 @@ struct RateLimiter: Sendable {
     }
 }
 
-/// Counters in this process (the default): one gateway replica.
-actor MemoryRateLimitStore: RateLimitStore {
-    private var counts: [String: (windowStart: Int, count: Int)] = [:]
-    private var lastPrune = 0
+/// Counters in this process (the default): one gateway replica. A lock, not an actor, so that the
+/// gateway's fast lane can count on the event loop.
+final class MemoryRateLimitStore: RateLimitStore {
+    private struct State {
+        var counts: [String: (windowStart: Int, count: Int)] = [:]
+        var lastPrune = 0
+    }
+
+    private let state = Mutex(State())
 
     func hit(_ bucket: String, windowStart: Int) -> Int {
-        if windowStart != lastPrune {
-            counts = counts.filter { $0.value.windowStart >= windowStart }  // drop finished windows
-            lastPrune = windowStart
+        hit(bucket, windowStart: windowStart, below: .max) ?? 0
+    }
+
+    /// Counts a hit and returns the count so far, unless `limit` hits were counted already: then
+    /// nil, and nothing is counted.
+    func hit(_ bucket: String, windowStart: Int, below limit: Int) -> Int? {
+        state.withLock { state in
+            if windowStart != state.lastPrune {
+                state.counts = state.counts.filter { $0.value.windowStart >= windowStart }  // drop finished windows
+                state.lastPrune = windowStart
+            }
+            var entry = state.counts[bucket] ?? (windowStart, 0)
+            if entry.windowStart != windowStart { entry = (windowStart, 0) }
+            guard entry.count < limit else { return nil }
+            entry.count += 1
+            state.counts[bucket] = entry
+            return entry.count
         }
-        var entry = counts[bucket] ?? (windowStart, 0)
-        if entry.windowStart != windowStart { entry = (windowStart, 0) }
-        entry.count += 1
-        counts[bucket] = entry
-        return entry.count
     }
 
     func hits(_ bucket: String, windowStart: Int) -> Int {
-        guard let entry = counts[bucket], entry.windowStart == windowStart else { return 0 }
-        return entry.count
+        state.withLock { state in
+            guard let entry = state.counts[bucket], entry.windowStart == windowStart else { return 0 }
+            return entry.count
+        }
     }
 
     func prune(before windowStart: Int) {
-        counts = counts.filter { $0.value.windowStart >= windowStart }
+        state.withLock { state in state.counts = state.counts.filter { $0.value.windowStart >= windowStart } }
     }
 }
 

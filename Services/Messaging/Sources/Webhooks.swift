@@ -106,7 +106,7 @@ struct Webhooks: Sendable {
             try await store.recordAttempt(
                 endpointID: endpoint.id, event: event, attempt: claim.attempts, statusCode: status, duration: duration, error: error, now: now)
             let delivered = status.map { (200..<300).contains($0) } ?? false
-            await metrics.increment("webhook_deliveries_total", labels: ["outcome": delivered ? "delivered" : "failed"])
+            metrics.increment("webhook_deliveries_total", labels: ["outcome": delivered ? "delivered" : "failed"])
             if delivered {
                 try await queue.finish(claim.id, status: "delivered", setting: [("delivered_at", SQLValue(now)), ("error", .null)])
                 _ = try await store.recordOutcome(endpointID: endpoint.id, succeeded: true, now: now)

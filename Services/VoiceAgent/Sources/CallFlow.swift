@@ -244,7 +244,7 @@ actor CallSession {
                         data: ended.json, on: db)
                 }
             }
-            await flow.metrics.increment("calls_total", labels: ["outcome": call.status.rawValue])
+            flow.metrics.increment("calls_total", labels: ["outcome": call.status.rawValue])
         }
         // After the end is saved, so that identity or crm being down never keeps a call open; both
         // steps are idempotent and the event is retried until they are done. The text first: it
@@ -354,7 +354,7 @@ actor CallSession {
     }
 
     private func countCommand(_ provider: String, _ command: String, ok: Bool) async {
-        await flow.metrics.increment(
+        flow.metrics.increment(
             "provider_commands_total", labels: ["provider": provider, "command": command, "result": ok ? "ok" : "failed"])
     }
 }

@@ -96,6 +96,6 @@ struct TextBackSender: Sendable {
     struct StillQueued: Error {}
 
     private func count(_ outcome: String) async {
-        await metrics.increment("queue_items_total", labels: ["queue": "text_backs", "outcome": outcome])
+        metrics.increment("queue_items_total", labels: ["queue": "text_backs", "outcome": outcome])
     }
 }

@@ -192,7 +192,7 @@ struct VoiceAgentRoutes: Sendable {
 
     private func record(_ id: String, provider: String, type: String, _ json: JSONValue, _ context: AppContext) async throws -> Response {
         let fresh = try await inbox.record(id: id, type: provider + ":" + type, payload: json)
-        await metrics.increment("webhook_events_total", labels: ["provider": provider, "type": type, "duplicate": fresh ? "false" : "true"])
+        metrics.increment("webhook_events_total", labels: ["provider": provider, "type": type, "duplicate": fresh ? "false" : "true"])
         return .envelope(["received": true, "duplicate": .bool(!fresh), "event_id": .string(id)], context: context)
     }
 }
