@@ -40,10 +40,10 @@ struct Authenticator: Sendable {
     let keys: TTLCache<String, KeyAnswer>
     /// By user id.
     let sessions: TTLCache<String, IdentityClient.TokenState>
-    /// The claims of tokens whose signature was checked, by token: a client sends the same token
-    /// with every request, and checking it again cost more than the rest of the authentication.
-    /// Expiry and revocation are still checked on every use.
-    let verified: TTLCache<String, [String: JSONValue]>
+    /// What tokens whose signature was checked say, by token: a client sends the same token with
+    /// every request, and checking and reading it again cost more than the rest of the
+    /// authentication. Expiry and revocation are still checked on every use.
+    let verified: TTLCache<String, CheckedToken>
 
     init(tokens: TokenSigner, identity: IdentityClient, cacheSeconds: TimeInterval = 30, capacity: Int = 10_000) {
         self.tokens = tokens
@@ -108,11 +108,13 @@ struct Authenticator: Sendable {
         }
     }
 
-    /// A user token's claims that matter here, once its signature, expiry, issuer and audience hold.
-    struct UserClaims {
+    /// A user token's claims that matter here, once its signature, issuer and audience hold.
+    struct UserClaims: Sendable {
         let subject: String
         let caller: Caller
         let version: Int
+        /// `exp`, in seconds since 1970.
+        let expires: Double
 
         /// Valid unless a password reset or logout since it was issued says otherwise.
         func outcome(given state: IdentityClient.TokenState) -> Outcome {
@@ -121,21 +123,36 @@ struct Authenticator: Sendable {
         }
     }
 
-    enum CheckedToken {
+    enum CheckedToken: Sendable {
         case invalid
         case claims(UserClaims)
     }
 
+    /// The token's claims, while it has not expired.
     private func userClaims(_ token: String, now: Date) -> CheckedToken {
-        guard let claims = verifiedClaims(token, now: now),
-            claims["iss"]?.stringValue == UserToken.issuer, claims["aud"]?.stringValue == UserToken.audience,
+        let checked: CheckedToken
+        if let known = verified.value(token, now: now) {
+            checked = known
+        } else {
+            guard token.utf8.count <= 4096, let claims = try? tokens.verify(token, now: now) else { return .invalid }
+            checked = Self.read(claims)
+            verified.store(token, checked, now: now)
+        }
+        guard case .claims(let claims) = checked, claims.expires > now.timeIntervalSince1970 else { return .invalid }
+        return checked
+    }
+
+    private static func read(_ claims: [String: JSONValue]) -> CheckedToken {
+        guard claims["iss"]?.stringValue == UserToken.issuer, claims["aud"]?.stringValue == UserToken.audience,
             let subject = claims["sub"]?.stringValue, let business = claims["business_id"]?.stringValue,
             let role = claims["role"]?.stringValue.flatMap(Role.init(rawValue:))
         else { return .invalid }
         let caller = Caller(
             kind: .user, subject: subject, businessID: business, role: role, tokenID: claims["jti"]?.stringValue,
             tokenExpires: claims["exp"]?.intValue)
-        return .claims(UserClaims(subject: subject, caller: caller, version: claims["ver"]?.intValue ?? 0))
+        return .claims(
+            UserClaims(
+                subject: subject, caller: caller, version: claims["ver"]?.intValue ?? 0, expires: claims["exp"]?.doubleValue ?? 0))
     }
 
     private func userCaller(_ token: String, requestID: String) async throws -> Outcome {
@@ -145,15 +162,6 @@ struct Authenticator: Sendable {
         guard let fetched = try await identity.tokenState(claims.subject, requestID) else { return .invalid }
         sessions.store(claims.subject, fetched)
         return claims.outcome(given: fetched)
-    }
-
-    private func verifiedClaims(_ token: String, now: Date) -> [String: JSONValue]? {
-        if let claims = verified.value(token, now: now) {
-            return (claims["exp"]?.doubleValue ?? 0) > now.timeIntervalSince1970 ? claims : nil
-        }
-        guard token.utf8.count <= 4096, let claims = try? tokens.verify(token, now: now) else { return nil }
-        verified.store(token, claims, now: now)
-        return claims
     }
 
     private func keyCaller(_ key: String, requestID: String, budget: LookupBudget) async throws -> Outcome {

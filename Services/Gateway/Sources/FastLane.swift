@@ -230,7 +230,7 @@ final class FastLane: Sendable {
             exchange.status = Int(head.status.code)
             exchange.keepAlive = head.isKeepAlive
             var fields = Proxy.passedHeaders(head.headers)
-            if let length = head.headers.first(name: "content-length") { fields[.contentLength] = length }
+            if let length = head.headers.first(name: "content-length") { fields.append(HTTPField(name: .contentLength, value: length)) }
             add(exchange.admitted, to: &fields)
             let status = HTTPResponse.Status(code: Int(head.status.code))
             context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
@@ -311,11 +311,12 @@ final class FastLane: Sendable {
             finish(status: error.status, context: context)
         }
 
+        /// The gateway's own headers; the upstream's were left out (`Proxy.passedHeaders`).
         private func add(_ admitted: FrontDoor.Admitted, to fields: inout HTTPFields) {
-            fields[.requestID] = admitted.requestID
-            for (name, value) in admitted.decision.headers { fields[name] = value }
-            fields[.date] = lane.date.current()
-            fields[.server] = lane.serverName
+            fields.append(HTTPField(name: .requestID, value: admitted.requestID))
+            for (name, value) in admitted.decision.headers { fields.append(HTTPField(name: name, value: value)) }
+            fields.append(HTTPField(name: .date, value: lane.date.current()))
+            fields.append(HTTPField(name: .server, value: lane.serverName))
         }
 
         /// A log line's metadata, with what the router's logger carries for every request.

@@ -28,9 +28,12 @@ struct Proxy: Sendable {
         "content-type", "accept", "accept-language", "user-agent",
         "telnyx-signature-ed25519", "telnyx-timestamp", "x-retell-signature",
     ].compactMap { HTTPField.Name($0) }
+    /// Per-connection ones, and those the gateway sets itself.
     static let droppedResponseHeaders: Set<HTTPField.Name> = Set(
-        ["connection", "keep-alive", "transfer-encoding", "content-length", "x-request-id", "server", "date"]
-            .compactMap { HTTPField.Name($0) })
+        [
+            "connection", "keep-alive", "transfer-encoding", "content-length", "x-request-id", "server", "date",
+            "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
+        ].compactMap { HTTPField.Name($0) })
 
     /// The headers a request takes upstream: the client's listed ones, and what the gateway vouches for.
     static func upstreamHeaders(from client: HTTPFields, requestID: String, clientIP: String, credential: String) -> HTTPHeaders {
@@ -45,8 +48,7 @@ struct Proxy: Sendable {
         return headers
     }
 
-    /// The upstream answer's headers that go on to the client: not the per-connection ones, nor
-    /// those the gateway sets itself.
+    /// The upstream answer's headers that go on to the client (not `droppedResponseHeaders`).
     static func passedHeaders(_ upstream: HTTPHeaders) -> HTTPFields {
         var headers = HTTPFields()
         for header in upstream {

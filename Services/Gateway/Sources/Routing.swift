@@ -120,7 +120,10 @@ enum Routing {
         guard let first = segments.first,
             let route = byFirstSegment[first]?.first(where: { $0.matches(method, segments) })
         else { return nil }
-        return UpstreamRoute(service: route.service, access: route.access, path: "/" + segments.joined(separator: "/"))
+        // A path without empty segments goes on as it came; joining it again cost a tenth of the routing.
+        let canonical = path.utf8.count == segments.reduce(0) { $0 + 1 + $1.utf8.count }
+        return UpstreamRoute(
+            service: route.service, access: route.access, path: canonical ? path : "/" + segments.joined(separator: "/"))
     }
 }
 
