@@ -383,4 +383,41 @@ import Testing
             #expect(try await store.leads(businessID: "b1", filter: .init(search: "odie d"), page: Page()).total >= 1)
         }
     }
+
+    /// Deep pages of a list with a kept count are read from the far end past the middle: every
+    /// page, filter and limit gives the rows and total that stepping over the offset gives,
+    /// including ties on `created_at`, the last partial page and past the end.
+    @Test func deepPagesAreTheOffsetsRowsOnBothEngines() async throws {
+        for url in try await TestEnvironment.databaseURLs() {
+            let db = try await DatabaseFactory.open(url: url, logLabel: "t")
+            try await Migrator.migrate(db, scope: "crm", CRMSchema.migrations)
+            let store = LeadStore(db: db)
+            try await db.transaction { tx in
+                for index in 0..<2_345 {
+                    var lead = makeLead(index, business: "b1", name: "Lead \(index)")
+                    // Pairs share a time, so the order's tie-break on id counts too.
+                    lead.createdAt = Date(timeIntervalSince1970: 1_700_000_000 + Double(index / 2))
+                    try await store.insert(lead, on: tx)
+                }
+            }
+            let filters: [LeadStore.LeadFilter] = [.init(), .init(status: .new), .init(source: .call), .init(status: .new, source: .sms)]
+            for filter in filters {
+                var condition = SQLFilter("business_id = ?", .text("b1"))
+                condition.add("status = ?", filter.status.map { .text($0.rawValue) })
+                condition.add("source = ?", filter.source.map { .text($0.rawValue) })
+                let all = try await db.query(
+                    "SELECT id FROM leads WHERE \(condition.sql) ORDER BY created_at DESC, id DESC", condition.binds
+                ).compactMap { $0.string("id") }
+                for limit in [7, 50] {
+                    let last = (all.count + limit - 1) / limit
+                    for number in Set([1, 20, last / 2, last / 2 + 1, last - 1, last, last + 1, 1000 / limit + 1]) where number >= 1 {
+                        let page = try await store.leads(businessID: "b1", filter: filter, page: Page(page: number, limit: limit))
+                        let expected = Array(all.dropFirst((number - 1) * limit).prefix(limit))
+                        #expect(page.items.map(\.id) == expected && page.total == all.count, "\(url.prefix(8)) \(filter) \(number)/\(limit)")
+                    }
+                }
+            }
+            #expect(try await store.leads(businessID: "b1", filter: .init(), page: Page(page: 235, limit: 10)).items.count == 5)
+        }
+    }
 }
