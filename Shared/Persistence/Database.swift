@@ -23,12 +23,41 @@ extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Exp
 }
 
 public struct SQLRow: Sendable {
-    public let values: [String: SQLValue]
+    /// A result's column names and their positions, made once and shared by its rows: a dictionary
+    /// per row cost more than decoding the row.
+    public final class Columns: Sendable {
+        let positions: [String: Int]
 
-    public init(_ values: [String: SQLValue]) { self.values = values }
+        public init(_ names: [String]) {
+            var positions: [String: Int] = [:]
+            for (position, name) in names.enumerated() { positions[name] = position }  // the last of a repeated name
+            self.positions = positions
+        }
+    }
+
+    let columns: Columns
+    let cells: [SQLValue]
+
+    public init(columns: Columns, cells: [SQLValue]) {
+        self.columns = columns
+        self.cells = cells
+    }
+
+    public init(_ values: [String: SQLValue]) {
+        columns = Columns(Array(values.keys))
+        cells = Array(values.values)
+    }
+
+    public subscript(column: String) -> SQLValue? {
+        guard let position = columns.positions[column], position < cells.count else { return nil }
+        return cells[position]
+    }
+
+    /// Every column by name.
+    public var values: [String: SQLValue] { columns.positions.compactMapValues { $0 < cells.count ? cells[$0] : nil } }
 
     public func string(_ column: String) -> String? {
-        switch values[column] {
+        switch self[column] {
         case .text(let value)?: value
         case .int(let value)?: String(value)
         case .double(let value)?: String(value)
@@ -36,7 +65,7 @@ public struct SQLRow: Sendable {
         }
     }
     public func int(_ column: String) -> Int? {
-        switch values[column] {
+        switch self[column] {
         case .int(let value)?: Int(value)
         case .double(let value)?: Int(value)
         case .text(let value)?: Int(value)
@@ -44,7 +73,7 @@ public struct SQLRow: Sendable {
         }
     }
     public func double(_ column: String) -> Double? {
-        switch values[column] {
+        switch self[column] {
         case .int(let value)?: Double(value)
         case .double(let value)?: value
         case .text(let value)?: Double(value)
@@ -97,7 +126,7 @@ extension SQLExecutor {
     public func query(_ sql: String) async throws -> [SQLRow] { try await query(sql, []) }
     public func first(_ sql: String, _ binds: [SQLValue] = []) async throws -> SQLRow? { try await query(sql, binds).first }
     public func count(_ sql: String, _ binds: [SQLValue] = []) async throws -> Int {
-        guard let value = try await query(sql, binds).first?.values.values.first else { return 0 }
+        guard let value = try await query(sql, binds).first?.cells.first else { return 0 }
         // Not a silent 0: PostgreSQL's SUM of a BIGINT is a NUMERIC, and must be cast back.
         guard case .int(let count) = value else { throw DatabaseError.notAnInteger(sql) }
         return Int(count)
@@ -249,7 +278,7 @@ extension SQLExecutor {
     /// The rows with the total they carry; past the last page there is no row to carry it.
     private func paged(_ rows: [SQLRow], _ page: Page, counting: String, _ binds: [SQLValue]) async throws -> Paged<SQLRow> {
         guard let first = rows.first else { return Paged([], total: try await count(counting, binds), page: page) }
-        guard case .int(let total)? = first.values["page_total"] else { throw DatabaseError.notAnInteger(counting) }
+        guard case .int(let total)? = first["page_total"] else { throw DatabaseError.notAnInteger(counting) }
         return Paged(rows, total: Int(total), page: page)
     }
 }

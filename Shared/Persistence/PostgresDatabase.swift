@@ -96,22 +96,26 @@ public final class PostgresDatabase: Database {
 
     fileprivate static func collect(_ rows: PostgresRowSequence) async throws -> [SQLRow] {
         var result: [SQLRow] = []
+        var columns: SQLRow.Columns?
         for try await row in rows {
-            var values: [String: SQLValue] = [:]
+            var cells: [SQLValue] = []
+            cells.reserveCapacity(row.count)
             for cell in row {
                 guard cell.bytes != nil else {
-                    values[cell.columnName] = .null
+                    cells.append(.null)
                     continue
                 }
                 switch cell.dataType {
-                case .int2, .int4, .int8: values[cell.columnName] = .int(try cell.decode(Int64.self))
-                case .float4, .float8: values[cell.columnName] = .double(try cell.decode(Double.self))
-                case .numeric: values[cell.columnName] = .double(Double(try cell.decode(String.self)) ?? 0)
-                case .bool: values[cell.columnName] = .int(try cell.decode(Bool.self) ? 1 : 0)
-                default: values[cell.columnName] = .text(try cell.decode(String.self))
+                case .int2, .int4, .int8: cells.append(.int(try cell.decode(Int64.self)))
+                case .float4, .float8: cells.append(.double(try cell.decode(Double.self)))
+                case .numeric: cells.append(.double(Double(try cell.decode(String.self)) ?? 0))
+                case .bool: cells.append(.int(try cell.decode(Bool.self) ? 1 : 0))
+                default: cells.append(.text(try cell.decode(String.self)))
                 }
             }
-            result.append(SQLRow(values))
+            let shared = columns ?? SQLRow.Columns(row.map(\.columnName))
+            columns = shared
+            result.append(SQLRow(columns: shared, cells: cells))
         }
         return result
     }

@@ -123,18 +123,20 @@ public actor SQLiteDatabase: Database {
         }
         do {
             let rows = try await connection.query(numberedPlaceholders(sql), data)
+            guard let first = rows.first else { return [] }
+            let columns = SQLRow.Columns(first.columns.map(\.name))
             return rows.map { row in
-                var values: [String: SQLValue] = [:]
-                for column in row.columns {
-                    switch column.data {
-                    case .integer(let value): values[column.name] = .int(Int64(value))
-                    case .float(let value): values[column.name] = .double(value)
-                    case .text(let value): values[column.name] = .text(value)
-                    case .blob(let buffer): values[column.name] = .text(String(buffer: buffer))
-                    case .null: values[column.name] = .null
-                    }
-                }
-                return SQLRow(values)
+                SQLRow(
+                    columns: columns,
+                    cells: row.columns.map { column in
+                        switch column.data {
+                        case .integer(let value): .int(Int64(value))
+                        case .float(let value): .double(value)
+                        case .text(let value): .text(value)
+                        case .blob(let buffer): .text(String(buffer: buffer))
+                        case .null: .null
+                        }
+                    })
             }
         } catch let error as SQLiteError
             where error.reason == .constraintUniqueFailed || error.reason == .constraintPrimaryKeyFailed

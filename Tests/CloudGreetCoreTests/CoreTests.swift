@@ -32,8 +32,10 @@ import Testing
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
         var generator = SystemRandomNumberGenerator()
         var dates = [0, -1, 784_111_777, 951_782_400, 1_796_043_600].map(Date.init(timeIntervalSince1970:))
-        for _ in 0..<2000 { dates.append(Date(timeIntervalSince1970: Double.random(in: 0...4_000_000_000, using: &generator))) }
+        // Whole seconds: the formatter rounds a fraction, the header drops it.
+        for _ in 0..<2000 { dates.append(Date(timeIntervalSince1970: Double(Int.random(in: 0...4_000_000_000, using: &generator)))) }
         for date in dates { #expect(Timestamp.httpDate(date) == formatter.string(from: date), "\(date.timeIntervalSince1970)") }
+        #expect(Timestamp.httpDate(Date(timeIntervalSince1970: 0.999)) == "Thu, 01 Jan 1970 00:00:00 GMT")
         #expect(Timestamp.httpDate(Date(timeIntervalSince1970: 784_111_777)) == "Sun, 06 Nov 1994 08:49:37 GMT")
     }
 
