@@ -256,7 +256,9 @@ extension SQLExecutor {
     /// the same count that comes with the rows, so they agree even when rows came or went since the
     /// count that chose this way. The last page of 100,000 leads steps over 20 index entries
     /// instead of 99,980.
-    private func reversedPage(_ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page, counting: String)
+    private func reversedPage(
+        _ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page, counting: String
+    )
         -> String
     {
         let left = "((\(counting)) - \(page.offset))"  // rows from the page's first to the far end
