@@ -228,9 +228,9 @@ extension SQLExecutor {
             let total = try await count(counting, filter.binds)
             if page.offset >= total { return Paged([], total: total, page: page) }
             if total - page.offset < page.offset {
-                return try await paged(
-                    query(reversedPage(table, where: filter, orderBy: order, page, counting: counting), filter.binds), page,
-                    counting: counting, filter.binds)
+                let rows = try await query(reversedPage(table, where: filter, orderBy: order, page, total: total, counting: counting), filter.binds)
+                // Rows that came or went since the count move the page: then it is read as usual.
+                if case .int(Int64(total))? = rows.first?["page_total"] { return Paged(rows, total: total, page: page) }
             }
         }
         let counting = counting ?? "SELECT COUNT(*) FROM \(table) WHERE \(filter.sql)"
@@ -252,18 +252,14 @@ extension SQLExecutor {
     /// From this offset on, a page with a kept count may be read from the far end.
     static var deepOffset: Int { 1000 }
 
-    /// The page counted from the far end: `LIMIT` and `OFFSET` are worked out in the statement from
-    /// the same count that comes with the rows, so they agree even when rows came or went since the
-    /// count that chose this way. The last page of 100,000 leads steps over 20 index entries
-    /// instead of 99,980.
+    /// The page counted from the far end, for `total` rows: the last page of 100,000 leads steps
+    /// over 20 index entries instead of 99,980. (`LIMIT` and `OFFSET` are numbers, not worked out
+    /// from the count in the statement: PostgreSQL plans a scan of the whole table for a limit it
+    /// cannot know.)
     private func reversedPage(
-        _ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page, counting: String
-    )
-        -> String
-    {
-        let left = "((\(counting)) - \(page.offset))"  // rows from the page's first to the far end
-        let limit = "CASE WHEN \(left) >= \(page.limit) THEN \(page.limit) WHEN \(left) > 0 THEN \(left) ELSE 0 END"
-        let offset = "CASE WHEN \(left) > \(page.limit) THEN \(left) - \(page.limit) ELSE 0 END"
+        _ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page, total: Int, counting: String
+    ) -> String {
+        let left = total - page.offset  // rows from the page's first to the far end
         let reversed = order.split(separator: ",").map { term in
             let words = term.split(separator: " ")
             let descending = words.dropFirst().contains { $0.uppercased() == "DESC" }
@@ -272,7 +268,7 @@ extension SQLExecutor {
         return """
             SELECT *, (\(counting)) AS page_total FROM \(table) WHERE id IN (
                 SELECT id FROM \(table) WHERE \(filter.sql) ORDER BY \(reversed.joined(separator: ", "))
-                LIMIT \(limit) OFFSET \(offset))
+                LIMIT \(min(page.limit, left)) OFFSET \(max(0, left - page.limit)))
             ORDER BY \(order)
             """
     }
