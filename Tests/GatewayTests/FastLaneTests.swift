@@ -121,6 +121,19 @@ import Testing
         }
     }
 
+    /// As the router does, a `Connection: close` request's answer ends the connection.
+    @Test func connectionCloseEndsTheConnectionAfterTheAnswer() async throws {
+        try await withCRM { crm in
+            try await app.withGateway(["CRM_URL": "http://127.0.0.1:\(crm)"], server: .live) { client in
+                try await app.warmUp(client)
+                let connection = try RawConnection(port: try #require(client.port))
+                connection.send("GET /api/leads/lead_5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer \(app.token())\r\n\r\n")
+                let answer = await connection.receive(seconds: 5)
+                #expect(answer.text.hasPrefix("HTTP/1.1 200") && answer.text.contains("lead_5") && answer.closed, "\(answer)")
+            }
+        }
+    }
+
     @Test func aServiceThatIsDownIsA503InTheEnvelopeAndOpensTheBreaker() async throws {
         try await app.withGateway(["METRICS_TOKEN": "m"], server: .live) { client in
             try await app.warmUp(client)

@@ -87,6 +87,9 @@ final class FastLane: Sendable {
         private var routed = 0
         /// Parts that arrived while the lane was serving a request (a pipelining client).
         private var waiting = CircularBuffer<HTTPRequestPart>()
+        /// A read from the socket asked for while the lane served a request, held until it is done:
+        /// a client cannot pile up requests here faster than they are answered.
+        private var heldRead = false
 
         init(lane: FastLane) { self.lane = lane }
 
@@ -121,6 +124,14 @@ final class FastLane: Sendable {
                 } else if case .end = part {
                     dropping = false
                 }
+            }
+        }
+
+        func read(context: ChannelHandlerContext) {
+            if exchange != nil {
+                heldRead = true
+            } else {
+                context.read()
             }
         }
 
@@ -341,9 +352,14 @@ final class FastLane: Sendable {
                         "duration_ms": .stringConvertible(Int((seconds * 1000).rounded())),
                     ]))
             // Parts taken now, outside a read from the socket, reach the router only with a read-complete.
-            guard !waiting.isEmpty else { return }
-            while self.exchange == nil, let part = waiting.popFirst() { take(part, context: context) }
-            context.fireChannelReadComplete()
+            if !waiting.isEmpty {
+                while self.exchange == nil, let part = waiting.popFirst() { take(part, context: context) }
+                context.fireChannelReadComplete()
+            }
+            if heldRead, self.exchange == nil {
+                heldRead = false
+                context.read()
+            }
         }
     }
 }

@@ -147,14 +147,16 @@ extension FrontDoor {
 
     /// The front door's checks for a read by a known caller, made without waiting: nil, with
     /// nothing counted, for every request that needs more (a body, an unknown credential, a check
-    /// that fails, CORS, counters in the database), which then takes the router's path through
-    /// `handle`. `query` is what follows `?` in the request's path, if anything.
+    /// that fails, CORS, counters in the database, `Connection: close`), which then takes the
+    /// router's path through `handle`. `query` is what follows `?` in the request's path, if anything.
     func admitNow(
         _ request: HTTPRequest, path: Substring, query: Substring?, peer: String?, reaches: (ServiceName) -> Bool
     ) -> Admitted? {
         let fields = request.headerFields
         guard request.method == .get, path.hasPrefix("/api/"),
-            fields[.origin] == nil, fields[.transferEncoding] == nil, (fields[.contentLength] ?? "0") == "0",
+            // The router closes the connection after a `Connection: close` request's answer.
+            !(fields[.connection]?.lowercased().contains("close") ?? false), fields[.origin] == nil, fields[.transferEncoding] == nil,
+            (fields[.contentLength] ?? "0") == "0",
             let route = Routing.route(.get, String(path.dropFirst(4))), route.access == .authenticated, reaches(route.service),
             case .valid(let caller)? = authenticator.knownOutcome(
                 Authenticator.credential(authorization: fields[.authorization], apiKey: fields[Self.apiKey])),
