@@ -121,6 +121,29 @@ import Testing
         }
     }
 
+    /// Counters shared between replicas in PostgreSQL are leased in blocks, so the lane serves
+    /// there too once a block is taken.
+    @Test func sharedRateLimitCountersLetTheLaneServe() async throws {
+        guard let database = try await TestEnvironment.postgresDatabaseURL() else { return }
+        try await withCRM { crm in
+            try await app.withGateway(
+                ["CRM_URL": "http://127.0.0.1:\(crm)", "METRICS_TOKEN": "m", "RATE_LIMIT_STORE": "postgres", "DATABASE_URL": database],
+                server: .live
+            ) { client in
+                try await app.warmUp(client)
+                var remaining: [String] = []
+                for _ in 0..<5 {
+                    try await client.execute(uri: "/api/leads/lead_6", method: .get, headers: [.authorization: "Bearer \(app.token())"]) {
+                        #expect($0.status == .ok)
+                        remaining.append($0.headers[HTTPField.Name("X-RateLimit-Remaining")!] ?? "")
+                    }
+                }
+                #expect(try await laneCount(client) >= 4)
+                #expect(remaining == ["998", "997", "996", "995", "994"])
+            }
+        }
+    }
+
     /// As the router does, a `Connection: close` request's answer ends the connection.
     @Test func connectionCloseEndsTheConnectionAfterTheAnswer() async throws {
         try await withCRM { crm in

@@ -88,6 +88,44 @@ import Testing
             await db.close()
         }
     }
+
+    /// Under a large limit a replica takes hits from the shared counter in blocks and counts them
+    /// out without the database (what lets the fast lane count): every hit still gets its own
+    /// count across replicas, and none past the limit is allowed.
+    @Test func sharedCountersAreLeasedInBlocksUnderLargeLimits() async throws {
+        let sizing = SQLRateLimitStore(db: try await DatabaseFactory.open(url: "sqlite://:memory:", logLabel: "t"))
+        #expect(sizing.block(for: 150) == 1 && sizing.block(for: 1000) == 10 && sizing.block(for: 100_000_000) == 50)
+        #expect(SQLRateLimitStore(db: sizing.db, maxBlock: 1).block(for: 100_000) == 1)
+        for url in try await TestEnvironment.databaseURLs() {
+            let db = try await DatabaseFactory.open(url: url, logLabel: "t")
+            try await Migrator.migrate(db, scope: "gateway", SQLRateLimitStore.migrations)
+            let (a, b) = (RateLimiter(store: SQLRateLimitStore(db: db), window: 3600), RateLimiter(store: SQLRateLimitStore(db: db), window: 3600))
+            let now = Date(timeIntervalSince1970: 1_800_000_030)
+            let stored = { try await db.count("SELECT hits AS n FROM rate_limits WHERE bucket = 'user:u1'") }
+            // Nothing leased yet: only the database can count.
+            #expect(a.checkAllowed("user:u1", limit: 1000, now: now) == nil)
+            #expect(try await a.check("user:u1", limit: 1000, now: now).remaining == 999)
+            #expect(try await stored() == 10)
+            // The other nine of a's block are counted out here; the database does not change.
+            let leased = (0..<9).compactMap { _ in a.checkAllowed("user:u1", limit: 1000, now: now)?.remaining }
+            #expect(leased == Array((990...998).reversed()) && a.checkAllowed("user:u1", limit: 1000, now: now) == nil)
+            #expect(try await stored() == 10)
+            // Replica b takes the next block: counts never repeat across replicas.
+            #expect(try await b.check("user:u1", limit: 1000, now: now).remaining == 989)
+            #expect(try await stored() == 20)
+            // Near the limit, a lease is counted out only up to it.
+            try await db.query("UPDATE rate_limits SET hits = 995 WHERE bucket = 'user:u1'")
+            #expect(try await a.check("user:u1", limit: 1000, now: now).remaining == 4)  // took 996...1005
+            #expect((0..<9).compactMap { _ in a.checkAllowed("user:u1", limit: 1000, now: now) }.count == 4)
+            #expect(try await !a.check("user:u1", limit: 1000, now: now).allowed)
+            // A new window starts from the database again.
+            #expect(a.checkAllowed("user:u1", limit: 1000, now: now.addingTimeInterval(3600)) == nil)
+            // Small limits stay exact: one hit per round trip.
+            _ = try await a.check("ip:small", limit: 150, now: now)
+            #expect(a.checkAllowed("ip:small", limit: 150, now: now) == nil)
+            await db.close()
+        }
+    }
 }
 
 @Suite struct AuthenticatorTests {

@@ -18,7 +18,8 @@ public enum GatewayService {
             config: config, migrations: SQLRateLimitStore.migrations + Idempotency.migrations,
             breakers: CircuitBreakers(threshold: 3, cooldown: 1))
         let database = try runtime.requireDatabase()
-        let store: any RateLimitStore = settings.store == .postgres ? SQLRateLimitStore(db: database) : MemoryRateLimitStore()
+        let store: any RateLimitStore =
+            settings.store == .postgres ? SQLRateLimitStore(db: database, maxBlock: settings.sharedBlock) : MemoryRateLimitStore()
         let idempotency = Idempotency(db: database, lease: Int(config.upstreamTimeout) + 30)
 
         let http = InternalClient.pooledHTTP

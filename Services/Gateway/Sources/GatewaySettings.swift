@@ -5,6 +5,8 @@ struct GatewaySettings: ServiceSettings {
     enum Store: String { case memory, postgres }
 
     let store: Store
+    /// At most this many hits a replica takes from a shared counter at once (`SQLRateLimitStore`).
+    let sharedBlock: Int
     let limits: FrontDoor.Limits
     let windowSeconds: Int
     let trustedProxies: [String]
@@ -17,7 +19,7 @@ struct GatewaySettings: ServiceSettings {
     let apiDocsAssets: String
 
     static let variables = [
-        "RATE_LIMIT_STORE", "RATE_LIMIT_AUTHENTICATED", "RATE_LIMIT_ANONYMOUS", "RATE_LIMIT_WEBHOOK", "RATE_LIMIT_HEALTH",
+        "RATE_LIMIT_STORE", "RATE_LIMIT_SHARED_BLOCK", "RATE_LIMIT_AUTHENTICATED", "RATE_LIMIT_ANONYMOUS", "RATE_LIMIT_WEBHOOK", "RATE_LIMIT_HEALTH",
         "RATE_LIMIT_WINDOW_SECONDS", "TRUSTED_PROXIES", "CORS_ALLOWED_ORIGINS", "API_KEY_CACHE_SECONDS", "METRICS_TOKEN",
         "MAX_CONNECTIONS_PER_CLIENT", "MAX_BUFFERED_BODY_BYTES", "OPENAPI_SPEC", "API_DOCS_ASSETS",
     ]
@@ -27,6 +29,7 @@ struct GatewaySettings: ServiceSettings {
         if store == .postgres, !config.databaseURL.hasPrefix("postgres") {
             throw ConfigError(variable: "RATE_LIMIT_STORE", "postgres needs DATABASE_URL=postgres://...")
         }
+        sharedBlock = try config.int("RATE_LIMIT_SHARED_BLOCK", default: 50, 1...1000)
         let perWindow = 1...1_000_000_000
         limits = .init(
             authenticated: try config.int("RATE_LIMIT_AUTHENTICATED", default: 1000, perWindow),
