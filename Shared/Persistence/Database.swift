@@ -222,7 +222,9 @@ extension SQLExecutor {
                 """, filter.binds)
             return try await paged(rows, page, counting: "SELECT COUNT(*) FROM \(table) WHERE \(filter.sql)", filter.binds)
         }
-        if let counting, page.offset >= Self.deepOffset {
+        // Only an order of plain columns is reversed here (no expressions, collations or NULLS placement).
+        let reversible = !order.contains { "()\"'".contains($0) } && !order.uppercased().contains("NULLS") && !order.uppercased().contains("COLLATE")
+        if let counting, reversible, page.offset >= Self.deepOffset {
             // A deep page with a kept count: the count says how far the page is from the other end,
             // and past the middle the rows are stepped over from there, in the reversed order.
             let total = try await count(counting, filter.binds)

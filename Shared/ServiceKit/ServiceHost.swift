@@ -24,6 +24,9 @@ public struct ServiceRuntime: Sendable {
 
     public var service: ServiceName { config.service }
 
+    /// The `Server` header of the service's answers.
+    public var serverName: String { "cloudgreet-\(service.rawValue)" }
+
     /// The database of a service that has one (the ones in `ServiceName.hasDatabase`); asked for
     /// once at start-up, so a service wired without one fails to start instead of failing a request.
     public func requireDatabase() throws -> any Database {
@@ -154,7 +157,7 @@ public struct ServiceRuntime: Sendable {
             router: router, server: server,
             configuration: .init(
                 address: .hostname(config.host, port: config.port),
-                serverName: "cloudgreet-\(service.rawValue)"),
+                serverName: serverName),
             services: services + [EventLoopLag.Monitor(lag: metrics.eventLoopLag, group: MultiThreadedEventLoopGroup.singleton)],
             logger: logger)
     }

@@ -144,6 +144,28 @@ import Testing
         }
     }
 
+    /// A client that half-closes after its request (`shutdown(SHUT_WR)`) still gets the answer, and
+    /// a malformed request behind a lane read is answered after it, as the router orders them.
+    @Test func whatComesAfterALaneReadWaitsForItsAnswer() async throws {
+        try await withCRM { crm in
+            try await app.withGateway(["CRM_URL": "http://127.0.0.1:\(crm)"], server: .live) { client in
+                try await app.warmUp(client)
+                let port = try #require(client.port)
+                let auth = "Authorization: Bearer \(app.token())\r\n"
+                let halfClosed = try RawConnection(port: port)
+                halfClosed.send("GET /api/leads/slow HTTP/1.1\r\nHost: x\r\n\(auth)\r\n")
+                halfClosed.finishSending()
+                let answer = await halfClosed.receive(seconds: 6)
+                #expect(answer.text.hasPrefix("HTTP/1.1 200") && answer.text.contains("\"success\":true"), "\(answer)")
+
+                let garbled = try RawConnection(port: port)
+                garbled.send("GET /api/leads/slow HTTP/1.1\r\nHost: x\r\n\(auth)\r\nNOT HTTP AT ALL\r\n\r\n")
+                let answers = await garbled.receive(seconds: 6) { $0.contains("HTTP/1.1 400") }.text
+                #expect(answers.hasPrefix("HTTP/1.1 200") && answers.contains("HTTP/1.1 400"), "\(answers)")
+            }
+        }
+    }
+
     /// As the router does, a `Connection: close` request's answer ends the connection.
     @Test func connectionCloseEndsTheConnectionAfterTheAnswer() async throws {
         try await withCRM { crm in

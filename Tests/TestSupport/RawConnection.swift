@@ -61,6 +61,9 @@ public final class RawConnection: @unchecked Sendable {
         return (String(decoding: received, as: UTF8.self), false)
     }
 
+    /// Half-closes: the server reads the end of the request stream, and may still answer.
+    public func finishSending() { _ = shutdown(fd, Int32(SHUT_WR)) }
+
     public func close() {
         guard isOpen else { return }
         isOpen = false

@@ -90,6 +90,16 @@ final class FastLane: Sendable {
         /// A read from the socket asked for while the lane served a request, held until it is done:
         /// a client cannot pile up requests here faster than they are answered.
         private var heldRead = false
+        /// What came after the parts in `waiting` (the client's half-close, a parse error): it goes
+        /// to the router after them, so the answers before it are not cut off.
+        private var heldEvents: [Held] = []
+
+        enum Held {
+            case event(Any)
+            case error(any Error)
+        }
+
+        private var busy: Bool { exchange != nil || !waiting.isEmpty }
 
         init(lane: FastLane) { self.lane = lane }
 
@@ -98,11 +108,19 @@ final class FastLane: Sendable {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let part = unwrapInboundIn(data)
-            if exchange != nil || !waiting.isEmpty {
+            if busy {
                 waiting.append(part)
                 return
             }
             take(part, context: context)
+        }
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if busy { heldEvents.append(.event(event)) } else { context.fireUserInboundEventTriggered(event) }
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            if busy { heldEvents.append(.error(error)) } else { context.fireErrorCaught(error) }
         }
 
         private func take(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
@@ -137,7 +155,8 @@ final class FastLane: Sendable {
 
         /// The router's answers pass here on their way out; their ends are counted.
         func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-            if case .end = unwrapOutboundIn(data) { routed -= 1 }
+            // An answer to a request the router never saw (a parse error's 400) counts for nothing.
+            if case .end = unwrapOutboundIn(data), routed > 0 { routed -= 1 }
             context.write(data, promise: promise)
         }
 
@@ -153,6 +172,7 @@ final class FastLane: Sendable {
                 self.exchange = nil
             }
             waiting.removeAll()
+            heldEvents.removeAll()
             context.fireChannelInactive()
         }
 
@@ -170,7 +190,7 @@ final class FastLane: Sendable {
                     request, path: question.map { target[..<$0] } ?? target[...],
                     query: question.map { target[target.index(after: $0)...] },
                     peer: context.channel.remoteAddress?.ipAddress,
-                    reaches: { self.lane.connections.target(of: $0) != nil })
+                    reaches: { self.lane.connections.hasRoom(for: $0, on: context.eventLoop) })
             else { return nil }
             var headers = Proxy.upstreamHeaders(
                 from: request.headerFields, requestID: admitted.requestID, clientIP: admitted.clientIP,
@@ -238,6 +258,8 @@ final class FastLane: Sendable {
 
         func upstreamHead(_ head: HTTPResponseHead) {
             guard let context, let exchange else { return }
+            // As the router's client, the time-out covers waiting for the answer, not its streaming.
+            exchange.timer?.cancel()
             exchange.status = Int(head.status.code)
             exchange.keepAlive = head.isKeepAlive
             var fields = Proxy.passedHeaders(head.headers)
@@ -250,15 +272,16 @@ final class FastLane: Sendable {
         func upstreamBody(_ bytes: ByteBuffer) {
             guard let context, let exchange else { return }
             context.write(wrapOutboundOut(.body(bytes)), promise: nil)
-            if !context.channel.isWritable {
-                pauseUpstream(exchange, true)
-                context.flush()
-            }
+            if !context.channel.isWritable { pauseUpstream(exchange, true) }
+        }
+
+        /// What the upstream sent in one read goes out at once.
+        func upstreamReadComplete() {
+            if exchange != nil { context?.flush() }
         }
 
         func upstreamEnd() {
             guard let context, let exchange else { return }
-            exchange.timer?.cancel()
             let service = exchange.service
             if let permit = exchange.permit { lane.breakers[service].recordSuccess(permit) }
             if let upstream = exchange.upstream {
@@ -271,8 +294,9 @@ final class FastLane: Sendable {
             }
             lane.metrics.increment(
                 "upstream_responses_total", labels: ["upstream": service.rawValue, "status": String(exchange.status ?? 0)])
+            finish(status: exchange.status ?? 0)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            finish(status: exchange.status ?? 0, context: context)
+            takeWaiting(context: context)
         }
 
         func upstreamFailed() {
@@ -291,9 +315,9 @@ final class FastLane: Sendable {
             lane.metrics.increment("upstream_failures_total", labels: ["upstream": service.rawValue, "reason": "unreachable"])
             lane.logger.warning(
                 "upstream unavailable", metadata: metadata(exchange.admitted, ["upstream": .string(service.rawValue)]))
-            if exchange.status != nil {
+            if let status = exchange.status {
                 // Half an answer cannot be taken back: the client sees the connection close.
-                self.exchange = nil
+                finish(status: status)
                 context.close(promise: nil)
                 return
             }
@@ -316,10 +340,11 @@ final class FastLane: Sendable {
             let body = ByteBuffer(bytes: Envelope.failure(error, requestID: exchange.admitted.requestID).encoded())
             var fields: HTTPFields = [.contentType: "application/json; charset=utf-8", .contentLength: String(body.readableBytes)]
             add(exchange.admitted, to: &fields)
+            finish(status: error.status)
             context.write(wrapOutboundOut(.head(HTTPResponse(status: .init(code: error.status), headerFields: fields))), promise: nil)
             context.write(wrapOutboundOut(.body(body)), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            finish(status: error.status, context: context)
+            takeWaiting(context: context)
         }
 
         /// The gateway's own headers; the upstream's were left out (`Proxy.passedHeaders`).
@@ -335,8 +360,9 @@ final class FastLane: Sendable {
             more.merging(["request_id": .string(admitted.requestID), "client_ip": .string(admitted.clientIP)]) { $1 }
         }
 
-        /// The request is answered: logged and counted as the router would, then what waited is taken.
-        private func finish(status: Int, context: ChannelHandlerContext) {
+        /// The request is answered: logged and counted as the router would, before its last write
+        /// (which may close the connection, in a graceful shutdown, and so re-enter this handler).
+        private func finish(status: Int) {
             guard let exchange else { return }
             self.exchange = nil
             let elapsed = ContinuousClock.now - exchange.started
@@ -351,12 +377,26 @@ final class FastLane: Sendable {
                         "method": "GET", "route": .string(FastLane.route), "status": .stringConvertible(status),
                         "duration_ms": .stringConvertible(Int((seconds * 1000).rounded())),
                     ]))
+        }
+
+        /// What waited while the lane served a request, in the order it came.
+        private func takeWaiting(context: ChannelHandlerContext) {
+            guard exchange == nil, context.channel.isActive else { return }
             // Parts taken now, outside a read from the socket, reach the router only with a read-complete.
             if !waiting.isEmpty {
-                while self.exchange == nil, let part = waiting.popFirst() { take(part, context: context) }
+                while exchange == nil, let part = waiting.popFirst() { take(part, context: context) }
                 context.fireChannelReadComplete()
             }
-            if heldRead, self.exchange == nil {
+            guard exchange == nil, waiting.isEmpty else { return }
+            let held = heldEvents
+            heldEvents = []
+            for item in held {
+                switch item {
+                case .event(let event): context.fireUserInboundEventTriggered(event)
+                case .error(let error): context.fireErrorCaught(error)
+                }
+            }
+            if heldRead {
                 heldRead = false
                 context.read()
             }

@@ -81,7 +81,7 @@ public enum GatewayService {
         let lane = FastLane(
             frontDoor: frontDoor, connections: UpstreamConnections(config: config), credentials: proxy.credentials,
             breakers: runtime.clients.breakers, metrics: runtime.metrics, logger: runtime.logger, timeout: config.upstreamTimeout,
-            serverName: "cloudgreet-gateway")
+            serverName: runtime.serverName)
         return runtime.makeApplication(router: router, services: [pruning], connectionCap: cap, lane: lane.handler)
     }
 }

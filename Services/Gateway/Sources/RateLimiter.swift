@@ -131,11 +131,11 @@ final class MemoryRateLimitStore: RateLimitStore {
 final class SQLRateLimitStore: RateLimitStore {
     let db: any Database
 
-    /// Hits taken from the database and not yet counted out, by bucket.
+    /// Hits taken from the database and not yet counted out, by bucket: ascending ranges, as
+    /// requests that found none left may each have taken a block at once.
     private struct Lease {
         let windowStart: Int
-        var next: Int
-        let last: Int
+        var ranges: [ClosedRange<Int>]
     }
 
     private let leases = Mutex<[String: Lease]>([:])
@@ -164,12 +164,16 @@ final class SQLRateLimitStore: RateLimitStore {
 
     func hitNow(_ bucket: String, windowStart: Int, limit: Int) -> Int? {
         leases.withLock { leases in
-            guard var lease = leases[bucket], lease.windowStart == windowStart, lease.next <= lease.last, lease.next <= limit
+            guard var lease = leases[bucket], lease.windowStart == windowStart, let range = lease.ranges.first,
+                range.lowerBound <= limit
             else { return nil }
-            let count = lease.next
-            lease.next += 1
+            if range.lowerBound < range.upperBound {
+                lease.ranges[0] = (range.lowerBound + 1)...range.upperBound
+            } else {
+                lease.ranges.removeFirst()
+            }
             leases[bucket] = lease
-            return count
+            return range.lowerBound
         }
     }
 
@@ -190,7 +194,10 @@ final class SQLRateLimitStore: RateLimitStore {
             leases.withLock { leases in
                 // Finished windows' leases go as new ones come, so the map stays the size of one window.
                 if leases.count > 10_000 { leases = leases.filter { $0.value.windowStart >= windowStart } }
-                leases[bucket] = Lease(windowStart: windowStart, next: first + 1, last: last)
+                var lease = leases[bucket].flatMap { $0.windowStart == windowStart ? $0 : nil } ?? Lease(windowStart: windowStart, ranges: [])
+                let rest = (first + 1)...last
+                lease.ranges.insert(rest, at: lease.ranges.firstIndex { $0.lowerBound > rest.lowerBound } ?? lease.ranges.endIndex)
+                leases[bucket] = lease
             }
         }
         return first

@@ -19,26 +19,39 @@ final class UpstreamConnections: Sendable {
         let service: ServiceName
     }
 
+    private struct Pool {
+        var idle: [any Channel] = []
+        /// Open connections, idle or busy.
+        var open = 0
+    }
+
     private let targets: [ServiceName: Target]
-    private let idle = Mutex<[Key: [any Channel]]>([:])
+    private let pools = Mutex<[Key: Pool]>([:])
     /// Idle connections kept per service and loop; more are closed when they come back.
     private let keep: Int
+    /// Open connections per service and loop; past it, reads take the router's pooled client.
+    private let limit: Int
     private let connectTimeout: TimeAmount
 
-    init(config: ServiceConfig, keep: Int = 64) {
+    init(config: ServiceConfig, keep: Int = 64, limit: Int = 128) {
         var targets: [ServiceName: Target] = [:]
         for service in ServiceName.allCases {
             if let target = Self.target(config.url(of: service)) { targets[service] = target }
         }
         self.targets = targets
         self.keep = keep
+        self.limit = limit
         connectTimeout = .milliseconds(Int64(min(config.upstreamTimeout, 5) * 1000))
     }
 
-    /// Host and port of an `http://host:port` URL; nil for anything else, whose service the fast lane leaves to the router.
+    /// Host and port of an `http://host:port` URL; nil for anything else (a path, credentials,
+    /// https), whose service the fast lane leaves to the router.
     static func target(_ url: String) -> Target? {
         guard url.hasPrefix("http://") else { return nil }
-        let authority = url.dropFirst("http://".count).prefix { $0 != "/" }
+        var rest = url.dropFirst("http://".count)
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        guard !rest.contains("/"), !rest.contains("@"), !rest.contains("?"), !rest.contains("#") else { return nil }
+        let authority = rest
         let host: Substring
         let port: Int
         if authority.hasPrefix("[") {  // [IPv6]:port
@@ -59,11 +72,21 @@ final class UpstreamConnections: Sendable {
 
     func target(of service: ServiceName) -> Target? { targets[service] }
 
+    /// Whether a read for `service` on `loop` can have a connection: an idle one, or room for another.
+    func hasRoom(for service: ServiceName, on loop: any EventLoop) -> Bool {
+        guard targets[service] != nil else { return false }
+        let key = Key(loop: ObjectIdentifier(loop), service: service)
+        return pools.withLock { pools in
+            guard let pool = pools[key] else { return true }
+            return !pool.idle.isEmpty || pool.open < limit
+        }
+    }
+
     /// An idle connection to `service` on `loop`, the most recently used first.
     func take(_ service: ServiceName, on loop: any EventLoop) -> (any Channel)? {
         let key = Key(loop: ObjectIdentifier(loop), service: service)
-        return idle.withLock { idle in
-            while let channel = idle[key]?.popLast() {
+        return pools.withLock { pools in
+            while let channel = pools[key]?.idle.popLast() {
                 if channel.isActive { return channel }
             }
             return nil
@@ -73,18 +96,24 @@ final class UpstreamConnections: Sendable {
     /// A connection that finished an exchange and may serve another.
     func giveBack(_ channel: any Channel, service: ServiceName) {
         let key = Key(loop: ObjectIdentifier(channel.eventLoop), service: service)
-        let kept = idle.withLock { idle in
-            guard idle[key, default: []].count < keep else { return false }
-            idle[key, default: []].append(channel)
+        let kept = pools.withLock { pools in
+            guard pools[key, default: Pool()].idle.count < keep else { return false }
+            pools[key, default: Pool()].idle.append(channel)
             return true
         }
         if !kept { channel.close(promise: nil) }
     }
 
-    /// A new connection to `service` on `loop`, with an `UpstreamHandler` at the end of its pipeline.
+    /// A new connection to `service` on `loop`, with an `UpstreamHandler` at the end of its pipeline;
+    /// counted as open until it closes.
     func connect(_ service: ServiceName, on loop: any EventLoop) -> EventLoopFuture<any Channel> {
-        guard let target = targets[service] else { return loop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
-        return ClientBootstrap(group: loop)
+        guard let target = targets[service], let bootstrap = ClientBootstrap(validatingGroup: loop) else {
+            return loop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+        }
+        let key = Key(loop: ObjectIdentifier(loop), service: service)
+        pools.withLock { $0[key, default: Pool()].open += 1 }
+        let connected =
+            bootstrap
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -95,6 +124,15 @@ final class UpstreamConnections: Sendable {
                 }
             }
             .connect(host: target.host, port: target.port)
+        connected.whenComplete { result in
+            let closed: EventLoopFuture<Void>
+            switch result {
+            case .success(let channel): closed = channel.closeFuture
+            case .failure: closed = loop.makeSucceededVoidFuture()
+            }
+            closed.whenComplete { _ in self.pools.withLock { $0[key, default: Pool()].open -= 1 } }
+        }
+        return connected
     }
 }
 
@@ -102,6 +140,7 @@ final class UpstreamConnections: Sendable {
 protocol UpstreamExchange: AnyObject {
     func upstreamHead(_ head: HTTPResponseHead)
     func upstreamBody(_ bytes: ByteBuffer)
+    func upstreamReadComplete()
     func upstreamEnd()
     /// The connection failed or closed before the answer ended.
     func upstreamFailed()
@@ -142,6 +181,10 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.exchange = nil
             exchange.upstreamEnd()
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.upstreamReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
