@@ -23,8 +23,8 @@ extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Exp
 }
 
 public struct SQLRow: Sendable {
-    /// A result's column names and their positions, made once and shared by its rows: a dictionary
-    /// per row cost more than decoding the row.
+    /// A result's column names and their positions, made once and shared by its rows rather than
+    /// a dictionary built for each row.
     public final class Columns: Sendable {
         let positions: [String: Int]
 
@@ -222,9 +222,7 @@ extension SQLExecutor {
                 """, filter.binds)
             return try await paged(rows, page, counting: "SELECT COUNT(*) FROM \(table) WHERE \(filter.sql)", filter.binds)
         }
-        // Only an order of plain columns is reversed here (no expressions, collations or NULLS placement).
-        let reversible = !order.contains { "()\"'".contains($0) } && !order.uppercased().contains("NULLS") && !order.uppercased().contains("COLLATE")
-        if let counting, reversible, page.offset >= Self.deepOffset {
+        if let counting, page.offset >= Self.deepOffset, Self.isReversible(order) {
             // A deep page with a kept count: the count says how far the page is from the other end,
             // and past the middle the rows are stepped over from there, in the reversed order.
             let total = try await count(counting, filter.binds)
@@ -253,6 +251,13 @@ extension SQLExecutor {
 
     /// From this offset on, a page with a kept count may be read from the far end.
     static var deepOffset: Int { 1000 }
+
+    /// Whether `reversedPage` can turn `order` round: plain columns only (no expressions,
+    /// collations or NULLS placement).
+    static func isReversible(_ order: String) -> Bool {
+        let upper = order.uppercased()
+        return !order.contains { "()\"'".contains($0) } && !upper.contains("NULLS") && !upper.contains("COLLATE")
+    }
 
     /// The page counted from the far end, for `total` rows: the last page of 100,000 leads steps
     /// over 20 index entries instead of 99,980. (`LIMIT` and `OFFSET` are numbers, not worked out
