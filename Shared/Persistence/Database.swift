@@ -1,5 +1,6 @@
 import CloudGreetCore
 import Foundation
+import Synchronization
 
 /// A value bound into, or read out of, SQL. The schema keeps to types both engines share:
 /// TEXT, BIGINT (times as Unix milliseconds, money as cents, booleans as 0/1) and DOUBLE PRECISION.
@@ -200,15 +201,55 @@ public struct SQLFilter: Sendable {
     public var sql: String { conditions.joined(separator: " AND ") }
 }
 
+/// Counts of a table's rows kept per bucket of the column its lists are ordered by, newest first
+/// (by triggers, in the writes' transactions): a deep page skips whole buckets by their counts and
+/// steps over the rows of one bucket only.
+public final class Buckets: Sendable {
+    /// The counts: the list filter's columns, `bucket` (`column / width`) and `n`.
+    public let table: String
+    public let column: String
+    public let width: Int64
+    /// The buckets' running counts last read per filter (SQL and binds), newest bucket first. A
+    /// page checks the count it relies on in its own statement, so an out-of-date entry costs a
+    /// new read, never a wrong page.
+    private let starts = Mutex<[String: [Start]]>([:])
+
+    struct Start {
+        let bucket: Int64
+        /// Rows in newer buckets, and up to the end of this one.
+        let newer: Int
+        let upto: Int
+    }
+
+    public init(table: String, column: String, width: Int64) {
+        self.table = table
+        self.column = column
+        self.width = width
+    }
+
+    /// The order of the lists the buckets serve.
+    public var newestFirst: String { "\(column) DESC, id DESC" }
+
+    func remembered(_ key: String) -> [Start]? { starts.withLock { $0[key] } }
+
+    func remember(_ starts: [Start], for key: String) {
+        self.starts.withLock { all in
+            if all.count >= 1_000 { all.removeAll() }  // a bound, not a policy: entries are cheap to read again
+            all[key] = starts
+        }
+    }
+}
+
 extension SQLExecutor {
     /// One page of the rows of `table` that match `filter`, in `order`, with how many match in all:
     /// what every list endpoint answers. `table` has an `id` key, and `order` ends with it.
     /// `counting` is a query for the total over the same binds (a kept count, say); by default the
-    /// matching rows are counted. `few` says the filter matches few rows through an index that is
-    /// costly to search (a trigram search): they are then found once, for the page and the total.
+    /// matching rows are counted. `buckets`, for their order (newest first), find where a deep page
+    /// starts. `few` says the filter matches few rows through an index that
+    /// is costly to search (a trigram search): they are then found once, for the page and the total.
     public func page(
         _ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page, countedBy counting: String? = nil,
-        few: Bool = false
+        buckets: Buckets? = nil, few: Bool = false
     ) async throws -> Paged<SQLRow> {
         if few {
             // The columns `order` names ("created_at DESC, id DESC"), which the matches keep.
@@ -222,18 +263,12 @@ extension SQLExecutor {
                 """, filter.binds)
             return try await paged(rows, page, counting: "SELECT COUNT(*) FROM \(table) WHERE \(filter.sql)", filter.binds)
         }
-        if let counting, page.offset >= Self.deepOffset, Self.isReversible(order) {
-            // A deep page with a kept count: the count says how far the page is from the other end,
-            // and past the middle the rows are stepped over from there, in the reversed order.
-            let total = try await count(counting, filter.binds)
-            if page.offset >= total { return Paged([], total: total, page: page) }
-            if total - page.offset < page.offset {
-                let rows = try await query(reversedPage(table, where: filter, orderBy: order, page, total: total, counting: counting), filter.binds)
-                // Rows that came or went since the count move the page: then it is read as usual.
-                if case .int(Int64(total))? = rows.first?["page_total"] { return Paged(rows, total: total, page: page) }
-            }
-        }
         let counting = counting ?? "SELECT COUNT(*) FROM \(table) WHERE \(filter.sql)"
+        if let buckets, page.offset >= Self.deepOffset, order == buckets.newestFirst,
+            let deep = try await deepPage(table, where: filter, page, counting: counting, buckets: buckets)
+        {
+            return deep
+        }
         // One round trip: the total comes with every row, as an uncorrelated subquery that both
         // engines run once. The page's ids come first, so that the rows skipped by OFFSET are
         // stepped over in the ordering index alone (it ends with `id`) and only the page's own rows
@@ -249,35 +284,79 @@ extension SQLExecutor {
         return try await paged(rows, page, counting: counting, filter.binds)
     }
 
-    /// From this offset on, a page with a kept count may be read from the far end.
+    /// From this offset on, a page with kept buckets starts from its bucket.
     static var deepOffset: Int { 1000 }
 
-    /// Whether `reversedPage` can turn `order` round: plain columns only (no expressions,
-    /// collations or NULLS placement).
-    static func isReversible(_ order: String) -> Bool {
-        let upper = order.uppercased()
-        return !order.contains { "()\"'".contains($0) } && !upper.contains("NULLS") && !upper.contains("COLLATE")
+    /// A deep page read from the bucket holding its first row: the buckets' running counts, newest
+    /// first, say which bucket that is and how many newer rows there are; the page then steps over
+    /// the rest of the offset inside that bucket only, from whichever end of it is nearer. The
+    /// middle page of 100,000 leads a minute apart steps over at most 720 index entries instead
+    /// of 50,000. The running counts are remembered until a page finds that they changed (a lead
+    /// was added, say). Nil when rows came or went under the page while it was read (then it is
+    /// read as usual).
+    private func deepPage(
+        _ table: String, where filter: SQLFilter, _ page: Page, counting: String, buckets: Buckets
+    ) async throws -> Paged<SQLRow>? {
+        let key = "\(buckets.table) \(filter.sql) \(filter.binds)"
+        if let starts = buckets.remembered(key), let start = starts.first(where: { $0.upto > page.offset }),
+            let paged = try await bucketPage(table, where: filter, page, counting: counting, buckets: buckets, from: start, of: starts)
+        {
+            return paged
+        }
+        let starts = try await query(
+            """
+            SELECT bucket, CAST(SUM(n) OVER (ORDER BY bucket DESC) AS BIGINT) AS upto FROM (
+                SELECT bucket, SUM(n) AS n FROM \(buckets.table) WHERE \(filter.sql) GROUP BY bucket) sums
+            ORDER BY bucket DESC
+            """, filter.binds
+        ).reduce(into: [Buckets.Start]()) { starts, row in
+            guard let bucket = row.int("bucket"), let upto = row.int("upto") else { return }
+            starts.append(Buckets.Start(bucket: Int64(bucket), newer: starts.last?.upto ?? 0, upto: upto))
+        }
+        buckets.remember(starts, for: key)
+        guard let start = starts.first(where: { $0.upto > page.offset }) else {
+            // No bucket reaches the offset: past the last page.
+            let total = try await count(counting, filter.binds)
+            return page.offset >= total ? Paged([], total: total, page: page) : nil
+        }
+        return try await bucketPage(table, where: filter, page, counting: counting, buckets: buckets, from: start, of: starts)
     }
 
-    /// The page counted from the far end, for `total` rows: the last page of 100,000 leads steps
-    /// over 20 index entries instead of 99,980. (`LIMIT` and `OFFSET` are numbers, not worked out
-    /// from the count in the statement: PostgreSQL plans a scan of the whole table for a limit it
-    /// cannot know.)
-    private func reversedPage(
-        _ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page, total: Int, counting: String
-    ) -> String {
-        let left = total - page.offset  // rows from the page's first to the far end
-        let reversed = order.split(separator: ",").map { term in
-            let words = term.split(separator: " ")
-            let descending = words.dropFirst().contains { $0.uppercased() == "DESC" }
-            return "\(words.first ?? "") \(descending ? "ASC" : "DESC")"
-        }
-        return """
-            SELECT *, (\(counting)) AS page_total FROM \(table) WHERE id IN (
-                SELECT id FROM \(table) WHERE \(filter.sql) ORDER BY \(reversed.joined(separator: ", "))
-                LIMIT \(min(page.limit, left)) OFFSET \(max(0, left - page.limit)))
-            ORDER BY \(order)
+    /// The page read from `start`'s bucket, when the rows in newer buckets (and in the bucket itself,
+    /// read from its far end) are still as many as `start` says, which the page's own statement
+    /// checks: then the rows before the bucket's end are exactly those from position `start.newer`
+    /// on, and the page is exact.
+    private func bucketPage(
+        _ table: String, where filter: SQLFilter, _ page: Page, counting: String, buckets: Buckets, from start: Buckets.Start,
+        of starts: [Buckets.Start]
+    ) async throws -> Paged<SQLRow>? {
+        let (low, lowOverflow) = start.bucket.multipliedReportingOverflow(by: buckets.width)
+        let (end, endOverflow) = low.addingReportingOverflow(buckets.width)
+        guard !lowOverflow, !endOverflow, start.newer <= page.offset else { return nil }
+        let (column, counts) = (buckets.column, "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM \(buckets.table) WHERE \(filter.sql)")
+        let skipped = page.offset - start.newer  // the bucket's rows before the page
+        let after = start.upto - page.offset - page.limit  // and after it, when it ends in the bucket
+        // `LIMIT`, `OFFSET` and the bucket's bounds are numbers, not worked out in the statement:
+        // PostgreSQL plans a scan of the whole table for a limit it cannot know.
+        let ids =
+            after >= 0 && after < skipped
+            ? "SELECT id FROM \(table) WHERE \(filter.sql) AND \(column) >= \(low) AND \(column) < \(end) ORDER BY \(column), id LIMIT \(page.limit) OFFSET \(after)"
+            : "SELECT id FROM \(table) WHERE \(filter.sql) AND \(column) < \(end) ORDER BY \(buckets.newestFirst) LIMIT \(page.limit) OFFSET \(skipped)"
+        // The counts checked, each summed over the fewer buckets: rows newer than the bucket, and
+        // up to its end.
+        let total = starts.last?.upto ?? 0
+        let newer = start.newer * 2 < total ? "(\(counts) AND bucket > \(start.bucket))" : "(\(counting)) - (\(counts) AND bucket <= \(start.bucket))"
+        let upto = start.upto * 2 < total ? "(\(counts) AND bucket >= \(start.bucket))" : "(\(counting)) - (\(counts) AND bucket < \(start.bucket))"
+        let rows = try await query(
             """
+            SELECT *, (\(counting)) AS page_total, \(newer) AS page_newer, \(upto) AS page_upto
+            FROM \(table) WHERE id IN (\(ids)) ORDER BY \(buckets.newestFirst)
+            """,
+            filter.binds)
+        guard case .int(let pageTotal)? = rows.first?["page_total"], rows.first?["page_newer"] == .int(Int64(start.newer)),
+            rows.first?["page_upto"] == .int(Int64(start.upto))
+        else { return nil }
+        return Paged(rows, total: Int(pageTotal), page: page)
     }
 
     /// The rows with the total they carry; past the last page there is no row to carry it.

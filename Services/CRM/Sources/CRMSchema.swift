@@ -169,7 +169,66 @@ enum CRMSchema {
                 "CREATE INDEX erasure_parts_erasure ON erasure_parts (erasure_id)",
             ]),
         Migration(9, "webhook events", EventOutbox.schema),
+        Migration(
+            10, "lead buckets",
+            // Where a deep page of a lead list starts: leads counted per day of `created_at` (UTC),
+            // status and source, kept by triggers like `lead_counts`. The days' counts say which day
+            // holds the page's first lead and how many newer leads to skip without reading them.
+            sqlite: [
+                leadBucketsTable,
+                """
+                CREATE TRIGGER lead_buckets_insert AFTER INSERT ON leads BEGIN
+                    INSERT INTO lead_buckets (business_id, bucket, status, source, n)
+                        VALUES (new.business_id, new.created_at / 86400000, new.status, new.source, 1)
+                        ON CONFLICT (business_id, bucket, status, source) DO UPDATE SET n = n + 1;
+                END
+                """,
+                """
+                CREATE TRIGGER lead_buckets_delete AFTER DELETE ON leads BEGIN
+                    UPDATE lead_buckets SET n = n - 1 WHERE business_id = old.business_id
+                        AND bucket = old.created_at / 86400000 AND status = old.status AND source = old.source;
+                END
+                """,
+                """
+                CREATE TRIGGER lead_buckets_update AFTER UPDATE OF business_id, created_at, status, source ON leads BEGIN
+                    UPDATE lead_buckets SET n = n - 1 WHERE business_id = old.business_id
+                        AND bucket = old.created_at / 86400000 AND status = old.status AND source = old.source;
+                    INSERT INTO lead_buckets (business_id, bucket, status, source, n)
+                        VALUES (new.business_id, new.created_at / 86400000, new.status, new.source, 1)
+                        ON CONFLICT (business_id, bucket, status, source) DO UPDATE SET n = n + 1;
+                END
+                """,
+                leadBucketsBackfill,
+            ],
+            postgres: [
+                leadBucketsTable,
+                """
+                CREATE FUNCTION lead_buckets_change() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                        UPDATE lead_buckets SET n = n - 1 WHERE business_id = OLD.business_id
+                            AND bucket = OLD.created_at / 86400000 AND status = OLD.status AND source = OLD.source;
+                    END IF;
+                    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+                        INSERT INTO lead_buckets (business_id, bucket, status, source, n)
+                            VALUES (NEW.business_id, NEW.created_at / 86400000, NEW.status, NEW.source, 1)
+                            ON CONFLICT (business_id, bucket, status, source) DO UPDATE SET n = lead_buckets.n + 1;
+                    END IF;
+                    RETURN NULL;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER lead_buckets AFTER INSERT OR DELETE OR UPDATE OF business_id, created_at, status, source ON leads
+                    FOR EACH ROW EXECUTE FUNCTION lead_buckets_change()
+                """,
+                leadBucketsBackfill,
+            ]),
     ]
+
+    /// `lead_buckets` as lists read it: a day of `created_at` (milliseconds) per bucket, as migration
+    /// 10's triggers compute it (another width needs a new migration that rebuilds the table).
+    static let leadBuckets = Buckets(table: "lead_buckets", column: "created_at", width: 86_400_000)
 
     private static let leadCountsTable = """
         CREATE TABLE lead_counts (
@@ -178,4 +237,13 @@ enum CRMSchema {
         """
     private static let leadCountsBackfill =
         "INSERT INTO lead_counts (business_id, status, source, n) SELECT business_id, status, source, COUNT(*) FROM leads GROUP BY business_id, status, source"
+    private static let leadBucketsTable = """
+        CREATE TABLE lead_buckets (
+            business_id TEXT NOT NULL, bucket BIGINT NOT NULL, status TEXT NOT NULL, source TEXT NOT NULL, n BIGINT NOT NULL,
+            PRIMARY KEY (business_id, bucket, status, source))
+        """
+    private static let leadBucketsBackfill = """
+        INSERT INTO lead_buckets (business_id, bucket, status, source, n)
+        SELECT business_id, created_at / 86400000, status, source, COUNT(*) FROM leads GROUP BY business_id, created_at / 86400000, status, source
+        """
 }

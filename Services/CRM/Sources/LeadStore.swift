@@ -64,6 +64,7 @@ struct LeadStore: Sendable {
         sql.add("status = ?", filter.status.map { .text($0.rawValue) })
         sql.add("source = ?", filter.source.map { .text($0.rawValue) })
         var counting: String?
+        var buckets: Buckets?
         if let search = filter.search {
             if narrowed {
                 sql.add("rowid IN (SELECT rowid FROM leads_search WHERE leads_search MATCH ?)", .text(Self.phrase(search)))
@@ -72,11 +73,13 @@ struct LeadStore: Sendable {
                 "(LOWER(name) LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\')",
                 .text("%\(search.lowercased().likeEscaped)%"))
         } else {
-            // Without a search the filter is one `lead_counts` also has, and its rows hold the count.
+            // Without a search the filter is one `lead_counts` and `lead_buckets` also have: their rows
+            // hold the count, and where a deep page starts.
             counting = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM lead_counts WHERE \(sql.sql)"
+            buckets = CRMSchema.leadBuckets
         }
         return try await db.page(
-            "leads", where: sql, orderBy: "created_at DESC, id DESC", page, countedBy: counting,
+            "leads", where: sql, orderBy: "created_at DESC, id DESC", page, countedBy: counting, buckets: buckets,
             few: (filter.search?.count ?? 0) >= 3
         ).map(Lead.init(row:))
     }
