@@ -338,23 +338,24 @@ extension SQLExecutor {
         let after = start.upto - page.offset - page.limit  // and after it, when it ends in the bucket
         // `LIMIT`, `OFFSET` and the bucket's bounds are numbers, not worked out in the statement:
         // PostgreSQL plans a scan of the whole table for a limit it cannot know.
+        let reversed = after >= 0 && after < skipped
         let ids =
-            after >= 0 && after < skipped
+            reversed
             ? "SELECT id FROM \(table) WHERE \(filter.sql) AND \(column) >= \(low) AND \(column) < \(end) ORDER BY \(column), id LIMIT \(page.limit) OFFSET \(after)"
             : "SELECT id FROM \(table) WHERE \(filter.sql) AND \(column) < \(end) ORDER BY \(buckets.newestFirst) LIMIT \(page.limit) OFFSET \(skipped)"
-        // The counts checked, each summed over the fewer buckets: rows newer than the bucket, and
-        // up to its end.
+        // The counts checked, each summed over the fewer buckets: rows newer than the bucket and,
+        // read from its far end, up to its end.
         let total = starts.last?.upto ?? 0
         let newer = start.newer * 2 < total ? "(\(counts) AND bucket > \(start.bucket))" : "(\(counting)) - (\(counts) AND bucket <= \(start.bucket))"
         let upto = start.upto * 2 < total ? "(\(counts) AND bucket >= \(start.bucket))" : "(\(counting)) - (\(counts) AND bucket < \(start.bucket))"
         let rows = try await query(
             """
-            SELECT *, (\(counting)) AS page_total, \(newer) AS page_newer, \(upto) AS page_upto
+            SELECT *, (\(counting)) AS page_total, \(newer) AS page_newer\(reversed ? ", \(upto) AS page_upto" : "")
             FROM \(table) WHERE id IN (\(ids)) ORDER BY \(buckets.newestFirst)
             """,
             filter.binds)
         guard case .int(let pageTotal)? = rows.first?["page_total"], rows.first?["page_newer"] == .int(Int64(start.newer)),
-            rows.first?["page_upto"] == .int(Int64(start.upto))
+            !reversed || rows.first?["page_upto"] == .int(Int64(start.upto))
         else { return nil }
         return Paged(rows, total: Int(pageTotal), page: page)
     }
