@@ -328,6 +328,18 @@ import Testing
             qualification: nil, createdAt: now, updatedAt: now)
     }
 
+    /// Every field a client reads, unset ones as null, times in UTC; the stored breakdown is not shown.
+    @Test func aLeadsJSONHasEveryFieldAndNoBreakdown() throws {
+        var lead = makeLead(3, business: "b1", name: "Ana")
+        (lead.email, lead.qualificationScore, lead.qualification) = (nil, 72, ["budget": 30])
+        let expected: JSONValue = [
+            "id": .string(lead.id), "business_id": "b1", "name": "Ana", "phone": "+15552010003", "email": nil,
+            "source": .string(lead.source.rawValue), "status": .string(lead.status.rawValue), "notes": nil,
+            "qualification_score": 72, "created_at": "2023-11-14T22:13:23Z", "updated_at": "2023-11-14T22:13:23Z",
+        ]
+        #expect(lead.json == expected)
+    }
+
     @Test func countsAndSearchAreExactOnBothEngines() async throws {
         for url in try await TestEnvironment.databaseURLs() {
             let db = try await DatabaseFactory.open(url: url, logLabel: "t")

@@ -20,7 +20,7 @@ enum LeadSource: String, CaseIterable, Sendable, Encodable {
 
 /// A lead as clients see it. `qualification` (the last breakdown) is kept but shown only by
 /// `/qualify`.
-struct Lead: Sendable, Encodable, JSONRepresentable {
+struct Lead: Sendable, JSONRepresentable {
     var id: String
     var businessID: String
     var name: String?
@@ -34,12 +34,15 @@ struct Lead: Sendable, Encodable, JSONRepresentable {
     var createdAt: Date
     var updatedAt: Date
 
-    enum CodingKeys: String, CodingKey {
-        case id, name, phone, email, source, status, notes
-        case businessID = "business_id"
-        case qualificationScore = "qualification_score"
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
+    /// Written out rather than through `Encodable`: a page of 50 leads cost crm 1.7M instructions
+    /// in `JSONValueEncoder`'s containers, a third of the request.
+    var json: JSONValue {
+        [
+            "id": .string(id), "business_id": .string(businessID), "name": JSONValue(name), "phone": JSONValue(phone),
+            "email": JSONValue(email), "source": .string(source.rawValue), "status": .string(status.rawValue),
+            "notes": JSONValue(notes), "qualification_score": JSONValue(qualificationScore), "created_at": JSONValue(createdAt),
+            "updated_at": JSONValue(updatedAt),
+        ]
     }
 }
 
