@@ -13,10 +13,14 @@ public struct CurlRequest: Sendable {
     /// `host:port:address` entries (curl's `CURLOPT_RESOLVE`): connect to these addresses, checked
     /// beforehand, instead of asking DNS again.
     public var pinnedAddresses: [String]
+    /// The most of the answer's body kept: past it the transfer stops, and the response comes back
+    /// `truncated` (its status and headers whole), so no server can fill the process's memory.
+    public var maxResponseBytes: Int
 
     public init(
         method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-        connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(15), pinnedAddresses: [String] = []
+        connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(15), pinnedAddresses: [String] = [],
+        maxResponseBytes: Int = 1 << 20
     ) {
         self.method = method
         self.url = url
@@ -25,6 +29,7 @@ public struct CurlRequest: Sendable {
         self.connectTimeout = connectTimeout
         self.timeout = timeout
         self.pinnedAddresses = pinnedAddresses
+        self.maxResponseBytes = maxResponseBytes
     }
 }
 
@@ -33,6 +38,8 @@ public struct CurlResponse: Sendable {
     /// Headers of the final response (after any 100 Continue), names as sent.
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// The body stopped at `CurlRequest.maxResponseBytes`.
+    public var truncated = false
 
     public func header(_ name: String) -> String? {
         headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
@@ -116,6 +123,7 @@ public final class CurlClient: Sendable {
             handle, transfer in
             try handle.set(CG_URL, request.url)
             try handle.set(CG_PROTOCOLS_STR, "http,https")
+            transfer.bodyLimit = request.maxResponseBytes
             let method = request.method.uppercased()
             if let body = request.body {
                 try handle.set(CG_POST, 1)
@@ -221,6 +229,8 @@ final class Transfer: @unchecked Sendable {
     private let upload: [UInt8]
     private var uploadOffset = 0
     private var body: [UInt8] = []
+    var bodyLimit = Int.max
+    private var truncated = false
     private var headers: [(String, String)] = []
     private(set) var headerList: UnsafeMutablePointer<curl_slist>?
     private(set) var recipientList: UnsafeMutablePointer<curl_slist>?
@@ -263,7 +273,13 @@ final class Transfer: @unchecked Sendable {
                     // Without its transfer (never: `prepare` sets it) the answer 0 makes libcurl abort.
                     guard let transfer = Transfer.from(context) else { return 0 }
                     let length = size * count
-                    if let pointer { transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: length)) }
+                    guard let pointer else { return length }
+                    let kept = min(length, transfer.bodyLimit - transfer.body.count)
+                    transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: kept))
+                    guard kept == length else {
+                        transfer.truncated = true
+                        return 0  // fewer bytes than given: libcurl stops the transfer
+                    }
                     return length
                 }))
         try checkCode(
@@ -325,6 +341,8 @@ final class Transfer: @unchecked Sendable {
         switch code {
         case CURLE_OK:
             return CurlResponse(status: cg_response_code(handle.raw), headers: headers, body: body)
+        case CURLE_WRITE_ERROR where truncated:
+            return CurlResponse(status: cg_response_code(handle.raw), headers: headers, body: body, truncated: true)
         case CURLE_OPERATION_TIMEDOUT:
             throw CurlError.timedOut
         case CURLE_ABORTED_BY_CALLBACK:

@@ -35,6 +35,9 @@ import Testing
             return Response(status: .ok)
         }
         router.get("/fast") { _, _ in "ok" }
+        router.get("/big") { _, _ -> Response in
+            Response(status: .accepted, body: .init(byteBuffer: ByteBuffer(repeating: 66, count: 8 << 20)))
+        }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             try await body("http://127.0.0.1:\(client.port!)")
@@ -66,6 +69,18 @@ import Testing
             let response = try await curl.perform(CurlRequest(url: base + "/fail"))
             #expect(response.status == 500)
             #expect(response.bodyText.contains("10007"))
+        }
+    }
+
+    /// A long answer is kept up to the request's limit (1 MiB unless set), with its status whole.
+    @Test func aLongAnswerStopsAtTheLimit() async throws {
+        try await withServer { base in
+            let small = try await curl.perform(CurlRequest(url: base + "/big", maxResponseBytes: 4096))
+            #expect(small.status == 202 && small.truncated && small.body == [UInt8](repeating: 66, count: 4096))
+            let standard = try await curl.perform(CurlRequest(url: base + "/big"))
+            #expect(standard.status == 202 && standard.truncated && standard.body.count == 1 << 20)
+            let whole = try await curl.perform(CurlRequest(url: base + "/big", maxResponseBytes: 8 << 20))
+            #expect(whole.status == 202 && !whole.truncated && whole.body.count == 8 << 20)
         }
     }
 

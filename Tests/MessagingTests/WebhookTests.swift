@@ -103,6 +103,25 @@ import Testing
         }
     }
 
+    /// An endpoint's answer is read no further than its start (`maxResponseBytes`), and a 64 MB
+    /// answer is a delivery like any other.
+    @Test func aLongAnswerIsStillADelivery() async throws {
+        let receiver = WebhookReceiver()
+        await receiver.start()
+        defer { receiver.stop() }
+        receiver.answer(bytes: 64 << 20)
+        for url in try await TestEnvironment.databaseURLs() {
+            let db = try await Self.database(url)
+            let webhooks = Self.webhooks(db, strict: false)
+            let endpoint = try await webhooks.register(businessID: Self.business, url: receiver.url, events: ["lead.created"])
+            try await webhooks.store.intake([Self.event()], retryFor: 60)
+            #expect(await webhooks.tick() == 1)
+            let log = try await webhooks.store.attempts(endpointID: endpoint.id, page: Page(limit: 10))
+            #expect(log.total == 1 && log.items.first?["status_code"] == 200 && log.items.first?["error"] == .null, "\(log.items)")
+            await db.close()
+        }
+    }
+
     @Test func aFailingDeliveryGivesUpAndAFailingEndpointIsDisabledAndItsAdminsTold() async throws {
         let receiver = WebhookReceiver()
         await receiver.start()

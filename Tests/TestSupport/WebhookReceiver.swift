@@ -21,6 +21,7 @@ public final class WebhookReceiver: Sendable {
         var deliveries: [Delivery] = []
         var failures = 0
         var failing: String?
+        var answerBytes = 0
     }
     private let state = Mutex(State())
     private let server = Mutex<LocalServer?>(nil)
@@ -38,22 +39,24 @@ public final class WebhookReceiver: Sendable {
     public var accepted: [Delivery] { deliveries.filter { (200..<300).contains($0.status) } }
     /// The first event to arrive is answered 500 this many times, then 200; others are not held up.
     public func failFirstEvent(times: Int) { state.withLock { $0.failures = times } }
+    /// Every answer carries a body this long.
+    public func answer(bytes: Int) { state.withLock { $0.answerBytes = bytes } }
 
     public func start() async {
         let router = Router()
         router.post("/hooks") { [self] request, _ -> Response in
             let bytes = Array(buffer: try await request.body.collect(upTo: 1 << 20))
             let eventID = Self.eventID.flatMap { request.headers[$0] }
-            let status = state.withLock { state -> Int in
+            let (status, answerBytes) = state.withLock { state -> (Int, Int) in
                 if state.failures > 0 && state.failing == nil { state.failing = eventID }
                 let fails = state.failures > 0 && eventID == state.failing
                 if fails { state.failures -= 1 }
                 state.deliveries.append(
                     Delivery(
                         signature: Self.signature.flatMap { request.headers[$0] }, eventID: eventID, body: bytes, status: fails ? 500 : 200))
-                return fails ? 500 : 200
+                return (fails ? 500 : 200, state.answerBytes)
             }
-            return Response(status: .init(code: status))
+            return Response(status: .init(code: status), body: .init(byteBuffer: ByteBuffer(repeating: 65, count: answerBytes)))
         }
         let local = LocalServer()
         await local.start(router, port: portBox.withLock { $0 })
