@@ -6,6 +6,7 @@ import Persistence
 import Providers
 import ServiceClients
 import ServiceKit
+import Synchronization
 import TestSupport
 import Testing
 
@@ -47,9 +48,13 @@ import Testing
         #expect(WebhookAddress.isPublic([8, 8, 8, 8]) && WebhookAddress.isPublic([0x26, 0x06, 0x47, 0] + Array(repeating: 0, count: 12)))
     }
 
-    static func webhooks(_ db: any Database, strict: Bool, retryFor: TimeInterval = 60, disableAfter: TimeInterval = 3600) -> Webhooks {
+    static func webhooks(
+        _ db: any Database, strict: Bool, retryFor: TimeInterval = 60, disableAfter: TimeInterval = 3600,
+        identityUp: @escaping @Sendable () -> Bool = { true }
+    ) -> Webhooks {
         let identity = IdentityClient(business: { id, _ in
-            BusinessInfo(id: id, name: "Acme", settings: [:], adminEmails: ["owner@example.com"])
+            guard identityUp() else { throw IdentityClient.down }
+            return BusinessInfo(id: id, name: "Acme", settings: [:], adminEmails: ["owner@example.com"])
         })
         let metrics = ServiceMetrics(service: "messaging")
         return Webhooks(
@@ -118,6 +123,34 @@ import Testing
             #expect(await webhooks.tick() == 1)
             let log = try await webhooks.store.attempts(endpointID: endpoint.id, page: Page(limit: 10))
             #expect(log.total == 1 && log.items.first?["status_code"] == 200 && log.items.first?["error"] == .null, "\(log.items)")
+            await db.close()
+        }
+    }
+
+    /// With identity down when the endpoint is due to be disabled, it stays active; the next failure
+    /// with identity back disables it and its admins are told.
+    @Test func anEndpointIsDisabledOnlyWhenItsAdminsCanBeTold() async throws {
+        let receiver = WebhookReceiver()
+        await receiver.start()
+        receiver.stop()
+        let identityUp = Mutex(false)
+        for url in try await TestEnvironment.databaseURLs() {
+            identityUp.withLock { $0 = false }
+            let db = try await Self.database(url)
+            let webhooks = Self.webhooks(db, strict: false, disableAfter: 1, identityUp: { identityUp.withLock { $0 } })
+            let endpoint = try await webhooks.register(businessID: Self.business, url: receiver.url, events: ["lead.created"])
+            let start = Date()
+            try await webhooks.store.intake([Self.event("lead_a")], retryFor: 60, now: start)
+            #expect(await webhooks.tick(now: start) == 1)
+            try await webhooks.store.intake([Self.event("lead_b")], retryFor: 60, now: start.addingTimeInterval(2))
+            #expect(await webhooks.tick(now: start.addingTimeInterval(2)) >= 1)  // lead_a again too
+            #expect(try await webhooks.store.endpoint(id: endpoint.id, businessID: Self.business)?.status == .active)
+            identityUp.withLock { $0 = true }
+            try await webhooks.store.intake([Self.event("lead_c")], retryFor: 60, now: start.addingTimeInterval(3))
+            #expect(await webhooks.tick(now: start.addingTimeInterval(3)) >= 1)
+            #expect(try await webhooks.store.endpoint(id: endpoint.id, businessID: Self.business)?.status == .disabled)
+            let emails = try await db.query("SELECT to_address FROM emails")
+            #expect(emails.count == 1 && emails.first?.string("to_address") == "owner@example.com")
             await db.close()
         }
     }
