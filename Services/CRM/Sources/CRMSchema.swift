@@ -66,53 +66,7 @@ enum CRMSchema {
             6, "lead counts",
             // `pagination.total` of a lead list without a search, kept by triggers in the same
             // transaction as every write to leads, so it is exact without counting 100,000 rows.
-            sqlite: [
-                leadCountsTable,
-                """
-                CREATE TRIGGER lead_counts_insert AFTER INSERT ON leads BEGIN
-                    INSERT INTO lead_counts (business_id, status, source, n) VALUES (new.business_id, new.status, new.source, 1)
-                        ON CONFLICT (business_id, status, source) DO UPDATE SET n = n + 1;
-                END
-                """,
-                """
-                CREATE TRIGGER lead_counts_delete AFTER DELETE ON leads BEGIN
-                    UPDATE lead_counts SET n = n - 1
-                        WHERE business_id = old.business_id AND status = old.status AND source = old.source;
-                END
-                """,
-                """
-                CREATE TRIGGER lead_counts_update AFTER UPDATE OF business_id, status, source ON leads BEGIN
-                    UPDATE lead_counts SET n = n - 1
-                        WHERE business_id = old.business_id AND status = old.status AND source = old.source;
-                    INSERT INTO lead_counts (business_id, status, source, n) VALUES (new.business_id, new.status, new.source, 1)
-                        ON CONFLICT (business_id, status, source) DO UPDATE SET n = n + 1;
-                END
-                """,
-                leadCountsBackfill,
-            ],
-            postgres: [
-                leadCountsTable,
-                """
-                CREATE FUNCTION lead_counts_change() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-                        UPDATE lead_counts SET n = n - 1
-                            WHERE business_id = OLD.business_id AND status = OLD.status AND source = OLD.source;
-                    END IF;
-                    IF TG_OP IN ('UPDATE', 'INSERT') THEN
-                        INSERT INTO lead_counts (business_id, status, source, n) VALUES (NEW.business_id, NEW.status, NEW.source, 1)
-                            ON CONFLICT (business_id, status, source) DO UPDATE SET n = lead_counts.n + 1;
-                    END IF;
-                    RETURN NULL;
-                END
-                $$
-                """,
-                """
-                CREATE TRIGGER lead_counts AFTER INSERT OR DELETE OR UPDATE OF business_id, status, source ON leads
-                    FOR EACH ROW EXECUTE FUNCTION lead_counts_change()
-                """,
-                leadCountsBackfill,
-            ]),
+            sqlite: leadCounts.sqlite, postgres: leadCounts.postgres),
         Migration(
             7, "lead search",
             // `search` matches a substring of name, email or phone. A trigram index finds the few
@@ -172,78 +126,91 @@ enum CRMSchema {
         Migration(
             10, "lead buckets",
             // Where a deep page of a lead list starts: leads counted per day of `created_at` (UTC),
-            // status and source, kept by triggers like `lead_counts`. The days' counts say which day
-            // holds the page's first lead and how many newer leads to skip without reading them.
-            sqlite: [
-                leadBucketsTable,
-                """
-                CREATE TRIGGER lead_buckets_insert AFTER INSERT ON leads BEGIN
-                    INSERT INTO lead_buckets (business_id, bucket, status, source, n)
-                        VALUES (new.business_id, new.created_at / 86400000, new.status, new.source, 1)
-                        ON CONFLICT (business_id, bucket, status, source) DO UPDATE SET n = n + 1;
-                END
-                """,
-                """
-                CREATE TRIGGER lead_buckets_delete AFTER DELETE ON leads BEGIN
-                    UPDATE lead_buckets SET n = n - 1 WHERE business_id = old.business_id
-                        AND bucket = old.created_at / 86400000 AND status = old.status AND source = old.source;
-                END
-                """,
-                """
-                CREATE TRIGGER lead_buckets_update AFTER UPDATE OF business_id, created_at, status, source ON leads BEGIN
-                    UPDATE lead_buckets SET n = n - 1 WHERE business_id = old.business_id
-                        AND bucket = old.created_at / 86400000 AND status = old.status AND source = old.source;
-                    INSERT INTO lead_buckets (business_id, bucket, status, source, n)
-                        VALUES (new.business_id, new.created_at / 86400000, new.status, new.source, 1)
-                        ON CONFLICT (business_id, bucket, status, source) DO UPDATE SET n = n + 1;
-                END
-                """,
-                leadBucketsBackfill,
-            ],
-            postgres: [
-                leadBucketsTable,
-                """
-                CREATE FUNCTION lead_buckets_change() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-                        UPDATE lead_buckets SET n = n - 1 WHERE business_id = OLD.business_id
-                            AND bucket = OLD.created_at / 86400000 AND status = OLD.status AND source = OLD.source;
-                    END IF;
-                    IF TG_OP IN ('UPDATE', 'INSERT') THEN
-                        INSERT INTO lead_buckets (business_id, bucket, status, source, n)
-                            VALUES (NEW.business_id, NEW.created_at / 86400000, NEW.status, NEW.source, 1)
-                            ON CONFLICT (business_id, bucket, status, source) DO UPDATE SET n = lead_buckets.n + 1;
-                    END IF;
-                    RETURN NULL;
-                END
-                $$
-                """,
-                """
-                CREATE TRIGGER lead_buckets AFTER INSERT OR DELETE OR UPDATE OF business_id, created_at, status, source ON leads
-                    FOR EACH ROW EXECUTE FUNCTION lead_buckets_change()
-                """,
-                leadBucketsBackfill,
-            ]),
+            // status and source. The days' counts say which day holds the page's first lead and how
+            // many newer leads to skip without reading them.
+            sqlite: leadBucketCounts.sqlite, postgres: leadBucketCounts.postgres),
     ]
 
     /// `lead_buckets` as lists read it: a day of `created_at` (milliseconds) per bucket, as migration
     /// 10's triggers compute it (another width needs a new migration that rebuilds the table).
     static let leadBuckets = Buckets(table: "lead_buckets", column: "created_at", width: 86_400_000)
 
-    private static let leadCountsTable = """
-        CREATE TABLE lead_counts (
-            business_id TEXT NOT NULL, status TEXT NOT NULL, source TEXT NOT NULL, n BIGINT NOT NULL,
-            PRIMARY KEY (business_id, status, source))
+    private static let leadCounts = LeadCounts(
+        "lead_counts",
+        [("business_id", "TEXT", { "\($0).business_id" }), ("status", "TEXT", { "\($0).status" }), ("source", "TEXT", { "\($0).source" })],
+        changedBy: "business_id, status, source")
+    private static let leadBucketCounts = LeadCounts(
+        "lead_buckets",
+        [
+            ("business_id", "TEXT", { "\($0).business_id" }), ("bucket", "BIGINT", { "\($0).created_at / 86400000" }),
+            ("status", "TEXT", { "\($0).status" }), ("source", "TEXT", { "\($0).source" }),
+        ],
+        changedBy: "business_id, created_at, status, source")
+}
+
+/// A table counting leads per key, kept by triggers in the same transaction as every write to
+/// `leads`: its statements on either engine, the counts of the leads already there included.
+private struct LeadCounts {
+    let table: String
+    /// Each column of the key, its type, and how it is worked out from a row of `leads` (named
+    /// `new`, `old` or `leads`).
+    let key: [(column: String, type: String, value: @Sendable (String) -> String)]
+    /// The columns of `leads` whose change moves a lead to another count.
+    let changedBy: String
+
+    init(_ table: String, _ key: [(column: String, type: String, value: @Sendable (String) -> String)], changedBy: String) {
+        self.table = table
+        self.key = key
+        self.changedBy = changedBy
+    }
+
+    private var columns: String { key.map(\.column).joined(separator: ", ") }
+    private func values(of row: String) -> String { key.map { $0.value(row) }.joined(separator: ", ") }
+    private func matching(_ row: String) -> String { key.map { "\($0.column) = \($0.value(row))" }.joined(separator: " AND ") }
+
+    private var create: String {
         """
-    private static let leadCountsBackfill =
-        "INSERT INTO lead_counts (business_id, status, source, n) SELECT business_id, status, source, COUNT(*) FROM leads GROUP BY business_id, status, source"
-    private static let leadBucketsTable = """
-        CREATE TABLE lead_buckets (
-            business_id TEXT NOT NULL, bucket BIGINT NOT NULL, status TEXT NOT NULL, source TEXT NOT NULL, n BIGINT NOT NULL,
-            PRIMARY KEY (business_id, bucket, status, source))
+        CREATE TABLE \(table) (
+            \(key.map { "\($0.column) \($0.type) NOT NULL" }.joined(separator: ", ")), n BIGINT NOT NULL,
+            PRIMARY KEY (\(columns)))
         """
-    private static let leadBucketsBackfill = """
-        INSERT INTO lead_buckets (business_id, bucket, status, source, n)
-        SELECT business_id, created_at / 86400000, status, source, COUNT(*) FROM leads GROUP BY business_id, created_at / 86400000, status, source
-        """
+    }
+    private var backfill: String {
+        let grouped = values(of: "leads")
+        return "INSERT INTO \(table) (\(columns), n) SELECT \(grouped), COUNT(*) FROM leads GROUP BY \(grouped)"
+    }
+    private func add(_ row: String, counted n: String) -> String {
+        "INSERT INTO \(table) (\(columns), n) VALUES (\(values(of: row)), 1) ON CONFLICT (\(columns)) DO UPDATE SET n = \(n) + 1;"
+    }
+    private func remove(_ row: String) -> String { "UPDATE \(table) SET n = n - 1 WHERE \(matching(row));" }
+
+    var sqlite: [String] {
+        [
+            create,
+            "CREATE TRIGGER \(table)_insert AFTER INSERT ON leads BEGIN \(add("new", counted: "n")) END",
+            "CREATE TRIGGER \(table)_delete AFTER DELETE ON leads BEGIN \(remove("old")) END",
+            "CREATE TRIGGER \(table)_update AFTER UPDATE OF \(changedBy) ON leads BEGIN \(remove("old")) \(add("new", counted: "n")) END",
+            backfill,
+        ]
+    }
+
+    var postgres: [String] {
+        [
+            create,
+            """
+            CREATE FUNCTION \(table)_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP IN ('UPDATE', 'DELETE') THEN \(remove("OLD")) END IF;
+                IF TG_OP IN ('UPDATE', 'INSERT') THEN \(add("NEW", counted: "\(table).n")) END IF;
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER \(table) AFTER INSERT OR DELETE OR UPDATE OF \(changedBy) ON leads
+                FOR EACH ROW EXECUTE FUNCTION \(table)_change()
+            """,
+            backfill,
+        ]
+    }
 }
