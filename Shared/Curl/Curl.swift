@@ -274,7 +274,7 @@ final class Transfer: @unchecked Sendable {
                     guard let transfer = Transfer.from(context) else { return 0 }
                     let length = size * count
                     guard let pointer else { return length }
-                    let kept = min(length, transfer.bodyLimit - transfer.body.count)
+                    let kept = max(0, min(length, transfer.bodyLimit - transfer.body.count))
                     transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: kept))
                     guard kept == length else {
                         transfer.truncated = true

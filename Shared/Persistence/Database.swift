@@ -330,9 +330,11 @@ extension SQLExecutor {
         _ table: String, where filter: SQLFilter, _ page: Page, counting: String, buckets: Buckets, from start: Buckets.Start,
         of starts: [Buckets.Start]
     ) async throws -> Paged<SQLRow>? {
+        // Division rounds toward zero, so bucket 0 spans both sides of 0 and the ones below run the
+        // other way: only buckets past 0 are the half-open spans the bounds below assume.
         let (low, lowOverflow) = start.bucket.multipliedReportingOverflow(by: buckets.width)
         let (end, endOverflow) = low.addingReportingOverflow(buckets.width)
-        guard !lowOverflow, !endOverflow, start.newer <= page.offset else { return nil }
+        guard start.bucket > 0, !lowOverflow, !endOverflow, start.newer <= page.offset else { return nil }
         let (column, counts) = (buckets.column, "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM \(buckets.table) WHERE \(filter.sql)")
         let skipped = page.offset - start.newer  // the bucket's rows before the page
         let after = start.upto - page.offset - page.limit  // and after it, when it ends in the bucket

@@ -114,7 +114,8 @@ public final class PostgresDatabase: Database {
                 switch cell.dataType {
                 case .int2, .int4, .int8: cells.append(.int(try cell.decode(Int64.self)))
                 case .float4, .float8: cells.append(.double(try cell.decode(Double.self)))
-                case .numeric: cells.append(.double(Double(try cell.decode(String.self)) ?? 0))
+                // Sums and averages of integers: their value, whole or not (read as text it was binary).
+                case .numeric: cells.append(.double(NSDecimalNumber(decimal: try cell.decode(Decimal.self)).doubleValue))
                 case .bool: cells.append(.int(try cell.decode(Bool.self) ? 1 : 0))
                 default: cells.append(.text(try cell.decode(String.self)))
                 }

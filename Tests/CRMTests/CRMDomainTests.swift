@@ -328,6 +328,36 @@ import Testing
             qualification: nil, createdAt: now, updatedAt: now)
     }
 
+    /// Leads changing status both ways at once never deadlock on their counts (PostgreSQL locks the
+    /// counts a change moves between in key order), and the counts stay exact.
+    @Test func statusChangesBothWaysAtOnceKeepExactCounts() async throws {
+        guard let url = try await TestEnvironment.postgresDatabaseURL() else { return }
+        let db = try await DatabaseFactory.open(url: url + "?pool_size=16", logLabel: "t")
+        try await Migrator.migrate(db, scope: "crm", CRMSchema.migrations)
+        let store = LeadStore(db: db)
+        var leads = (0..<32).map { makeLead($0, business: "b1", name: "Lead \($0)") }
+        for index in leads.indices {
+            leads[index].status = (index / 4).isMultiple(of: 2) ? .new : .qualified  // both statuses in every source
+            try await store.insert(leads[index], on: db)
+        }
+        for _ in 0..<8 {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in leads.indices {
+                    leads[index].status = leads[index].status == .new ? .qualified : .new
+                    let lead = leads[index]
+                    group.addTask { try await db.transaction { tx in try await store.update(lead, on: tx) } }
+                }
+                try await group.waitForAll()
+            }
+        }
+        for table in ["lead_counts", "lead_buckets"] {
+            let kept = try await db.query(
+                "SELECT status, CAST(SUM(n) AS BIGINT) AS n FROM \(table) WHERE business_id = 'b1' GROUP BY status ORDER BY status")
+            #expect(kept.map { [$0.string("status"), $0.string("n")] } == [["new", "16"], ["qualified", "16"]], "\(table)")
+        }
+        await db.close()
+    }
+
     /// Every field a client reads, unset ones as null, times in UTC; the stored breakdown is not shown.
     @Test func aLeadsJSONHasEveryFieldAndNoBreakdown() throws {
         var lead = makeLead(3, business: "b1", name: "Ana")

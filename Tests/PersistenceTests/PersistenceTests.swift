@@ -69,6 +69,10 @@ import Testing
             #expect(row.values["note"] == .null)
             let returned = try await db.query("UPDATE things SET amount = amount + 1 WHERE id = $1 RETURNING amount", ["t1"])
             #expect(returned.first?.int("amount") == 1_700_000_000_124)
+            // A sum of integers is NUMERIC in PostgreSQL: read as its value, not as 0.
+            let sum = try #require(try await db.first("SELECT SUM(amount) AS total, SUM(amount) / 8.0 AS eighth FROM things"))
+            #expect(sum.int("total") == 1_700_000_000_124)
+            #expect(sum.double("eighth") == 212_500_000_015.5)
         }
     }
 

@@ -129,6 +129,9 @@ enum CRMSchema {
             // status and source. The days' counts say which day holds the page's first lead and how
             // many newer leads to skip without reading them.
             sqlite: leadBucketCounts.sqlite, postgres: leadBucketCounts.postgres),
+        // lead_counts' function as migration 6 now writes it: rows taken in key order, none for a
+        // change that keeps the key (SQLite has one writer at a time: nothing to change there).
+        Migration(11, "lead counts in key order", sqlite: [], postgres: [leadCounts.function]),
     ]
 
     /// `lead_buckets` as lists read it: a day of `created_at` (milliseconds) per bucket, as migration
@@ -194,18 +197,27 @@ private struct LeadCounts {
         ]
     }
 
-    var postgres: [String] {
-        [
-            create,
-            """
-            CREATE FUNCTION \(table)_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    /// The counts a change moves between are locked in key order, so that two changes moving leads
+    /// opposite ways cannot deadlock; a change that keeps the key locks nothing.
+    var function: String {
+        let (old, new) = ("ROW(\(values(of: "OLD")))", "ROW(\(values(of: "NEW")))")
+        return """
+            CREATE OR REPLACE FUNCTION \(table)_change() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
+                IF TG_OP = 'UPDATE' AND \(old) = \(new) THEN RETURN NULL; END IF;
+                IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND \(new) < \(old)) THEN \(add("NEW", counted: "\(table).n")) END IF;
                 IF TG_OP IN ('UPDATE', 'DELETE') THEN \(remove("OLD")) END IF;
-                IF TG_OP IN ('UPDATE', 'INSERT') THEN \(add("NEW", counted: "\(table).n")) END IF;
+                IF TG_OP = 'UPDATE' AND \(new) > \(old) THEN \(add("NEW", counted: "\(table).n")) END IF;
                 RETURN NULL;
             END
             $$
-            """,
+            """
+    }
+
+    var postgres: [String] {
+        [
+            create,
+            function,
             """
             CREATE TRIGGER \(table) AFTER INSERT OR DELETE OR UPDATE OF \(changedBy) ON leads
                 FOR EACH ROW EXECUTE FUNCTION \(table)_change()

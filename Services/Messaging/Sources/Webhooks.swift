@@ -167,17 +167,21 @@ struct Webhooks: Sendable {
 
     /// Disables an endpoint that has failed for `disableAfter`, and tells the business's admins.
     /// The admins are looked up first: with identity unreachable the endpoint stays active until a
-    /// later failure disables it, so the email that tells them is never lost.
+    /// later failure disables it, so the admins are not left untold. (A business identity no longer
+    /// knows has no one to tell.)
     private func disable(_ endpoint: WebhookEndpoint, now: Date) async throws {
-        let business: BusinessInfo
+        let business: BusinessInfo?
         do {
             business = try await businesses.business(endpoint.businessID, requestID: ResourceID.make(.request))
+        } catch ServiceCallError.notFound {
+            business = nil
         } catch {
             logger.warning("webhook endpoint not disabled yet: its admins could not be looked up", metadata: ["webhook_id": .string(endpoint.id)])
             return
         }
         guard try await store.disable(endpoint, now: now) else { return }
         logger.warning("webhook endpoint disabled", metadata: ["webhook_id": .string(endpoint.id)])
+        guard let business else { return }
         for admin in business.adminEmails {
             let text = """
                 Your CloudGreet webhook endpoint \(endpoint.url) (\(endpoint.id)) has failed every delivery since \
