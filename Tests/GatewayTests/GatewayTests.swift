@@ -360,7 +360,7 @@ actor Counter {
                 #expect(decoded["code"] == "SERVICE_UNAVAILABLE")
                 #expect(response.headers[HTTPField.Name("X-RateLimit-Limit")!] == "1000")
             }
-            #expect(ContinuousClock.now - start < .seconds(1))
+            #expect(ContinuousClock.now - start < .seconds(5))
         }
     }
 

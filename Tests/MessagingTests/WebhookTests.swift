@@ -60,7 +60,7 @@ import Testing
         return Webhooks(
             store: WebhookStore(db: db),
             settings: WebhookSettings(
-                retryFor: retryFor, disableAfter: disableAfter, retryBase: 0.05, timeout: 2, pollSeconds: 0.05, strictAddresses: strict),
+                retryFor: retryFor, disableAfter: disableAfter, retryBase: 0.05, timeout: 10, pollSeconds: 0.05, strictAddresses: strict),
             curl: CurlClient(threads: 2), emails: EmailOutbox(store: EmailStore(db: db), mailer: nil, sandboxAllowed: true, metrics: metrics),
             businesses: BusinessDirectory(identity: identity), logger: Logger(label: "test"), metrics: metrics)
     }

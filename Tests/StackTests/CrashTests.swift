@@ -256,7 +256,7 @@ import Testing
             aborted.close()
             let slow = try RawConnection(port: port)
             slow.send(head)
-            let answer = await slow.receive(seconds: 4).text
+            let answer = await slow.receive(seconds: 10) { $0.contains("\r\n\r\n") }.text
             if !answer.hasPrefix("HTTP/1.1 408") { failures.append("slow body to \(route.path) -> \(answer.prefix(80))") }
             slow.close()
         }

@@ -340,7 +340,7 @@ import Testing
         stack.kill(.crm)
         let start = ContinuousClock.now
         let leads = try await stack.call(.GET, "/leads", token: owner.token)
-        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(ContinuousClock.now - start < .seconds(5))  // not the 10 s upstream time-out
         #expect(leads.status == 503 && leads.code == "SERVICE_UNAVAILABLE")
         #expect(try await stack.call(.GET, "/businesses", token: owner.token).status == 200)
         let health = try await stack.call(.GET, "/health?cache=false")

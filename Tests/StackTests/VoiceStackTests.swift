@@ -474,7 +474,7 @@ import Testing
         let started = Date()
         let answer = try await world.retellWebhook(
             world.analyzed(second.retell, ourCallID: second.call, appointment: slot.addingTimeInterval(3 * 3600)))
-        #expect(answer.status == 200 && Date().timeIntervalSince(started) < 2)
+        #expect(answer.status == 200 && Date().timeIntervalSince(started) < 8)  // not waiting for crm
         try await Task.sleep(for: .seconds(1))
         try world.stack.start(.crm)
         try await TestHTTP.waitUntilUp(world.stack.url(.crm) + "/health")
