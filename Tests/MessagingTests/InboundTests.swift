@@ -1,7 +1,10 @@
 import CloudGreetCore
 import Crypto
 import Foundation
+import Logging
 import Providers
+import ServiceKit
+import TestSupport
 import Testing
 
 @testable import Messaging
@@ -86,5 +89,31 @@ import Testing
             try verifier.verify(signature: try sign(stamp, body), timestamp: String(now - 1), body: body)
         }
         #expect(TelnyxSignatureVerifier(base64PublicKey: "not a key") == nil)
+    }
+}
+
+/// STOP and START take effect with the stored text, once: the same text worked again (its event
+/// retried) does not undo a later one.
+@Suite struct OptOutTests {
+    @Test func aKeywordTakesEffectWithItsTextOnce() async throws {
+        for url in try await TestEnvironment.databaseURLs() {
+            let db = try await WebhookTests.database(url)
+            let store = SMSStore(db: db, events: EventOutbox(db: db, logger: Logger(label: "test")))
+            let (business, phone) = ("business_1", "+15552014444")
+            func optedOut() async throws -> Bool { try await store.isOptedOut(businessID: business, phone: phone) }
+            func text(_ key: String, _ words: String, optingOut: Bool?) async throws {
+                try await store.insertInbound(
+                    businessID: business, leadID: nil, phone: phone, text: words, providerMessageID: nil, key: key, optingOut: optingOut)
+            }
+            try await text("in:1", "STOP", optingOut: true)
+            #expect(try await optedOut())
+            try await text("in:2", "START", optingOut: false)
+            #expect(try await !optedOut())
+            try await text("in:1", "STOP", optingOut: true)  // the first event, worked again
+            #expect(try await !optedOut())
+            try await text("in:3", "Hello", optingOut: nil)
+            #expect(try await !optedOut())
+            await db.close()
+        }
     }
 }

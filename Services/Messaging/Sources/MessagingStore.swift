@@ -112,10 +112,11 @@ struct SMSStore: Sendable {
         return counts
     }
 
-    /// Stores an inbound text once, however often its event is worked, with its `sms.received`.
+    /// Stores an inbound text once, however often its event is worked, with its `sms.received`, and
+    /// the opt-out it asks for (`optingOut`: true for STOP, false for START).
     func insertInbound(
         businessID: String, leadID: String?, phone: String, text: String, providerMessageID: String?,
-        key: String, now: Date = Date()
+        key: String, optingOut: Bool? = nil, now: Date = Date()
     ) async throws {
         try await db.transaction { [events] db in
             let inserted = try await db.first(
@@ -129,8 +130,18 @@ struct SMSStore: Sendable {
                     .text(ResourceID.make(.sms)), .text(businessID), SQLValue(leadID), .text(phone), .text(text),
                     SQLValue(providerMessageID), .text(key), SQLValue(now),
                 ])
-            if let sms = try inserted.map(SMSRecord.init(row:)) {
-                try await events.record("sms.received", businessID: businessID, resourceID: sms.id, data: sms.json, on: db)
+            guard let sms = try inserted.map(SMSRecord.init(row:)) else { return }
+            try await events.record("sms.received", businessID: businessID, resourceID: sms.id, data: sms.json, on: db)
+            // STOP or START takes effect with the text that says it, once: no send comes in between,
+            // and the same text worked again cannot undo a later one.
+            switch optingOut {
+            case true?:
+                try await db.query(
+                    "INSERT INTO opt_outs (business_id, phone, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    [.text(businessID), .text(phone), SQLValue(now)])
+            case false?:
+                try await db.query("DELETE FROM opt_outs WHERE business_id = $1 AND phone = $2", [.text(businessID), .text(phone)])
+            case nil: break
             }
         }
     }
@@ -163,16 +174,6 @@ struct SMSStore: Sendable {
         try await db.query(
             "UPDATE sms SET phone = '', message = '', updated_at = $1 WHERE business_id = $2 AND (lead_id = $3 OR phone = $4)",
             [SQLValue(now), .text(erasure.businessID), .text(erasure.leadID), SQLValue(erasure.phone)])
-    }
-
-    func optOut(businessID: String, phone: String) async throws {
-        try await db.query(
-            "INSERT INTO opt_outs (business_id, phone, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            [.text(businessID), .text(phone), SQLValue(Date())])
-    }
-
-    func optIn(businessID: String, phone: String) async throws {
-        try await db.query("DELETE FROM opt_outs WHERE business_id = $1 AND phone = $2", [.text(businessID), .text(phone)])
     }
 
     func isOptedOut(businessID: String, phone: String) async throws -> Bool {

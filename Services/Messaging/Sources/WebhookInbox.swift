@@ -41,16 +41,14 @@ struct TelnyxEvents: Sendable {
         }
         let leadID = try await crm.upsertLead(business.id, from, "sms", requestID).lead.id
         let text = event.text ?? ""
+        let keyword = Keyword.classify(text)
         try await sms.insertInbound(
             businessID: business.id, leadID: leadID, phone: from, text: text,
-            providerMessageID: event.messageID, key: "in:" + event.id)
+            providerMessageID: event.messageID, key: "in:" + event.id,
+            optingOut: keyword == .optOut ? true : keyword == .optIn ? false : nil)
         let reply: String?
-        switch Keyword.classify(text) {
-        case .optOut:
-            try await sms.optOut(businessID: business.id, phone: from)
-            reply = nil
-        case .optIn:
-            try await sms.optIn(businessID: business.id, phone: from)
+        switch keyword {
+        case .optOut, .optIn:
             reply = nil
         case .help:
             reply = Keyword.helpReply(businessName: business.name)
