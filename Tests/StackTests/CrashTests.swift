@@ -265,7 +265,7 @@ import Testing
         for (service, process) in stack.processes {
             #expect(process.isRunning, "\(service.rawValue) exited: \(process.exitStatus.map(String.init) ?? "?")")
         }
-        let health = try await stack.call(.GET, "/health?cache=false")
+        let health = try await stack.health("healthy")
         #expect(health.status == 200 && health.data["overall"] == "healthy", "\(health.text)")
         let leads = try await stack.call(.GET, "/leads", token: owner.token)
         #expect(leads.status == 200 && leads.data["pagination"]?["total"] == 1)

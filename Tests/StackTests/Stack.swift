@@ -113,6 +113,17 @@ final class Stack: @unchecked Sendable {
         try await TestHTTP.request(.init(rawValue: method.rawValue), api + path, json: json, headers: headers, token: token)
     }
 
+    /// `/health` uncached, asked again until it is `overall` (or 15 s pass): the gateway gives each
+    /// service 1 s to answer, which a loaded machine may miss once.
+    func health(_ overall: String) async throws -> TestResponse {
+        let deadline = Date().addingTimeInterval(15)
+        while true {
+            let health = try await call(.GET, "/health?cache=false")
+            if health.data["overall"]?.stringValue == overall || Date() > deadline { return health }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
     struct Account {
         let token: String
         let userID: String

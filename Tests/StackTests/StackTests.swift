@@ -131,7 +131,7 @@ import Testing
         #expect(try await stack.call(.GET, "/businesses/\(owner.businessID)", token: otherToken).status == 200)
 
         // Health through the gateway: every service and every service database.
-        let health = try await stack.call(.GET, "/health?cache=false")
+        let health = try await stack.health("healthy")
         #expect(health.status == 200 && health.data["overall"] == "healthy")
         let names = Set(health.data["checks"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? [])
         #expect(
@@ -302,7 +302,9 @@ import Testing
     }
 
     @Test func anonymousRateLimitOnASingleGateway() async throws {
-        let stack = try await Stack(services: [.gateway, .identity], environment: ["RATE_LIMIT_ANONYMOUS": "5"])
+        // A day's window: an hour's, aligned to the clock, would start afresh if the test crossed hh:00.
+        let stack = try await Stack(
+            services: [.gateway, .identity], environment: ["RATE_LIMIT_ANONYMOUS": "5", "RATE_LIMIT_WINDOW_SECONDS": "86400"])
         defer { stack.stop() }
         for index in 1...5 {
             let reply = try await stack.call(.POST, "/auth/login", ["email": "x@example.com", "password": "password123"])
@@ -317,7 +319,8 @@ import Testing
 
     @Test func twoGatewaysShareTheirCountInPostgreSQL() async throws {
         guard let database = try await TestEnvironment.postgresDatabaseURL() else { return }
-        let stack = try await Stack(services: [], environment: ["RATE_LIMIT_ANONYMOUS": "5", "RATE_LIMIT_STORE": "postgres"])
+        let stack = try await Stack(
+            services: [], environment: ["RATE_LIMIT_ANONYMOUS": "5", "RATE_LIMIT_STORE": "postgres", "RATE_LIMIT_WINDOW_SECONDS": "86400"])
         defer { stack.stop() }
         let second = TestEnvironment.freePort()
         try stack.start(.gateway, databaseURL: database)
@@ -343,13 +346,13 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(5))  // not the 10 s upstream time-out
         #expect(leads.status == 503 && leads.code == "SERVICE_UNAVAILABLE")
         #expect(try await stack.call(.GET, "/businesses", token: owner.token).status == 200)
-        let health = try await stack.call(.GET, "/health?cache=false")
+        let health = try await stack.health("degraded")
         #expect(health.status == 200 && health.data["overall"] == "degraded")
         let crm = health.data["checks"]?.arrayValue?.first { $0["name"] == "crm" }
         #expect(crm?["status"] == "unhealthy")
 
         stack.kill(.identity)
-        let down = try await stack.call(.GET, "/health?cache=false")
+        let down = try await stack.health("unhealthy")
         #expect(down.status == 503 && down.data["overall"] == "unhealthy")
     }
 }
