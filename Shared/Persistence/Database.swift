@@ -245,8 +245,8 @@ extension SQLExecutor {
     /// what every list endpoint answers. `table` has an `id` key, and `order` ends with it.
     /// `counting` is a query for the total over the same binds (a kept count, say); by default the
     /// matching rows are counted. `buckets`, for their order (newest first), find where a deep page
-    /// starts. `few` says the filter matches few rows through an index that
-    /// is costly to search (a trigram search): they are then found once, for the page and the total.
+    /// starts. `few` says the filter matches few rows through an index that is costly to search (a
+    /// trigram search): they are then found once, for the page and the total.
     public func page(
         _ table: String, where filter: SQLFilter, orderBy order: String, _ page: Page, countedBy counting: String? = nil,
         buckets: Buckets? = nil, few: Bool = false
