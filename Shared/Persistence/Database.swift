@@ -4,7 +4,7 @@ import Synchronization
 
 /// A value bound into, or read out of, SQL. The schema keeps to types both engines share:
 /// TEXT, BIGINT (times as Unix milliseconds, money as cents, booleans as 0/1) and DOUBLE PRECISION.
-public enum SQLValue: Sendable, Equatable {
+public enum SQLValue: Sendable, Hashable {
     case null
     case int(Int64)
     case double(Double)
@@ -212,7 +212,13 @@ public final class Buckets: Sendable {
     /// The buckets' running counts last read per filter (SQL and binds), newest bucket first. A
     /// page checks the count it relies on in its own statement, so an out-of-date entry costs a
     /// new read, never a wrong page.
-    private let starts = Mutex<[String: [Start]]>([:])
+    private let starts = Mutex<[Filter: [Start]]>([:])
+
+    /// A list filter as the memory is keyed: its SQL and its values.
+    struct Filter: Hashable {
+        let sql: String
+        let binds: [SQLValue]
+    }
 
     struct Start {
         let bucket: Int64
@@ -230,9 +236,9 @@ public final class Buckets: Sendable {
     /// The order of the lists the buckets serve.
     public var newestFirst: String { "\(column) DESC, id DESC" }
 
-    func remembered(_ key: String) -> [Start]? { starts.withLock { $0[key] } }
+    func remembered(_ key: Filter) -> [Start]? { starts.withLock { $0[key] } }
 
-    func remember(_ starts: [Start], for key: String) {
+    func remember(_ starts: [Start], for key: Filter) {
         self.starts.withLock { all in
             if all.count >= 1_000 { all.removeAll() }  // a bound, not a policy: entries are cheap to read again
             all[key] = starts
@@ -297,7 +303,7 @@ extension SQLExecutor {
     private func deepPage(
         _ table: String, where filter: SQLFilter, _ page: Page, counting: String, buckets: Buckets
     ) async throws -> Paged<SQLRow>? {
-        let key = "\(buckets.table) \(filter.sql) \(filter.binds)"
+        let key = Buckets.Filter(sql: filter.sql, binds: filter.binds)
         if let starts = buckets.remembered(key), let start = starts.first(where: { $0.upto > page.offset }),
             let paged = try await bucketPage(table, where: filter, page, counting: counting, buckets: buckets, from: start, of: starts)
         {

@@ -48,10 +48,9 @@ final class UpstreamConnections: Sendable {
     /// https), whose service the fast lane leaves to the router.
     static func target(_ url: String) -> Target? {
         guard url.hasPrefix("http://") else { return nil }
-        var rest = url.dropFirst("http://".count)
-        if rest.hasSuffix("/") { rest = rest.dropLast() }
-        guard !rest.contains("/"), !rest.contains("@"), !rest.contains("?"), !rest.contains("#") else { return nil }
-        let authority = rest
+        var authority = url.dropFirst("http://".count)
+        if authority.hasSuffix("/") { authority = authority.dropLast() }
+        guard !authority.contains("/"), !authority.contains("@"), !authority.contains("?"), !authority.contains("#") else { return nil }
         let host: Substring
         let port: Int
         if authority.hasPrefix("[") {  // [IPv6]:port
