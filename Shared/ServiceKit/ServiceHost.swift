@@ -159,6 +159,7 @@ public struct ServiceRuntime: Sendable {
                 address: .hostname(config.host, port: config.port),
                 serverName: serverName),
             services: services + [EventLoopLag.Monitor(lag: metrics.eventLoopLag, group: MultiThreadedEventLoopGroup.singleton)],
+            onServerRunning: { _ in ProcessMemory.releaseFreed() },
             logger: logger)
     }
 }
