@@ -3,13 +3,28 @@ import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
+/// Release executables on Linux, linked for a small resident footprint (docs/BENCHMARKS.md,
+/// "Resident memory: what the link lays out"): lld packing the relative relocations (DT_RELR,
+/// glibc 2.36), and the functions a service runs to start and idle laid out together, from
+/// `deploy/startup-order.txt` (`scripts/startup-order.sh` writes it; names it no longer has are
+/// skipped). Release builds also link the Swift libraries in (`--static-swift-stdlib`), so that only
+/// the code a service runs is paged in, not every library's relocations and symbol tables.
+let lean: [LinkerSetting] = [
+    .unsafeFlags(
+        [
+            "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+            "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/deploy/startup-order.txt",
+            "-Xlinker", "--no-warn-symbol-ordering",
+        ], .when(platforms: [.linux], configuration: .release))
+]
+
 /// Each service is a library (routes, domain, storage) plus a thin `cloudgreet-<name>` executable.
 func service(_ name: String, folder: String, executable: String, dependencies: [Target.Dependency]) -> [Target] {
     [
         .target(name: name, dependencies: dependencies, path: "Services/\(folder)/Sources", swiftSettings: strict),
         .executableTarget(
             name: executable, dependencies: [.target(name: name), "ServiceKit"],
-            path: "Services/\(folder)/Main", swiftSettings: strict),
+            path: "Services/\(folder)/Main", swiftSettings: strict, linkerSettings: lean),
     ]
 }
 
@@ -114,7 +129,7 @@ let package = Package(
                 dependencies: [
                     "ServiceKit", "Gateway", "Identity", "CRM", "VoiceAgent", "Messaging", "Analytics",
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                ], path: "Services/Stack", swiftSettings: strict),
+                ], path: "Services/Stack", swiftSettings: strict, linkerSettings: lean),
             .testTarget(
                 name: "ServiceKitTests",
                 dependencies: ["ServiceKit", "Persistence", "ServiceClients", "TestSupport", .product(name: "Logging", package: "swift-log")],

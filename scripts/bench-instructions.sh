@@ -21,7 +21,7 @@ for tool in valgrind nginx objcopy; do
   command -v $tool >/dev/null || { sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo; $sudo_cmd apt-get install -y -qq $package >/dev/null; }
 done
 services=(gateway identity crm)
-for service in "${services[@]}"; do swift build -c release --product "cloudgreet-$service" >/dev/null; done
+for service in "${services[@]}"; do swift build -c release --static-swift-stdlib --product "cloudgreet-$service" >/dev/null; done
 dir=$(mktemp -d /tmp/cloudgreet-bench-instructions.XXXXXX)
 base=${BENCH_PORT:-18480}
 warmup=${WARMUP:-200}

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo; $sudo_cmd apt-get install -y -qq wrk >/dev/null; }
-swift build -c release --product cloudgreet >/dev/null
+swift build -c release --static-swift-stdlib --product cloudgreet >/dev/null
 dir=$(mktemp -d /tmp/cloudgreet-bench-sms.XXXXXX)
 port=${BENCH_PORT:-18380}
 telnyx=$((port + 20))

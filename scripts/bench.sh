@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 for tool in wrk; do
   command -v $tool >/dev/null || { sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo; $sudo_cmd apt-get install -y -qq $tool >/dev/null; }
 done
-swift build -c release --product cloudgreet >/dev/null
+swift build -c release --static-swift-stdlib --product cloudgreet >/dev/null
 dir=$(mktemp -d /tmp/cloudgreet-bench.XXXXXX)
 port=${BENCH_PORT:-18080}
 duration=${DURATION:-10}
