@@ -78,8 +78,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ], path: "Shared/Persistence", swiftSettings: strict),
         .systemLibrary(
-            name: "CCurl", path: "Shared/CCurl", pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]),
+            name: "CCurl", path: "Shared/CCurl"),
         .target(
             name: "Curl",
             dependencies: [

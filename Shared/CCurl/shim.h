@@ -1,24 +1,82 @@
 #ifndef CLOUDGREET_CCURL_SHIM_H
 #define CLOUDGREET_CCURL_SHIM_H
-/* curl_easy_setopt and curl_easy_getinfo are variadic and do not import into Swift:
-   these typed wrappers are what the Swift side calls. */
+/* libcurl is opened when the first transfer starts (cg_curl_open), not linked: it brings OpenSSL,
+   GnuTLS, Kerberos, LDAP, libssh2 and some twenty more libraries, about 7 MB of a process's resident
+   memory, which a service that has not sent anything yet has no use for. Only curl.h's types and
+   constants are compiled in. Every call goes through these wrappers, which also give the variadic
+   curl_easy_setopt and curl_easy_getinfo the typed signatures Swift can call. */
 #include <curl/curl.h>
+#include <dlfcn.h>
+#include <stddef.h>
+
+#ifdef __APPLE__
+#define CG_CURL_LIBRARY "libcurl.4.dylib"
+#else
+#define CG_CURL_LIBRARY "libcurl.so.4"
+#endif
+
+/* libcurl's entry points, as dlsym returns them. */
+typedef struct {
+    void *global_init, *easy_init, *easy_reset, *easy_cleanup, *easy_setopt, *easy_getinfo, *easy_perform,
+        *easy_strerror, *slist_append, *slist_free_all;
+} cg_curl_api;
+
+/* Opens libcurl and fills `api`: NULL, or why it could not. */
+static inline const char *cg_curl_open(cg_curl_api *api) {
+    void *library = dlopen(CG_CURL_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    if (library == NULL) return dlerror();
+    const char *names[] = {"curl_global_init", "curl_easy_init", "curl_easy_reset", "curl_easy_cleanup",
+                           "curl_easy_setopt", "curl_easy_getinfo", "curl_easy_perform", "curl_easy_strerror",
+                           "curl_slist_append", "curl_slist_free_all"};
+    void **slots[] = {&api->global_init, &api->easy_init, &api->easy_reset, &api->easy_cleanup,
+                      &api->easy_setopt, &api->easy_getinfo, &api->easy_perform, &api->easy_strerror,
+                      &api->slist_append, &api->slist_free_all};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        *slots[i] = dlsym(library, names[i]);
+        if (*slots[i] == NULL) return "libcurl lacks a function this build calls";
+    }
+    return NULL;
+}
 
 typedef size_t (*cg_data_callback)(char *, size_t, size_t, void *);
 typedef int (*cg_progress_callback)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
 
-static inline CURLcode cg_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
-static inline CURLcode cg_setopt_string(CURL *h, CURLoption o, const char *v) { return curl_easy_setopt(h, o, v); }
-static inline CURLcode cg_setopt_pointer(CURL *h, CURLoption o, void *v) { return curl_easy_setopt(h, o, v); }
-static inline CURLcode cg_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(h, o, v); }
-static inline CURLcode cg_setopt_offset(CURL *h, CURLoption o, curl_off_t v) { return curl_easy_setopt(h, o, v); }
-static inline CURLcode cg_setopt_data_callback(CURL *h, CURLoption o, cg_data_callback v) { return curl_easy_setopt(h, o, v); }
-static inline CURLcode cg_setopt_progress_callback(CURL *h, cg_progress_callback v) {
-    return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, v);
+static inline CURLcode cg_global_init(cg_curl_api api, long flags) { return ((CURLcode(*)(long))api.global_init)(flags); }
+static inline CURL *cg_easy_init(cg_curl_api api) { return ((CURL * (*)(void)) api.easy_init)(); }
+static inline void cg_easy_reset(cg_curl_api api, CURL *h) { ((void (*)(CURL *))api.easy_reset)(h); }
+static inline void cg_easy_cleanup(cg_curl_api api, CURL *h) { ((void (*)(CURL *))api.easy_cleanup)(h); }
+static inline CURLcode cg_easy_perform(cg_curl_api api, CURL *h) { return ((CURLcode(*)(CURL *))api.easy_perform)(h); }
+static inline const char *cg_easy_strerror(cg_curl_api api, CURLcode code) {
+    return ((const char *(*)(CURLcode))api.easy_strerror)(code);
 }
-static inline long cg_response_code(CURL *h) {
+static inline struct curl_slist *cg_slist_append(cg_curl_api api, struct curl_slist *list, const char *line) {
+    return ((struct curl_slist * (*)(struct curl_slist *, const char *)) api.slist_append)(list, line);
+}
+static inline void cg_slist_free_all(cg_curl_api api, struct curl_slist *list) {
+    ((void (*)(struct curl_slist *))api.slist_free_all)(list);
+}
+
+#define CG_SETOPT(api) ((CURLcode(*)(CURL *, CURLoption, ...))(api).easy_setopt)
+static inline CURLcode cg_setopt_long(cg_curl_api api, CURL *h, CURLoption o, long v) { return CG_SETOPT(api)(h, o, v); }
+static inline CURLcode cg_setopt_string(cg_curl_api api, CURL *h, CURLoption o, const char *v) {
+    return CG_SETOPT(api)(h, o, v);
+}
+static inline CURLcode cg_setopt_pointer(cg_curl_api api, CURL *h, CURLoption o, void *v) { return CG_SETOPT(api)(h, o, v); }
+static inline CURLcode cg_setopt_slist(cg_curl_api api, CURL *h, CURLoption o, struct curl_slist *v) {
+    return CG_SETOPT(api)(h, o, v);
+}
+static inline CURLcode cg_setopt_offset(cg_curl_api api, CURL *h, CURLoption o, curl_off_t v) {
+    return CG_SETOPT(api)(h, o, v);
+}
+static inline CURLcode cg_setopt_data_callback(cg_curl_api api, CURL *h, CURLoption o, cg_data_callback v) {
+    return CG_SETOPT(api)(h, o, v);
+}
+static inline CURLcode cg_setopt_progress_callback(cg_curl_api api, CURL *h, cg_progress_callback v) {
+    return CG_SETOPT(api)(h, CURLOPT_XFERINFOFUNCTION, v);
+}
+static inline long cg_response_code(cg_curl_api api, CURL *h) {
     long code = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    ((CURLcode(*)(CURL *, CURLINFO, ...))api.easy_getinfo)(h, CURLINFO_RESPONSE_CODE, &code);
     return code;
 }
 

@@ -111,12 +111,9 @@ public final class CurlClient: Sendable {
     private let idle = Mutex<[EasyHandle]>([])
 
     public init(threads: Int) {
-        _ = Self.globalInit
         pool = NIOThreadPool(numberOfThreads: threads)
         pool.start()
     }
-
-    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
 
     public func perform(_ request: CurlRequest) async throws -> CurlResponse {
         try await run(connectTimeout: request.connectTimeout, timeout: request.timeout, upload: request.body ?? []) {
@@ -169,7 +166,7 @@ public final class CurlClient: Sendable {
         return try await withTaskCancellationHandler {
             try Task.checkCancellation()
             return try await pool.runIfActive { [self] in
-                let handle = try checkout()
+                let handle = try checkout(try CurlLibrary.shared.get())
                 defer { checkin(handle) }
                 try transfer.prepare(handle, connectTimeout: connectTimeout, timeout: timeout)
                 try configure(handle, transfer)
@@ -180,44 +177,68 @@ public final class CurlClient: Sendable {
         }
     }
 
-    private func checkout() throws -> EasyHandle {
+    private func checkout(_ library: CurlLibrary) throws -> EasyHandle {
         if let handle = idle.withLock({ $0.popLast() }) {
-            curl_easy_reset(handle.raw)  // keeps the connection and DNS caches
+            cg_easy_reset(handle.api, handle.raw)  // keeps the connection and DNS caches
             return handle
         }
         // curl_easy_init fails only when out of memory: that transfer fails, the process goes on.
-        guard let raw = curl_easy_init() else { throw CurlError.transfer(code: -1, message: "curl_easy_init failed") }
-        return EasyHandle(raw: raw)
+        guard let raw = cg_easy_init(library.api) else { throw CurlError.transfer(code: -1, message: "curl_easy_init failed") }
+        return EasyHandle(raw: raw, api: library.api)
     }
 
     private func checkin(_ handle: EasyHandle) {
         idle.withLock { handles in
-            if handles.count < 16 { handles.append(handle) } else { curl_easy_cleanup(handle.raw) }
+            if handles.count < 16 { handles.append(handle) } else { cg_easy_cleanup(handle.api, handle.raw) }
         }
     }
+}
+
+/// libcurl, opened by the first transfer (on a pool thread) rather than linked (see CCurl's
+/// shim.h): a process that has not sent anything yet does not carry it and its twenty-odd
+/// libraries. If it cannot be opened, every transfer fails with that reason.
+struct CurlLibrary: @unchecked Sendable {  // function addresses, written once before publication
+    let api: cg_curl_api
+
+    static let shared: Result<CurlLibrary, CurlError> = {
+        var api = cg_curl_api()
+        if let failure = cg_curl_open(&api) {
+            return .failure(.transfer(code: -1, message: "libcurl could not be opened: \(String(cString: failure))"))
+        }
+        let code = cg_global_init(api, Int(CURL_GLOBAL_ALL))
+        guard code == CURLE_OK else {
+            return .failure(.transfer(code: Int(code.rawValue), message: String(cString: cg_easy_strerror(api, code))))
+        }
+        return .success(CurlLibrary(api: api))
+    }()
 }
 
 /// A CURL easy handle. It is only ever used by the one pool thread that checked it out, so sending
 /// it between threads is safe even though libcurl handles are not thread-safe.
 struct EasyHandle: @unchecked Sendable {
     let raw: UnsafeMutableRawPointer
+    let api: cg_curl_api
 
-    func set(_ option: CURLoption, _ value: Int) throws { try check(cg_setopt_long(raw, option, value)) }
-    func set(_ option: CURLoption, offset: curl_off_t) throws { try check(cg_setopt_offset(raw, option, offset)) }
+    func set(_ option: CURLoption, _ value: Int) throws { try check(cg_setopt_long(api, raw, option, value)) }
+    func set(_ option: CURLoption, offset: curl_off_t) throws { try check(cg_setopt_offset(api, raw, option, offset)) }
     func set(_ option: CURLoption, _ value: String) throws {
         // libcurl copies string options, so the temporary C string may go away afterwards.
-        try check(value.withCString { cg_setopt_string(raw, option, $0) })
+        try check(value.withCString { cg_setopt_string(api, raw, option, $0) })
     }
     func set(_ option: CURLoption, slist: UnsafeMutablePointer<curl_slist>?) throws {
-        try check(cg_setopt_slist(raw, option, slist))
+        try check(cg_setopt_slist(api, raw, option, slist))
     }
     func set(_ option: CURLoption, pointer: UnsafeMutableRawPointer?) throws {
-        try check(cg_setopt_pointer(raw, option, pointer))
+        try check(cg_setopt_pointer(api, raw, option, pointer))
     }
+    func set(_ option: CURLoption, callback: cg_data_callback) throws {
+        try check(cg_setopt_data_callback(api, raw, option, callback))
+    }
+    func set(progress: cg_progress_callback) throws { try check(cg_setopt_progress_callback(api, raw, progress)) }
 
-    private func check(_ code: CURLcode) throws {
+    func check(_ code: CURLcode) throws {
         guard code == CURLE_OK else {
-            throw CurlError.transfer(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)))
+            throw CurlError.transfer(code: Int(code.rawValue), message: String(cString: cg_easy_strerror(api, code)))
         }
     }
 }
@@ -236,6 +257,8 @@ final class Transfer: @unchecked Sendable {
     private(set) var recipientList: UnsafeMutablePointer<curl_slist>?
     private(set) var resolveList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+    /// libcurl's functions, from the handle `prepare` is given: the lists are built after it.
+    private var api: cg_curl_api?
 
     init(upload: [UInt8]) {
         self.upload = upload
@@ -243,17 +266,25 @@ final class Transfer: @unchecked Sendable {
     }
 
     deinit {
-        curl_slist_free_all(headerList)
-        curl_slist_free_all(recipientList)
-        curl_slist_free_all(resolveList)
+        if let api {
+            cg_slist_free_all(api, headerList)
+            cg_slist_free_all(api, recipientList)
+            cg_slist_free_all(api, resolveList)
+        }
         errorBuffer.deallocate()
     }
 
-    func addHeaders(_ lines: [String]) { for line in lines { headerList = curl_slist_append(headerList, line) } }
-    func addRecipients(_ lines: [String]) { for line in lines { recipientList = curl_slist_append(recipientList, line) } }
-    func addResolves(_ lines: [String]) { for line in lines { resolveList = curl_slist_append(resolveList, line) } }
+    func addHeaders(_ lines: [String]) { append(lines, to: &headerList) }
+    func addRecipients(_ lines: [String]) { append(lines, to: &recipientList) }
+    func addResolves(_ lines: [String]) { append(lines, to: &resolveList) }
+
+    private func append(_ lines: [String], to list: inout UnsafeMutablePointer<curl_slist>?) {
+        guard let api else { return }  // `prepare` runs first
+        for line in lines { list = cg_slist_append(api, list, line) }
+    }
 
     func prepare(_ handle: EasyHandle, connectTimeout: Duration, timeout: Duration) throws {
+        api = handle.api
         let context = Unmanaged.passUnretained(self).toOpaque()
         try handle.set(CG_NOSIGNAL, 1)
         try handle.set(CG_TCP_KEEPALIVE, 1)
@@ -266,65 +297,60 @@ final class Transfer: @unchecked Sendable {
         try handle.set(CG_READDATA, pointer: context)
         try handle.set(CG_XFERINFODATA, pointer: context)
         try handle.set(CG_NOPROGRESS, 0)
-        try checkCode(
-            cg_setopt_data_callback(
-                handle.raw, CG_WRITEFUNCTION,
-                { pointer, size, count, context in
-                    // Without its transfer (never: `prepare` sets it) the answer 0 makes libcurl abort.
-                    guard let transfer = Transfer.from(context) else { return 0 }
-                    let length = size * count
-                    guard let pointer else { return length }
-                    let kept = max(0, min(length, transfer.bodyLimit - transfer.body.count))
-                    transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: kept))
-                    guard kept == length else {
-                        transfer.truncated = true
-                        return 0  // fewer bytes than given: libcurl stops the transfer
-                    }
-                    return length
-                }))
-        try checkCode(
-            cg_setopt_data_callback(
-                handle.raw, CG_HEADERFUNCTION,
-                { pointer, size, count, context in
-                    guard let transfer = Transfer.from(context) else { return 0 }
-                    let length = size * count
-                    guard let pointer else { return length }
-                    let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
-                        .trimmingCharacters(in: .whitespacesAndNewlines)
-                    if line.hasPrefix("HTTP/") {
-                        transfer.headers = []  // a new response (after 100 Continue or a redirect) starts
-                    } else if let colon = line.firstIndex(of: ":") {
-                        transfer.headers.append(
-                            (
-                                String(line[..<colon]),
-                                line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-                            ))
-                    }
-                    return length
-                }))
-        try checkCode(
-            cg_setopt_data_callback(
-                handle.raw, CG_READFUNCTION,
-                { pointer, size, count, context in
-                    guard let transfer = Transfer.from(context), !transfer.cancelled.load(ordering: .relaxed) else {
-                        return CG_READFUNC_ABORT
-                    }
-                    let length = min(size * count, transfer.upload.count - transfer.uploadOffset)
-                    guard length > 0, let pointer else { return 0 }
-                    transfer.upload.withUnsafeBytes { bytes in
-                        guard let base = bytes.baseAddress else { return }  // not empty: length > 0
-                        UnsafeMutableRawPointer(pointer).copyMemory(from: base + transfer.uploadOffset, byteCount: length)
-                    }
-                    transfer.uploadOffset += length
-                    return length
-                }))
-        try checkCode(
-            cg_setopt_progress_callback(
-                handle.raw,
-                { context, _, _, _, _ in
-                    guard let transfer = Transfer.from(context) else { return 1 }  // non-zero aborts
-                    return transfer.cancelled.load(ordering: .relaxed) ? 1 : 0
-                }))
+        try handle.set(
+            CG_WRITEFUNCTION,
+            callback: { pointer, size, count, context in
+                // Without its transfer (never: `prepare` sets it) the answer 0 makes libcurl abort.
+                guard let transfer = Transfer.from(context) else { return 0 }
+                let length = size * count
+                guard let pointer else { return length }
+                let kept = max(0, min(length, transfer.bodyLimit - transfer.body.count))
+                transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: kept))
+                guard kept == length else {
+                    transfer.truncated = true
+                    return 0  // fewer bytes than given: libcurl stops the transfer
+                }
+                return length
+            })
+        try handle.set(
+            CG_HEADERFUNCTION,
+            callback: { pointer, size, count, context in
+                guard let transfer = Transfer.from(context) else { return 0 }
+                let length = size * count
+                guard let pointer else { return length }
+                let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                if line.hasPrefix("HTTP/") {
+                    transfer.headers = []  // a new response (after 100 Continue or a redirect) starts
+                } else if let colon = line.firstIndex(of: ":") {
+                    transfer.headers.append(
+                        (
+                            String(line[..<colon]),
+                            line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                        ))
+                }
+                return length
+            })
+        try handle.set(
+            CG_READFUNCTION,
+            callback: { pointer, size, count, context in
+                guard let transfer = Transfer.from(context), !transfer.cancelled.load(ordering: .relaxed) else {
+                    return CG_READFUNC_ABORT
+                }
+                let length = min(size * count, transfer.upload.count - transfer.uploadOffset)
+                guard length > 0, let pointer else { return 0 }
+                transfer.upload.withUnsafeBytes { bytes in
+                    guard let base = bytes.baseAddress else { return }  // not empty: length > 0
+                    UnsafeMutableRawPointer(pointer).copyMemory(from: base + transfer.uploadOffset, byteCount: length)
+                }
+                transfer.uploadOffset += length
+                return length
+            })
+        try handle.set(
+            progress: { context, _, _, _, _ in
+                guard let transfer = Transfer.from(context) else { return 1 }  // non-zero aborts
+                return transfer.cancelled.load(ordering: .relaxed) ? 1 : 0
+            })
     }
 
     /// The transfer a callback's context points at (`prepare` passes `self`, unretained: the
@@ -334,15 +360,15 @@ final class Transfer: @unchecked Sendable {
     }
 
     func perform(_ handle: EasyHandle) throws -> CurlResponse {
-        let code = curl_easy_perform(handle.raw)
+        let code = cg_easy_perform(handle.api, handle.raw)
         // The handle goes back to the pool: it must not point at this transfer any more.
-        _ = cg_setopt_pointer(handle.raw, CG_ERRORBUFFER, nil)
-        let detail = errorBuffer[0] != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(code))
+        _ = cg_setopt_pointer(handle.api, handle.raw, CG_ERRORBUFFER, nil)
+        let detail = errorBuffer[0] != 0 ? String(cString: errorBuffer) : String(cString: cg_easy_strerror(handle.api, code))
         switch code {
         case CURLE_OK:
-            return CurlResponse(status: cg_response_code(handle.raw), headers: headers, body: body)
+            return CurlResponse(status: cg_response_code(handle.api, handle.raw), headers: headers, body: body)
         case CURLE_WRITE_ERROR where truncated:
-            return CurlResponse(status: cg_response_code(handle.raw), headers: headers, body: body, truncated: true)
+            return CurlResponse(status: cg_response_code(handle.api, handle.raw), headers: headers, body: body, truncated: true)
         case CURLE_OPERATION_TIMEDOUT:
             throw CurlError.timedOut
         case CURLE_ABORTED_BY_CALLBACK:
@@ -353,12 +379,6 @@ final class Transfer: @unchecked Sendable {
             throw CurlError.tlsRequired(detail)
         default:
             throw CurlError.transfer(code: Int(code.rawValue), message: detail)
-        }
-    }
-
-    private func checkCode(_ code: CURLcode) throws {
-        guard code == CURLE_OK else {
-            throw CurlError.transfer(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)))
         }
     }
 }

@@ -51,6 +51,14 @@ public final class ManagedProcess: @unchecked Sendable {
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
+    /// The files it has mapped (Linux's `/proc/<pid>/maps`): which libraries it has loaded.
+    public var mappedFiles: String {
+        // Read to the end: /proc reports a size of 0, which `String(contentsOfFile:)` stops short at.
+        let file = FileHandle(forReadingAtPath: "/proc/\(process.processIdentifier)/maps")
+        defer { try? file?.close() }
+        return String(decoding: (try? file?.readToEnd()) ?? Data(), as: UTF8.self)
+    }
+
     /// Waits until the log has a line containing `text`.
     public func waitForLog(_ text: String, seconds: Double = 20) async throws {
         let deadline = Date().addingTimeInterval(seconds)
