@@ -160,5 +160,6 @@ echo "== $engine: memory after the load above"
 for service in "${services[@]}"; do
   memory "$service"
   echo "$service: $rss MB ($own MB own)"
-  bench_result "$footprint" "$service: resident, after the load" "$rss" MB "its own (RssAnon)" "$own" "" "<= 30 MB"
+  # Reported, not judged: the goal is for an idle service; this is what the load left resident.
+  bench_result "$footprint" "$service: resident, after the load" "$rss" MB "its own (RssAnon)" "$own"
 done

@@ -24,7 +24,7 @@ for service in "${services[@]}"; do
   wait %% 2>/dev/null || true
   port=$((port + 1))
 done
-python3 - "$dir" "${services[@]}" >deploy/startup-order.txt <<'EOF'
+python3 - "$dir" "${services[@]}" >"$dir/order.txt" <<'EOF'
 import re, sys
 # callgrind's output names each object (ob=, cob=) and function (fn=, cfn=) once, then by number.
 names = set()
@@ -49,6 +49,7 @@ for service in services:
               if o == executable and i in functions and not functions[i].startswith("0x") and " " not in functions[i]}
 print("\n".join(sorted(names)))
 EOF
+mv "$dir/order.txt" deploy/startup-order.txt
 # SwiftPM does not see the list as an input of the link: removing the executables makes the next
 # release build link them again, with the new order.
 rm -f .build/release/cloudgreet "${services[@]/#/.build/release/cloudgreet-}"

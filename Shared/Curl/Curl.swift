@@ -236,7 +236,7 @@ struct EasyHandle: @unchecked Sendable {
     }
     func set(progress: cg_progress_callback) throws { try check(cg_setopt_progress_callback(api, raw, progress)) }
 
-    func check(_ code: CURLcode) throws {
+    private func check(_ code: CURLcode) throws {
         guard code == CURLE_OK else {
             throw CurlError.transfer(code: Int(code.rawValue), message: String(cString: cg_easy_strerror(api, code)))
         }
