@@ -16,7 +16,7 @@ engine=${ENGINE:-sqlite}
 source scripts/bench-results.sh
 declare -A engine_name=([sqlite]=SQLite [postgres]=PostgreSQL)
 duration=${DURATION:-10}
-swift build -c release --static-swift-stdlib >/dev/null
+release_build
 dir=$(mktemp -d /tmp/cloudgreet-bench-data.XXXXXX)
 base=${BENCH_PORT:-18180}
 services=(gateway identity crm voice-agent messaging analytics)

@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 for tool in wrk nginx; do
   command -v $tool >/dev/null || { sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo; $sudo_cmd apt-get install -y -qq $tool >/dev/null; }
 done
-swift build -c release --static-swift-stdlib --product cloudgreet >/dev/null
+source scripts/bench-results.sh
+release_build --product cloudgreet
 dir=$(mktemp -d /tmp/cloudgreet-bench-gateway.XXXXXX)
 port=${BENCH_PORT:-18280}
 identity=$((port + 1))
@@ -20,7 +21,6 @@ crm=$((port + 2))
 proxy=$((port + 10))
 duration=${DURATION:-10}
 source scripts/bench-stack.sh
-source scripts/bench-results.sh
 stack=""
 cleanup() {
   if [ -f "$dir/nginx.pid" ]; then

@@ -21,12 +21,12 @@ for tool in valgrind nginx objcopy; do
   command -v $tool >/dev/null || { sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo; $sudo_cmd apt-get install -y -qq $package >/dev/null; }
 done
 services=(gateway identity crm)
-for service in "${services[@]}"; do swift build -c release --static-swift-stdlib --product "cloudgreet-$service" >/dev/null; done
+source scripts/bench-results.sh
+for service in "${services[@]}"; do release_build --product "cloudgreet-$service"; done
 dir=$(mktemp -d /tmp/cloudgreet-bench-instructions.XXXXXX)
 base=${BENCH_PORT:-18480}
 warmup=${WARMUP:-200}
 requests=${REQUESTS:-1000}
-source scripts/bench-results.sh
 declare -A port=([gateway]=$base [identity]=$((base + 1)) [crm]=$((base + 2)) [nginx]=$((base + 10)))
 declare -A pid dumps
 cleanup() {

@@ -1,4 +1,4 @@
-# Sourced by the benchmarks: how they run wrk, record what they measured, and make what a direct call
+# Sourced by the benchmarks: how they build, run wrk, record what they measured, and make what a direct call
 # to a service needs (a lead, an internal credential).
 #
 # bench_result SECTION FIGURE VALUE UNIT [PEER PEER_VALUE RATIO GOAL] appends one figure to the file
@@ -17,6 +17,12 @@ bench_result() {
   local fields=("$@")
   while [ ${#fields[@]} -lt 8 ]; do fields+=(""); done
   (IFS=$'\t'; echo "${fields[*]}") >>"$BENCH_RESULTS"
+}
+
+# release_build [ARGS...]: the release build the benchmarks measure, as the image is built (the
+# Swift libraries linked in; Package.swift's `lean` adds the rest). Quiet.
+release_build() {
+  swift build -c release --static-swift-stdlib "$@" >/dev/null
 }
 
 # wrk_run ARGS...: runs `wrk --latency ARGS...` and sets $rps (requests per second) and $p50, $p90,

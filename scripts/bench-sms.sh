@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo; $sudo_cmd apt-get install -y -qq wrk >/dev/null; }
-swift build -c release --static-swift-stdlib --product cloudgreet >/dev/null
+source scripts/bench-results.sh
+release_build --product cloudgreet
 dir=$(mktemp -d /tmp/cloudgreet-bench-sms.XXXXXX)
 port=${BENCH_PORT:-18380}
 telnyx=$((port + 20))
@@ -49,7 +50,6 @@ ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Telnyx).serve_forever()
 PY
 pids+=($!)
 source scripts/bench-stack.sh
-source scripts/bench-results.sh
 start_bench_stack TELNYX_API_KEY=bench-key TELNYX_API_BASE="http://127.0.0.1:$telnyx/v2"
 pids+=("$stack")
 # One text first, so that a broken path fails here rather than as a fast stream of errors.

@@ -8,12 +8,12 @@ cd "$(dirname "$0")/.."
 for tool in wrk; do
   command -v $tool >/dev/null || { sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo; $sudo_cmd apt-get install -y -qq $tool >/dev/null; }
 done
-swift build -c release --static-swift-stdlib --product cloudgreet >/dev/null
+source scripts/bench-results.sh
+release_build --product cloudgreet
 dir=$(mktemp -d /tmp/cloudgreet-bench.XXXXXX)
 port=${BENCH_PORT:-18080}
 duration=${DURATION:-10}
 source scripts/bench-stack.sh
-source scripts/bench-results.sh
 trap 'if [ -n "${stack:-}" ]; then kill "$stack"; wait "$stack"; fi 2>/dev/null; rm -rf "$dir"' EXIT
 start_bench_stack
 section="The stack in one process, SQLite, 32 connections"

@@ -11,7 +11,7 @@ swift build -c release --static-swift-stdlib >/dev/null
 dir=$(mktemp -d /tmp/cloudgreet-startup-order.XXXXXX)
 trap 'pkill -INT -f "$dir/" 2>/dev/null || true; rm -rf "$dir"' EXIT
 services=(gateway identity crm voice-agent messaging analytics)
-port=18480
+port=18780  # clear of the benchmarks' ports (18080-18490)
 for service in "${services[@]}"; do
   # valgrind cannot read the release build's debug information; the symbol table is all it needs.
   strip -g -o "$dir/$service" ".build/release/cloudgreet-$service"
