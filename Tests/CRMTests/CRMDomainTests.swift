@@ -426,7 +426,7 @@ import Testing
         }
     }
 
-    /// Deep pages of a list start from the day that holds them (`lead_buckets`): every page, filter
+    /// Deep pages of a list start from the day that holds them (`lead_days`, `lead_buckets`): every page, filter
     /// and limit gives the rows and total that stepping over the offset gives, including ties on
     /// `created_at`, the last partial page and past the end; with leads from before the buckets,
     /// and after leads changed status or went.
@@ -441,6 +441,8 @@ import Testing
                 // Pairs share a time, so the order's tie-break on id counts too; an hour apart,
                 // so the leads span 49 days.
                 lead.createdAt = Date(timeIntervalSince1970: 1_700_000_000 + Double(index / 2) * 3_600)
+                // Most are new, so that a list by status is also deep enough to start from its day.
+                lead.status = index.isMultiple(of: 5) ? .qualified : .new
                 return lead
             }
             try await db.transaction { tx in
@@ -462,14 +464,18 @@ import Testing
             }
             try await expectPagesAsOffsets(store, db, url)
             // Deep pages are read from the buckets: with three leads too many counted in a newer day
-            // (and in the total, so that the counts agree), they come out moved.
+            // (and in the total, so that the counts agree), they come out moved; by business alone
+            // from `lead_days`, by status from `lead_buckets`.
+            try await db.query("INSERT INTO lead_days (business_id, bucket, n) SELECT 'b1', MAX(bucket) + 1, 3 FROM lead_days")
             try await db.query(
                 "INSERT INTO lead_buckets (business_id, bucket, status, source, n) SELECT 'b1', MAX(bucket) + 1, 'new', 'call', 3 FROM lead_buckets")
             try await db.query("UPDATE lead_counts SET n = n + 3 WHERE business_id = 'b1' AND status = 'new' AND source = 'call'")
-            let moved = try await store.leads(businessID: "b1", filter: .init(), page: Page(page: 30, limit: 50))
-            let offsetRows = try await db.query(
-                "SELECT id FROM leads WHERE business_id = 'b1' ORDER BY created_at DESC, id DESC LIMIT 50 OFFSET 1450")
-            #expect(moved.items.count == 50 && moved.items.map(\.id) != offsetRows.compactMap { $0.string("id") })
+            for (filter, condition) in [(LeadStore.LeadFilter(), ""), (.init(status: .new), " AND status = 'new'")] {
+                let moved = try await store.leads(businessID: "b1", filter: filter, page: Page(page: 30, limit: 50))
+                let offsetRows = try await db.query(
+                    "SELECT id FROM leads WHERE business_id = 'b1'\(condition) ORDER BY created_at DESC, id DESC LIMIT 50 OFFSET 1450")
+                #expect(moved.items.count == 50 && moved.items.map(\.id) != offsetRows.compactMap { $0.string("id") }, "\(filter)")
+            }
         }
     }
 
@@ -502,5 +508,10 @@ import Testing
             GROUP BY created_at / 86400000, status, source ORDER BY bucket, status, source
             """)
         #expect(kept.map(\.values) == counted.map(\.values) && kept.count > 100, "\(url.prefix(8))")
+        let days = try await db.query("SELECT bucket, n FROM lead_days WHERE business_id = 'b1' AND n <> 0 ORDER BY bucket")
+        let countedDays = try await db.query(
+            "SELECT created_at / 86400000 AS bucket, COUNT(*) AS n FROM leads WHERE business_id = 'b1' GROUP BY created_at / 86400000 ORDER BY bucket"
+        )
+        #expect(days.map(\.values) == countedDays.map(\.values) && days.count > 40, "\(url.prefix(8))")
     }
 }

@@ -132,11 +132,19 @@ enum CRMSchema {
         // lead_counts' function as migration 6 now writes it: rows taken in key order, none for a
         // change that keeps the key (SQLite has one writer at a time: nothing to change there).
         Migration(11, "lead counts in key order", sqlite: [], postgres: [leadCounts.function]),
+        Migration(
+            12, "lead days",
+            // The same days for lists without a status or source: one row per day instead of one per
+            // day, status and source, so that checking a deep page's counts sums a twentieth of the
+            // rows (PostgreSQL's middle page of 100,000 leads spent more on those sums than on the rows).
+            sqlite: leadDayCounts.sqlite, postgres: leadDayCounts.postgres),
     ]
 
     /// `lead_buckets` as lists read it: a day of `created_at` (milliseconds) per bucket, as migration
     /// 10's triggers compute it (another width needs a new migration that rebuilds the table).
     static let leadBuckets = Buckets(table: "lead_buckets", column: "created_at", width: 86_400_000)
+    /// `lead_days`, for lists filtered by business alone: migration 12's days.
+    static let leadDays = Buckets(table: "lead_days", column: "created_at", width: 86_400_000)
 
     private static let leadCounts = LeadCounts(
         "lead_counts",
@@ -149,6 +157,9 @@ enum CRMSchema {
             ("status", "TEXT", { "\($0).status" }), ("source", "TEXT", { "\($0).source" }),
         ],
         changedBy: "business_id, created_at, status, source")
+    private static let leadDayCounts = LeadCounts(
+        "lead_days", [("business_id", "TEXT", { "\($0).business_id" }), ("bucket", "BIGINT", { "\($0).created_at / 86400000" })],
+        changedBy: "business_id, created_at")
 }
 
 /// A table counting leads per key, kept by triggers in the same transaction as every write to

@@ -74,9 +74,9 @@ struct LeadStore: Sendable {
                 .text("%\(search.lowercased().likeEscaped)%"))
         } else {
             // Without a search the filter is one `lead_counts` and `lead_buckets` also have: their rows
-            // hold the count, and where a deep page starts.
+            // hold the count, and where a deep page starts (`lead_days`' fewer rows, by business alone).
             counting = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM lead_counts WHERE \(sql.sql)"
-            buckets = CRMSchema.leadBuckets
+            buckets = filter.status == nil && filter.source == nil ? CRMSchema.leadDays : CRMSchema.leadBuckets
         }
         return try await db.page(
             "leads", where: sql, orderBy: "created_at DESC, id DESC", page, countedBy: counting, buckets: buckets,
