@@ -119,6 +119,37 @@ import Testing
         }
     }
 
+    /// PostgreSQL statements that run again are prepared, each kind of values apart (the kinds
+    /// type the parameters), never one with a pattern; and prepared anew once a migration changed
+    /// the columns they read.
+    @Test func statementsThatRunAgainArePrepared() async throws {
+        guard let url = try await TestEnvironment.postgresDatabaseURL() else { return }
+        let db = try await DatabaseFactory.open(url: url + "?pool_size=1", logLabel: "t")  // one connection: the one listed
+        try await Migrator.migrate(db, scope: "test", Self.migrations)
+        func prepared() async throws -> [String] {
+            try await db.query("SELECT statement FROM pg_prepared_statements WHERE name LIKE 'cloudgreet%' ORDER BY prepare_time")
+                .compactMap { $0.string("statement") }
+        }
+        try await db.query("INSERT INTO things (id, name, amount) VALUES ('s1', 'one', 5)")
+        let read = "SELECT * FROM things WHERE id = $1"
+        #expect(try await db.first(read, ["s1"])?.int("amount") == 5)
+        #expect(try await prepared().isEmpty)
+        #expect(try await db.first(read, ["s1"])?.int("amount") == 5)
+        #expect(try await prepared() == [read])
+
+        for _ in 0..<2 { #expect(try await db.first("SELECT $1 AS v", ["a"])?.string("v") == "a") }
+        for _ in 0..<2 { #expect(try await db.first("SELECT $1 AS v", [.int(7)])?.int("v") == 7) }
+        #expect(try await prepared() == [read, "SELECT $1 AS v", "SELECT $1 AS v"])
+
+        for _ in 0..<3 { #expect(try await db.query("SELECT id FROM things WHERE name LIKE $1", ["on%"]).count == 1) }
+        #expect(try await prepared().count == 3)
+
+        try await db.query("ALTER TABLE things ADD COLUMN extra TEXT DEFAULT 'x'")
+        #expect(try await db.first(read, ["s1"])?.string("extra") == "x")
+        #expect(try await db.first(read, ["s1"])?.string("extra") == "x")
+        await db.close()
+    }
+
     @Test func likePatternsAreEscaped() async throws {
         try await eachEngine { db in
             try await db.query("INSERT INTO things (id, name) VALUES ('p1', '100% real'), ('p2', '100 x real')")
