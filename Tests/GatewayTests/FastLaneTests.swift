@@ -194,9 +194,7 @@ import Testing
             }
             #expect(try await laneCount(client) == before + 5)
             try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer m"]) { response in
-                let text = String(buffer: response.body)
-                #expect(text.contains(#"upstream_failures_total{service="gateway",reason="circuit_open",upstream="crm"} 2"#), "\(text)")
-                #expect(text.contains(#"upstream_failures_total{service="gateway",reason="unreachable",upstream="crm"} 3"#))
+                expectTheBreakerOpenedOnFiveFailures(String(buffer: response.body))
             }
         }
     }
