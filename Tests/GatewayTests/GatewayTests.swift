@@ -300,6 +300,11 @@ actor Counter {
             environment["IDENTITY_URL"] = "http://127.0.0.1:\(identityClient.port ?? 0)"
             environment.merge(values) { $1 }
             environment["JWT_SECRET"] = "gateway-app-secret"
+            // Rate-limit counts start over with each window (on the hour by default): a test begun in
+            // a window's last seconds would see them reset midway, so it waits for the next one.
+            let window = Int(environment["RATE_LIMIT_WINDOW_SECONDS"] ?? "") ?? 3600
+            let left = window - Int(Date().timeIntervalSince1970) % window
+            if left < 15 { try await Task.sleep(for: .seconds(left)) }
             let app = try await GatewayService.application(config: try TestEnvironment.config(.gateway, environment))
             try await app.test(server) { client in try await body(client) }
         }
