@@ -14,24 +14,30 @@ public enum Timestamp {
         let (days, secondOfDay) = floorDivision(total, 86_400)
         let (year, month, day) = civil(fromDays: days)
         guard (1583...9999).contains(year) else { return foundationFormat(date) }
-        var text = [UInt8](repeating: 0, count: 20)
-        func put(_ value: Int64, _ digits: Int, at offset: Int) {
-            var rest = value
-            for index in stride(from: offset + digits - 1, through: offset, by: -1) {
-                text[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
+        // Written into the string's own storage: an array for the bytes, and one for the separators,
+        // were two more allocations for every time in every response.
+        return String(unsafeUninitializedCapacity: 20) { text in
+            func put(_ value: Int64, _ digits: Int, at offset: Int) {
+                var rest = value
+                for index in stride(from: offset + digits - 1, through: offset, by: -1) {
+                    text[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
             }
+            put(year, 4, at: 0)
+            text[4] = UInt8(ascii: "-")
+            put(month, 2, at: 5)
+            text[7] = UInt8(ascii: "-")
+            put(day, 2, at: 8)
+            text[10] = UInt8(ascii: "T")
+            put(secondOfDay / 3600, 2, at: 11)
+            text[13] = UInt8(ascii: ":")
+            put(secondOfDay / 60 % 60, 2, at: 14)
+            text[16] = UInt8(ascii: ":")
+            put(secondOfDay % 60, 2, at: 17)
+            text[19] = UInt8(ascii: "Z")
+            return 20
         }
-        put(year, 4, at: 0)
-        put(month, 2, at: 5)
-        put(day, 2, at: 8)
-        put(secondOfDay / 3600, 2, at: 11)
-        put(secondOfDay / 60 % 60, 2, at: 14)
-        put(secondOfDay % 60, 2, at: 17)
-        for (offset, byte) in [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "Z")] as [(Int, Unicode.Scalar)] {
-            text[offset] = UInt8(ascii: byte)
-        }
-        return String(decoding: text, as: UTF8.self)
     }
 
     /// An HTTP `Date` header's text (IMF-fixdate, RFC 9110): `Sun, 06 Nov 1994 08:49:37 GMT`.
