@@ -426,10 +426,10 @@ import Testing
         }
     }
 
-    /// Deep pages of a list start from the day that holds them (`lead_days`, `lead_buckets`): every page, filter
-    /// and limit gives the rows and total that stepping over the offset gives, including ties on
-    /// `created_at`, the last partial page and past the end; with leads from before the buckets,
-    /// and after leads changed status or went.
+    /// Deep pages of a list start from the day that holds them (`lead_days`, `lead_buckets`): every
+    /// page, filter and limit gives the rows and total that stepping over the offset gives,
+    /// including ties on `created_at`, the last partial page and past the end; with leads from
+    /// before the buckets, and after leads changed status or went.
     @Test func deepPagesAreTheOffsetsRowsOnBothEngines() async throws {
         for url in try await TestEnvironment.databaseURLs() {
             let db = try await DatabaseFactory.open(url: url, logLabel: "t")
