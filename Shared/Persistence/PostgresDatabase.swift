@@ -61,8 +61,9 @@ public final class PostgresDatabase: Database {
                     try await Self.collect(client.execute(NamedStatement(bindings: Self.bindings(binds)), logger: logger))
                 }
             } catch let error as PSQLError where PreparedStatements.isStale(error) {
-                // Prepared before a migration changed what it reads: run as written, and prepare anew.
-                statements.forget(statement)
+                // Prepared before a migration changed what it reads, or lost behind a pooler: run it
+                // as written.
+                statements.forget(statement, after: error)
                 return try await Self.collect(client.query(Self.makeQuery(sql, binds), logger: logger))
             }
         }
@@ -187,6 +188,7 @@ final class PreparedStatements: Sendable {
         var runs: [Key: Int] = [:]
         var names: [Key: String] = [:]
         var next = 0
+        var off = false
     }
 
     private let state = Mutex(State())
@@ -199,6 +201,7 @@ final class PreparedStatements: Sendable {
     func name(for key: Key) -> String? {
         state.withLock { state in
             if let name = state.names[key] { return name }
+            guard !state.off else { return nil }
             // On the bytes: Foundation's `contains` cost more than the rest of a list's query here.
             guard state.names.count < Self.capacity, key.sql.utf8.firstRange(of: "LIKE".utf8) == nil else { return nil }
             let runs = state.runs[key, default: 0] + 1
@@ -215,18 +218,30 @@ final class PreparedStatements: Sendable {
         }
     }
 
-    /// A later run prepares the statement again, under a new name.
-    func forget(_ key: Key) {
-        _ = state.withLock { $0.names.removeValue(forKey: key) }
+    /// A later run prepares the statement again, under a new name; or, when the server did not
+    /// know the name, none is prepared any more: a pooler between (PgBouncer in transaction mode)
+    /// hands each statement to whichever server connection is free, where it was never prepared.
+    func forget(_ key: Key, after error: PSQLError) {
+        state.withLock { state in
+            if error.serverInfo?[.sqlState] == Self.unknownName {
+                state.off = true
+                state.names.removeAll()
+            } else {
+                state.names[key] = nil
+            }
+        }
     }
 
     /// The prepared statement no longer fits the schema: its columns changed (0A000, "cached plan
     /// must not change result type"), or it was prepared before a table or column it names existed
-    /// (class 42, kept by postgres-nio as the statement's answer on that connection).
+    /// (class 42, kept by postgres-nio as the statement's answer on that connection); or the server
+    /// does not know it (26000).
     static func isStale(_ error: PSQLError) -> Bool {
         guard let state = error.serverInfo?[.sqlState] else { return false }
-        return state == "0A000" || state.hasPrefix("42")
+        return state == "0A000" || state.hasPrefix("42") || state == unknownName
     }
+
+    private static var unknownName: String { "26000" }
 }
 
 /// A named statement as postgres-nio takes it: its name and text are the type's, so they are read

@@ -120,8 +120,8 @@ import Testing
     }
 
     /// PostgreSQL statements that run again are prepared, each kind of values apart (the kinds
-    /// type the parameters), never one with a pattern; and prepared anew once a migration changed
-    /// the columns they read.
+    /// type the parameters), never one with a pattern; prepared anew once a migration changed the
+    /// columns they read; and no more once the server has forgotten one.
     @Test func statementsThatRunAgainArePrepared() async throws {
         guard let url = try await TestEnvironment.postgresDatabaseURL() else { return }
         let db = try await DatabaseFactory.open(url: url + "?pool_size=1", logLabel: "t")  // one connection: the one listed
@@ -145,8 +145,15 @@ import Testing
         #expect(try await prepared().count == 3)
 
         try await db.query("ALTER TABLE things ADD COLUMN extra TEXT DEFAULT 'x'")
-        #expect(try await db.first(read, ["s1"])?.string("extra") == "x")
-        #expect(try await db.first(read, ["s1"])?.string("extra") == "x")
+        for _ in 0..<3 { #expect(try await db.first(read, ["s1"])?.string("extra") == "x") }
+        #expect(try await prepared() == [read, "SELECT $1 AS v", "SELECT $1 AS v", read])  // the first stays
+
+        // As behind a pooler that does not keep them: the server forgets the statements.
+        try await db.query("DEALLOCATE ALL")
+        #expect(try await db.first(read, ["s1"])?.int("amount") == 5)
+        for _ in 0..<2 { #expect(try await db.first("SELECT amount FROM things WHERE id = $1", ["s1"])?.int("amount") == 5) }
+        let after = try await prepared()
+        #expect(after.isEmpty, "\(after)")  // and none is prepared again
         await db.close()
     }
 
